@@ -1,0 +1,129 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// Transaction types.
+const (
+	TypeEarn     = "earn"
+	TypeSpend    = "spend"
+	TypeAdjust   = "adjust"
+	TypeExpire   = "expire"
+	TypeReverse  = "reverse"
+	TypeHold     = "hold"
+	TypeCapture  = "capture"
+	TypeRelease  = "release"
+	TypeActivate = "activate" // pending points became available
+)
+
+// Transaction statuses.
+const (
+	StatusCompleted = "completed"
+	StatusPending   = "pending" // an earn whose points are not yet available
+)
+
+// Txn is a stored ledger transaction.
+type Txn = store.Txn
+
+// Hold is a stored hold.
+type Hold = store.Hold
+
+// Balance is a member's running totals in one currency.
+type Balance = store.Balance
+
+// entry collects one transaction's postings and lot moves while an
+// operation works out its effect, then writes them with one call.
+type entry struct {
+	txn      store.Txn
+	postings []store.Posting
+	moves    []store.LotMove
+}
+
+func newEntry(typ, memberID, currency string, now time.Time) *entry {
+	return &entry{txn: store.Txn{
+		ID: id.New("txn"), Type: typ, MemberID: memberID, Currency: currency,
+		Status: StatusCompleted, CreatedAt: now,
+	}}
+}
+
+// post adds a posting; member is empty for the program's accounts.
+func (e *entry) post(account, member string, amount int64) {
+	if amount == 0 {
+		return
+	}
+	e.postings = append(e.postings, store.Posting{Account: account, MemberID: member, Currency: e.txn.Currency, Amount: amount})
+}
+
+func (e *entry) move(l Lot, kind string, points int64, at store.OptString) {
+	e.moves = append(e.moves, store.LotMove{
+		LotID: l.ID, TransactionID: e.txn.ID, Kind: kind, Points: points,
+		IssuerMerchantID: l.MerchantID, AtMerchantID: at, CreatedAt: e.txn.CreatedAt,
+	})
+}
+
+func (e *entry) write(ctx context.Context, tx *store.Tx, programID string) error {
+	var sum int64
+	for _, p := range e.postings {
+		sum += p.Amount
+	}
+	if sum != 0 {
+		// A bug, never an input error: refuse to write unbalanced books.
+		return fmt.Errorf("%s transaction %s: postings sum to %d", e.txn.Type, e.txn.ID, sum)
+	}
+	if err := tx.InsertTxn(ctx, programID, e.txn, e.postings); err != nil {
+		return err
+	}
+	return tx.InsertMoves(ctx, programID, e.moves)
+}
+
+// lockActive locks a member's balance in a currency and then checks that
+// the member may use points. The order matters on PostgreSQL: freezing and
+// erasing take the same lock, so the status read after it is current.
+func lockActive(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, error) {
+	b, m, err := lockMember(ctx, tx, p, memberID, currency, now)
+	if err != nil {
+		return b, err
+	}
+	if m.Status != "active" {
+		return b, failure.New(failure.Conflict, "member %s is %s", memberID, m.Status)
+	}
+	return b, nil
+}
+
+// lockMember locks a member's balance row, creating it at zero the first
+// time, and reads the member under the lock.
+func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, store.Member, error) {
+	b, found, err := tx.LockBalance(ctx, p.ID, memberID, currency)
+	if err != nil {
+		return b, store.Member{}, err
+	}
+	m, err := tx.MemberByID(ctx, p.ID, memberID)
+	if err != nil {
+		return b, m, err
+	}
+	if !found {
+		if b, err = tx.CreateBalance(ctx, p.ID, memberID, currency, now); err != nil {
+			return b, m, err
+		}
+	}
+	return b, m, nil
+}
+
+// setLot changes a lot's remaining points and picks its status.
+func setLot(ctx context.Context, tx *store.Tx, programID string, l *Lot, remaining int64, emptyStatus string) error {
+	l.Remaining = remaining
+	switch {
+	case remaining > 0 && l.Status != store.LotPending:
+		l.Status = store.LotAvailable
+	case remaining == 0:
+		l.Status = emptyStatus
+	}
+	return tx.UpdateLot(ctx, programID, l.ID, l.Remaining, l.Status)
+}

@@ -1,0 +1,141 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"github.com/jifen/jifen/internal/store"
+)
+
+// expireLots ends the given lots (available or pending) with one expire
+// transaction dated at, and takes their points out of b. The caller holds
+// the balance lock and saves b.
+func expireLots(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, lots []Lot, at time.Time, reason string) error {
+	e := newEntry(TypeExpire, b.MemberID, b.Currency, at)
+	e.txn.Reason = store.OptString(reason)
+	var avail, pend int64
+	for i := range lots {
+		l := &lots[i]
+		r := l.Remaining
+		wasPending := l.Status == store.LotPending
+		l.Status = store.LotExpired // before setLot, so an empty lot stays expired
+		if err := setLot(ctx, tx, p.ID, l, 0, store.LotExpired); err != nil {
+			return err
+		}
+		if r <= 0 {
+			continue
+		}
+		e.move(*l, store.MoveExpire, -r, "")
+		if wasPending {
+			pend += r
+		} else {
+			avail += r
+		}
+	}
+	if avail+pend == 0 {
+		return nil
+	}
+	e.txn.Points = avail + pend
+	e.post(store.AccountAvailable, b.MemberID, -avail)
+	e.post(store.AccountPending, b.MemberID, -pend)
+	e.post(store.AccountExpired, "", avail+pend)
+	b.Available -= avail
+	b.Pending -= pend
+	b.LifetimeExpired += avail + pend
+	return e.write(ctx, tx, p.ID)
+}
+
+// ExpireDue expires one member's lots in one currency whose expires_at is
+// at or before asOf; the expire transaction is dated asOf. It returns how
+// many lots and points expired.
+func ExpireDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, asOf time.Time) (lots, points int64, err error) {
+	b, _, err := lockMember(ctx, tx, p, memberID, currency, asOf)
+	if err != nil {
+		return 0, 0, err
+	}
+	due, err := tx.MemberLotsDue(ctx, p.ID, memberID, currency, asOf)
+	if err != nil || len(due) == 0 {
+		return 0, 0, err
+	}
+	before := b.LifetimeExpired
+	if err := expireLots(ctx, tx, p, &b, due, asOf, "expired"); err != nil {
+		return 0, 0, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, asOf); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(due)), b.LifetimeExpired - before, nil
+}
+
+// ActivateDue makes one member's pending lots whose available_at is at or
+// before asOf available, with one activate transaction. Debt is repaid from
+// them first. It returns how many lots and points became available.
+func ActivateDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, asOf time.Time) (lots, points int64, err error) {
+	b, _, err := lockMember(ctx, tx, p, memberID, currency, asOf)
+	if err != nil {
+		return 0, 0, err
+	}
+	due, err := tx.MemberPendingDue(ctx, p.ID, memberID, currency, asOf)
+	if err != nil || len(due) == 0 {
+		return 0, 0, err
+	}
+	e := newEntry(TypeActivate, memberID, currency, asOf)
+	var total int64
+	for i := range due {
+		l := &due[i]
+		total += l.Remaining
+		e.post(store.AccountPending, memberID, -l.Remaining)
+		e.post(store.AccountAvailable, memberID, l.Remaining)
+		b.Pending -= l.Remaining
+		b.Available += l.Remaining
+		l.Status = store.LotAvailable
+		repayDebt(e, l, &b)
+		if l.Remaining == 0 {
+			l.Status = store.LotSpent
+		}
+		if err := tx.UpdateLot(ctx, p.ID, l.ID, l.Remaining, l.Status); err != nil {
+			return 0, 0, err
+		}
+		if err := tx.SetTxnStatus(ctx, p.ID, l.TransactionID, StatusCompleted); err != nil {
+			return 0, 0, err
+		}
+	}
+	e.txn.Points = total
+	if err := e.write(ctx, tx, p.ID); err != nil {
+		return 0, 0, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, asOf); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(due)), total, nil
+}
+
+// Forfeit releases a member's holds and expires every point it has in a
+// currency, with reason; erasure uses it. It returns the points forfeited.
+func Forfeit(ctx context.Context, tx *store.Tx, p Program, memberID, currency, reason string, now time.Time) (int64, error) {
+	b, _, err := lockMember(ctx, tx, p, memberID, currency, now)
+	if err != nil {
+		return 0, err
+	}
+	holds, err := tx.MemberHeldHolds(ctx, p.ID, memberID, currency)
+	if err != nil {
+		return 0, err
+	}
+	for _, h := range holds {
+		if _, err := release(ctx, tx, p, &b, h, reason, now); err != nil {
+			return 0, err
+		}
+	}
+	lots, err := tx.MemberLiveLots(ctx, p.ID, memberID, currency)
+	if err != nil {
+		return 0, err
+	}
+	before := b.LifetimeExpired
+	if err := expireLots(ctx, tx, p, &b, lots, now, reason); err != nil {
+		return 0, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, now); err != nil {
+		return 0, err
+	}
+	return b.LifetimeExpired - before, nil
+}

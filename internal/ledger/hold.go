@@ -1,0 +1,228 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// HoldInput reserves points for an order.
+type HoldInput struct {
+	MemberID   string
+	Points     int64
+	Currency   string
+	Reference  string
+	MerchantID string
+	ExpiresIn  time.Duration // default 15 minutes
+	Now        time.Time
+}
+
+// DefaultHoldTTL is how long a hold lasts when the request does not say.
+const DefaultHoldTTL = 15 * time.Minute
+
+// PlaceHold takes points out of the member's lots into its held account.
+// The lots are drawn now (soonest-expiring first), so expiry cannot take
+// held points; a release puts them back into the same lots.
+func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold, error) {
+	ttl := in.ExpiresIn
+	if ttl == 0 {
+		ttl = DefaultHoldTTL
+	}
+	if ttl < time.Second {
+		return Hold{}, failure.Field("expires_in_seconds", "must be at least 1")
+	}
+	h := Hold{
+		ID: id.New("hold"), MemberID: in.MemberID, Points: in.Points, Status: store.HoldHeld,
+		Reference: store.OptString(in.Reference), MerchantID: store.OptString(in.MerchantID),
+		ExpiresAt: in.Now.Add(ttl), CreatedAt: in.Now, UpdatedAt: in.Now,
+	}
+	txn, err := debit(ctx, tx, p, debitInput{
+		typ: TypeHold, memberID: in.MemberID, points: in.Points, currency: in.Currency,
+		reference: in.Reference, merchantID: in.MerchantID, now: in.Now, spendable: true,
+		holdID: h.ID, toHeld: true,
+	})
+	if err != nil {
+		return Hold{}, err
+	}
+	h.Currency, h.HoldTxnID = txn.Currency, txn.ID
+	if err := tx.InsertHold(ctx, p.ID, h); err != nil {
+		return Hold{}, err
+	}
+	return h, nil
+}
+
+// lockHold reads a hold, locks its member's balance and reads the hold
+// again under the lock.
+func lockHold(ctx context.Context, tx *store.Tx, p Program, holdID string, now time.Time) (Hold, store.Balance, store.Member, error) {
+	h, err := tx.Hold(ctx, p.ID, holdID)
+	if err != nil {
+		return Hold{}, store.Balance{}, store.Member{}, err
+	}
+	b, m, err := lockMember(ctx, tx, p, h.MemberID, h.Currency, now)
+	if err != nil {
+		return Hold{}, b, m, err
+	}
+	h, err = tx.Hold(ctx, p.ID, holdID)
+	return h, b, m, err
+}
+
+func checkOpen(h Hold, now time.Time) error {
+	if h.Status != store.HoldHeld {
+		return failure.New(failure.Conflict, "hold %s is %s", h.ID, h.Status)
+	}
+	if !now.Before(h.ExpiresAt) {
+		return failure.New(failure.Conflict, "hold %s expired at %s", h.ID, h.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Capture turns held points into a spend. points 0 captures all; fewer than
+// held captures that many and releases the rest into the lots that expire
+// last.
+func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points int64, now time.Time) (Hold, error) {
+	h, b, m, err := lockHold(ctx, tx, p, holdID, now)
+	if err != nil {
+		return Hold{}, err
+	}
+	if err := checkOpen(h, now); err != nil {
+		return Hold{}, err
+	}
+	if m.Status != "active" {
+		return Hold{}, failure.New(failure.Conflict, "member %s is %s", m.ID, m.Status)
+	}
+	c := points
+	if c == 0 {
+		c = h.Points
+	}
+	if c < 0 || c > h.Points {
+		return Hold{}, failure.Field("points", "must be between 1 and the %d points held", h.Points)
+	}
+	if rest := h.Points - c; rest > 0 {
+		if err := refillHold(ctx, tx, p, &b, h, rest, "partial capture", now); err != nil {
+			return Hold{}, err
+		}
+	}
+	e := newEntry(TypeCapture, h.MemberID, h.Currency, now)
+	e.txn.Points = c
+	e.txn.Reference = h.Reference
+	e.txn.MerchantID = h.MerchantID
+	e.txn.HoldID = store.OptString(h.ID)
+	e.post(store.AccountHeld, h.MemberID, -c)
+	e.post(store.AccountRedemption, "", c)
+	b.Held -= c
+	b.LifetimeSpent += c
+	if err := e.write(ctx, tx, p.ID); err != nil {
+		return Hold{}, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, now); err != nil {
+		return Hold{}, err
+	}
+	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, store.OptString(e.txn.ID), now
+	return h, tx.UpdateHold(ctx, p.ID, h)
+}
+
+// Release gives a held hold's points back to the lots they came from.
+func Release(ctx context.Context, tx *store.Tx, p Program, holdID string, now time.Time) (Hold, error) {
+	h, b, _, err := lockHold(ctx, tx, p, holdID, now)
+	if err != nil {
+		return Hold{}, err
+	}
+	if err := checkOpen(h, now); err != nil {
+		return Hold{}, err
+	}
+	h, err = release(ctx, tx, p, &b, h, "", now)
+	if err != nil {
+		return Hold{}, err
+	}
+	return h, tx.SaveBalance(ctx, p.ID, b, now)
+}
+
+// ExpireHold releases a hold that has passed its expires_at at asOf; it
+// reports false when the hold was no longer held or not yet due.
+func ExpireHold(ctx context.Context, tx *store.Tx, p Program, holdID string, asOf time.Time) (bool, error) {
+	h, b, _, err := lockHold(ctx, tx, p, holdID, asOf)
+	if err != nil {
+		return false, err
+	}
+	if h.Status != store.HoldHeld || h.ExpiresAt.After(asOf) {
+		return false, nil
+	}
+	if _, err := release(ctx, tx, p, &b, h, "expired", asOf); err != nil {
+		return false, err
+	}
+	return true, tx.SaveBalance(ctx, p.ID, b, asOf)
+}
+
+// release puts all of a hold's points back and marks it released; the
+// caller holds the lock and saves b.
+func release(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, h Hold, reason string, now time.Time) (Hold, error) {
+	if err := refillHold(ctx, tx, p, b, h, h.Points, reason, now); err != nil {
+		return Hold{}, err
+	}
+	h.Status, h.UpdatedAt = store.HoldReleased, now
+	return h, tx.UpdateHold(ctx, p.ID, h)
+}
+
+// refillHold writes a release transaction that returns n of a hold's
+// points from held to the lots the hold drew on.
+func refillHold(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, h Hold, n int64, reason string, now time.Time) error {
+	e := newEntry(TypeRelease, h.MemberID, h.Currency, now)
+	e.txn.Points = n
+	e.txn.Reference = h.Reference
+	e.txn.MerchantID = h.MerchantID
+	e.txn.HoldID = store.OptString(h.ID)
+	e.txn.Reason = store.OptString(reason)
+	if err := refill(ctx, tx, p, e, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
+		return err
+	}
+	e.post(store.AccountHeld, h.MemberID, -n)
+	e.post(store.AccountAvailable, h.MemberID, n)
+	b.Held -= n
+	b.Available += n
+	return e.write(ctx, tx, p.ID)
+}
+
+// refill returns n points to the lots that the transactions in from drew
+// on (net of what later moves of those transactions already returned), and
+// records return moves on e.
+func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, from []string, n int64, at store.OptString) error {
+	moves, err := tx.MovesOf(ctx, p.ID, from...)
+	if err != nil {
+		return err
+	}
+	taken := make(map[string]int64)
+	var ids []string
+	for _, m := range moves {
+		if m.Kind != store.MoveRedeem && m.Kind != store.MoveReturn {
+			continue
+		}
+		if _, ok := taken[m.LotID]; !ok {
+			ids = append(ids, m.LotID)
+		}
+		taken[m.LotID] -= m.Points
+	}
+	byID, err := tx.LotsByID(ctx, p.ID, ids)
+	if err != nil {
+		return err
+	}
+	lots := make([]Lot, 0, len(byID))
+	for _, id := range ids {
+		lots = append(lots, byID[id])
+	}
+	takes, err := Refill(lots, taken, n)
+	if err != nil {
+		return err
+	}
+	for _, t := range takes {
+		l := byID[t.LotID]
+		l.Status = store.LotAvailable // a lot past its expiry expires again at the next run
+		if err := setLot(ctx, tx, p.ID, &l, l.Remaining+t.Points, store.LotSpent); err != nil {
+			return err
+		}
+		e.move(l, store.MoveReturn, t.Points, at)
+	}
+	return nil
+}

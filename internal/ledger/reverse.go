@@ -1,0 +1,177 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// ReverseInput undoes all or part of a transaction.
+type ReverseInput struct {
+	TransactionID string
+	Points        int64 // 0: all that is left to reverse
+	Reason        string
+	Metadata      json.RawMessage
+	Now           time.Time
+}
+
+// Reverse undoes an earn (its points are clawed back: from its own lot,
+// then the member's other available lots, then as debt or not at all per
+// negative_balance), or a spend or capture (its points return to the lots
+// they came from). The sum reversed never exceeds the original: asking for
+// more is LimitExceeded.
+func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn, error) {
+	orig, err := tx.Txn(ctx, p.ID, in.TransactionID)
+	if err != nil {
+		return Txn{}, err
+	}
+	b, _, err := lockMember(ctx, tx, p, orig.MemberID, orig.Currency, in.Now)
+	if err != nil {
+		return Txn{}, err
+	}
+	if orig, err = tx.Txn(ctx, p.ID, in.TransactionID); err != nil { // again, under the lock
+		return Txn{}, err
+	}
+	clawback := orig.Type == TypeEarn || (orig.Type == TypeAdjust && orig.Points > 0)
+	refund := orig.Type == TypeSpend || orig.Type == TypeCapture || (orig.Type == TypeAdjust && orig.Points < 0)
+	if !clawback && !refund {
+		return Txn{}, failure.New(failure.Conflict, "a %s transaction cannot be reversed", orig.Type)
+	}
+	if in.Points < 0 {
+		return Txn{}, failure.Field("points", "must be greater than zero")
+	}
+	total := orig.Points
+	if total < 0 {
+		total = -total
+	}
+	left := total - orig.Reversed
+	x := in.Points
+	if x == 0 {
+		x = left
+	}
+	if x == 0 || x > left {
+		return Txn{}, failure.New(failure.LimitExceeded, "transaction %s has %d of %d points left to reverse", orig.ID, left, total)
+	}
+
+	e := newEntry(TypeReverse, orig.MemberID, orig.Currency, in.Now)
+	e.txn.Points = x
+	e.txn.Reverses = store.OptString(orig.ID)
+	e.txn.MerchantID = orig.MerchantID
+	e.txn.Reference = orig.Reference
+	e.txn.Reason = store.OptString(in.Reason)
+	e.txn.Metadata = in.Metadata
+	if clawback {
+		err = claw(ctx, tx, p, e, &b, orig, x)
+	} else {
+		err = giveBack(ctx, tx, p, e, &b, orig, x)
+	}
+	if err != nil {
+		return Txn{}, err
+	}
+	if err := e.write(ctx, tx, p.ID); err != nil {
+		return Txn{}, err
+	}
+	if err := tx.AddReversed(ctx, p.ID, orig.ID, x); err != nil {
+		return Txn{}, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, in.Now); err != nil {
+		return Txn{}, err
+	}
+	return e.txn, nil
+}
+
+func claw(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, orig Txn, x int64) error {
+	own, err := tx.LotOfTransaction(ctx, p.ID, orig.ID)
+	if err != nil {
+		return err
+	}
+	var others []Lot
+	if own.Remaining < x {
+		if others, err = tx.SpendableLots(ctx, p.ID, orig.MemberID, orig.Currency); err != nil {
+			return err
+		}
+	}
+	plan := Claw(own, others, x, p.NegativeBalance != Floor)
+	account := store.AccountIssuance
+	if orig.Type == TypeAdjust {
+		account = store.AccountAdjustment
+	}
+	if plan.Own > 0 {
+		fromPending := own.Status == store.LotPending
+		if err := setLot(ctx, tx, p.ID, &own, own.Remaining-plan.Own, store.LotReversed); err != nil {
+			return err
+		}
+		e.move(own, store.MoveClaw, -plan.Own, "")
+		if fromPending {
+			e.post(store.AccountPending, orig.MemberID, -plan.Own)
+			b.Pending -= plan.Own
+		} else {
+			e.post(store.AccountAvailable, orig.MemberID, -plan.Own)
+			b.Available -= plan.Own
+		}
+	}
+	byID := make(map[string]*Lot, len(others))
+	for i := range others {
+		byID[others[i].ID] = &others[i]
+	}
+	for _, t := range plan.Others {
+		l := byID[t.LotID]
+		if err := setLot(ctx, tx, p.ID, l, l.Remaining-t.Points, store.LotSpent); err != nil {
+			return err
+		}
+		e.move(*l, store.MoveClaw, -t.Points, "")
+		e.post(store.AccountAvailable, orig.MemberID, -t.Points)
+		b.Available -= t.Points
+	}
+	if plan.Debt > 0 {
+		e.post(store.AccountDebt, orig.MemberID, -plan.Debt)
+		b.Debt += plan.Debt
+	}
+	e.post(account, "", x-plan.Forgiven)
+	if plan.Forgiven > 0 {
+		e.txn.Metadata, _ = json.Marshal(map[string]int64{"forgiven": plan.Forgiven})
+	}
+	if orig.Type == TypeEarn {
+		b.LifetimeEarned -= x
+	}
+	return nil
+}
+
+func giveBack(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, orig Txn, x int64) error {
+	from := []string{orig.ID}
+	if orig.Type == TypeCapture {
+		h, err := tx.Hold(ctx, p.ID, string(orig.HoldID))
+		if err != nil {
+			return err
+		}
+		releases, err := tx.HoldTxnIDs(ctx, p.ID, h.ID, TypeRelease)
+		if err != nil {
+			return err
+		}
+		from = append([]string{h.HoldTxnID}, releases...)
+	}
+	reversals, err := tx.Reversals(ctx, p.ID, orig.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range reversals {
+		from = append(from, r.ID)
+	}
+	if err := refill(ctx, tx, p, e, from, x, orig.MerchantID); err != nil {
+		return err
+	}
+	account := store.AccountRedemption
+	if orig.Type == TypeAdjust {
+		account = store.AccountAdjustment
+	}
+	e.post(account, "", -x)
+	e.post(store.AccountAvailable, orig.MemberID, x)
+	b.Available += x
+	if orig.Type != TypeAdjust {
+		b.LifetimeSpent -= x
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// SpendInput is a request to take points from a member.
+type SpendInput struct {
+	MemberID   string
+	Points     int64
+	Currency   string
+	Reason     string
+	Reference  string
+	MerchantID string // where the points were spent
+	Metadata   json.RawMessage
+	Now        time.Time
+}
+
+// Spend takes points from the member's lots, soonest-expiring first, and
+// fails with InsufficientPoints when fewer are available.
+func Spend(ctx context.Context, tx *store.Tx, p Program, in SpendInput) (Txn, error) {
+	return debit(ctx, tx, p, debitInput{
+		typ: TypeSpend, account: store.AccountRedemption, memberID: in.MemberID, points: in.Points,
+		currency: in.Currency, reason: in.Reason, reference: in.Reference, merchantID: in.MerchantID,
+		metadata: in.Metadata, now: in.Now, spendable: true,
+	})
+}
+
+type debitInput struct {
+	typ, account      string
+	memberID          string
+	points            int64
+	currency          string
+	reason, reference string
+	merchantID        string
+	metadata          json.RawMessage
+	now               time.Time
+	spendable         bool // the currency must be spendable
+	holdID            string
+	toHeld            bool // a hold: the points go to the member's held account
+}
+
+// debit draws points from lots into account (or into held, for a hold).
+func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, error) {
+	if in.points <= 0 {
+		return Txn{}, failure.Field("points", "must be greater than zero")
+	}
+	cur, err := p.currency(in.currency, in.spendable)
+	if err != nil {
+		return Txn{}, err
+	}
+	b, err := lockActive(ctx, tx, p, in.memberID, cur.Code, in.now)
+	if err != nil {
+		return Txn{}, err
+	}
+	if b.Available < in.points {
+		return Txn{}, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
+	}
+	lots, err := tx.SpendableLots(ctx, p.ID, in.memberID, cur.Code)
+	if err != nil {
+		return Txn{}, err
+	}
+	// Points past their expiry are not spent: expire them here, in this
+	// transaction, rather than wait for the next expiry run.
+	due, live := splitDue(lots, in.now)
+	if len(due) > 0 {
+		if err := expireLots(ctx, tx, p, &b, due, in.now, "expired"); err != nil {
+			return Txn{}, err
+		}
+		if b.Available < in.points {
+			return Txn{}, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
+		}
+	}
+	takes, err := Allocate(live, in.points)
+	if err != nil {
+		return Txn{}, err
+	}
+	e := newEntry(in.typ, in.memberID, cur.Code, in.now)
+	e.txn.Points = in.points
+	if in.typ == TypeAdjust {
+		e.txn.Points = -in.points
+	}
+	e.txn.Reason = store.OptString(in.reason)
+	e.txn.Reference = store.OptString(in.reference)
+	e.txn.MerchantID = store.OptString(in.merchantID)
+	e.txn.Metadata = in.metadata
+	e.txn.HoldID = store.OptString(in.holdID)
+	byID := make(map[string]*Lot, len(live))
+	for i := range live {
+		byID[live[i].ID] = &live[i]
+	}
+	for _, t := range takes {
+		l := byID[t.LotID]
+		if err := setLot(ctx, tx, p.ID, l, l.Remaining-t.Points, store.LotSpent); err != nil {
+			return Txn{}, err
+		}
+		e.move(*l, store.MoveRedeem, -t.Points, store.OptString(in.merchantID))
+	}
+	e.post(store.AccountAvailable, in.memberID, -in.points)
+	b.Available -= in.points
+	if in.toHeld {
+		e.post(store.AccountHeld, in.memberID, in.points)
+		b.Held += in.points
+	} else {
+		e.post(in.account, "", in.points)
+	}
+	if in.typ == TypeSpend {
+		b.LifetimeSpent += in.points
+	}
+	if err := e.write(ctx, tx, p.ID); err != nil {
+		return Txn{}, err
+	}
+	if err := tx.SaveBalance(ctx, p.ID, b, in.now); err != nil {
+		return Txn{}, err
+	}
+	return e.txn, nil
+}

@@ -1,0 +1,125 @@
+package program
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// Service reads and changes programs.
+type Service struct {
+	db  *store.DB
+	ttl time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	p  Program
+	at time.Time
+}
+
+// NewService returns a service whose cached settings live at most ttl
+// (other nodes' changes show after that; this node's at once).
+func NewService(db *store.DB, ttl time.Duration) *Service {
+	return &Service{db: db, ttl: ttl, cache: make(map[string]cached)}
+}
+
+// Get returns a program's settings.
+func (s *Service) Get(ctx context.Context, programID string) (Program, error) {
+	s.mu.Lock()
+	c, ok := s.cache[programID]
+	s.mu.Unlock()
+	if ok && time.Since(c.at) < s.ttl {
+		return c.p, nil
+	}
+	p, err := load(ctx, s.db.Read(), programID)
+	if err != nil {
+		return Program{}, err
+	}
+	s.mu.Lock()
+	s.cache[programID] = cached{p, time.Now()}
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Forget drops the cached copy of a program.
+func (s *Service) Forget(programID string) {
+	s.mu.Lock()
+	delete(s.cache, programID)
+	s.mu.Unlock()
+}
+
+func load(ctx context.Context, c *store.Conn, programID string) (Program, error) {
+	sp, err := c.Program(ctx, programID)
+	if err != nil {
+		return Program{}, err
+	}
+	curs, err := c.Currencies(ctx, programID)
+	if err != nil {
+		return Program{}, err
+	}
+	return fromStore(sp, curs)
+}
+
+// Update applies a patch inside tx.
+func (s *Service) Update(ctx context.Context, tx *store.Tx, programID string, pt Patch, now time.Time) (Program, error) {
+	p, err := load(ctx, &tx.Conn, programID)
+	if err != nil {
+		return Program{}, err
+	}
+	if err := pt.Apply(&p); err != nil {
+		return Program{}, err
+	}
+	p.UpdatedAt = now
+	if err := tx.UpdateProgram(ctx, p.toStore()); err != nil {
+		return Program{}, err
+	}
+	tx.After(func() { s.Forget(programID) })
+	return p, nil
+}
+
+// Create makes a program with the default settings and its two built-in
+// currencies, unless it exists; it reports whether it created it.
+func Create(ctx context.Context, tx *store.Tx, programID, name string, now time.Time) (bool, error) {
+	p := Program{
+		ID: programID, Name: name, Timezone: DefaultTimezone, Currency: DefaultCurrency,
+		PointsPerYuan: DefaultPointsPerYuan, MaxOffsetPercent: DefaultMaxOffsetPercent,
+		Expiry: ledger.Policy{Kind: ledger.Never}, NegativeBalance: ledger.AllowDebt,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	created, err := tx.InsertProgram(ctx, p.toStore())
+	if err != nil || !created {
+		return created, err
+	}
+	never, _ := json.Marshal(ledger.Policy{Kind: ledger.Never})
+	for _, c := range []store.Currency{
+		{Code: ledger.Points, Name: "Points", Spendable: true, CreatedAt: now},
+		{Code: ledger.Growth, Name: "Growth value", Spendable: false, Expiry: never, CreatedAt: now},
+	} {
+		if _, err := tx.InsertCurrency(ctx, programID, c); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// CreateMerchant adds a merchant to the program.
+func CreateMerchant(ctx context.Context, tx *store.Tx, programID, name string, now time.Time) (store.Merchant, error) {
+	if n := len([]rune(name)); n < 1 || n > 100 {
+		return store.Merchant{}, failure.Field("name", "must be 1 to 100 characters")
+	}
+	m := store.Merchant{ID: id.New("mer"), Name: name, CreatedAt: now}
+	if err := tx.InsertMerchant(ctx, programID, m); err != nil {
+		return store.Merchant{}, fmt.Errorf("create merchant: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Balance is a member's running totals in one currency. Available never
+// goes below zero; a clawback past zero is Debt, repaid first by later
+// earnings.
+type Balance struct {
+	MemberID        string `json:"-"`
+	Currency        string `json:"-"`
+	Available       int64  `json:"available"`
+	Pending         int64  `json:"pending"`
+	Held            int64  `json:"held"`
+	Debt            int64  `json:"debt"`
+	LifetimeEarned  int64  `json:"lifetime_earned"`
+	LifetimeSpent   int64  `json:"lifetime_spent"`
+	LifetimeExpired int64  `json:"lifetime_expired"`
+}
+
+const balanceColumns = `member_id, currency, available, pending, held, debt, lifetime_earned, lifetime_spent, lifetime_expired`
+
+func scanBalance(row interface{ Scan(...any) error }) (Balance, error) {
+	var b Balance
+	err := row.Scan(&b.MemberID, &b.Currency, &b.Available, &b.Pending, &b.Held, &b.Debt,
+		&b.LifetimeEarned, &b.LifetimeSpent, &b.LifetimeExpired)
+	return b, err
+}
+
+// LockBalance reads a member's balance row for update; found is false
+// when the member has none yet in that currency. Every change to a
+// member's lots, holds and balance in a currency happens under this lock:
+// on PostgreSQL it is the row lock, on SQLite the single writer.
+func (tx *Tx) LockBalance(ctx context.Context, programID, memberID, currency string) (b Balance, found bool, err error) {
+	b, err = scanBalance(tx.queryRow(ctx, lockBalance, memberID, currency, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Balance{MemberID: memberID, Currency: currency}, false, nil
+	}
+	if err != nil {
+		return Balance{}, false, classify(fmt.Errorf("lock balance: %w", err))
+	}
+	return b, true, nil
+}
+
+const lockBalance = `SELECT ` + balanceColumns + ` FROM balances WHERE member_id = ? AND currency = ? AND program_id = ? /*lock*/`
+
+// CreateBalance makes a member's zero balance row in a currency (if a
+// concurrent transaction has not) and locks it. The caller has checked
+// that the member exists.
+func (tx *Tx) CreateBalance(ctx context.Context, programID, memberID, currency string, now time.Time) (Balance, error) {
+	if _, err := tx.exec(ctx, `INSERT INTO balances (program_id, member_id, currency, updated_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, programID, memberID, currency, ms(now)); err != nil {
+		return Balance{}, fmt.Errorf("create balance: %w", err)
+	}
+	b, err := scanBalance(tx.queryRow(ctx, lockBalance, memberID, currency, programID))
+	if err != nil {
+		return Balance{}, classify(fmt.Errorf("lock balance: %w", err))
+	}
+	return b, nil
+}
+
+// SaveBalance writes b, which the caller has locked with LockBalance.
+func (tx *Tx) SaveBalance(ctx context.Context, programID string, b Balance, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE balances SET available = ?, pending = ?, held = ?, debt = ?, lifetime_earned = ?,
+		lifetime_spent = ?, lifetime_expired = ?, updated_at = ? WHERE member_id = ? AND currency = ? AND program_id = ?`,
+		b.Available, b.Pending, b.Held, b.Debt, b.LifetimeEarned, b.LifetimeSpent, b.LifetimeExpired, ms(now),
+		b.MemberID, b.Currency, programID)
+	if err != nil {
+		return fmt.Errorf("save balance: %w", err)
+	}
+	return nil
+}
+
+// Balances reads every balance row of a member.
+func (c *Conn) Balances(ctx context.Context, programID, memberID string) ([]Balance, error) {
+	rows, err := c.query(ctx, `SELECT `+balanceColumns+` FROM balances WHERE member_id = ? AND program_id = ?
+		ORDER BY currency`, memberID, programID)
+	if err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	defer rows.Close()
+	var out []Balance
+	for rows.Next() {
+		b, err := scanBalance(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, classify(rows.Err())
+}
+
+// Expiring is an amount of available points that expires at one instant.
+type Expiring struct {
+	Currency  string
+	ExpiresAt time.Time
+	Points    int64
+}
+
+// ExpiringPoints lists a member's available points with an expiry, soonest
+// first, at most limit instants.
+func (c *Conn) ExpiringPoints(ctx context.Context, programID, memberID string, limit int) ([]Expiring, error) {
+	rows, err := c.query(ctx, `SELECT currency, expires_at, SUM(remaining) FROM lots
+		WHERE member_id = ? AND program_id = ? AND status = 'available' AND remaining > 0 AND expires_at IS NOT NULL
+		GROUP BY currency, expires_at ORDER BY expires_at LIMIT ?`, memberID, programID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("expiring points: %w", err)
+	}
+	defer rows.Close()
+	var out []Expiring
+	for rows.Next() {
+		var e Expiring
+		var at int64
+		if err := rows.Scan(&e.Currency, &at, &e.Points); err != nil {
+			return nil, err
+		}
+		e.ExpiresAt = fromMS(at)
+		out = append(out, e)
+	}
+	return out, classify(rows.Err())
+}

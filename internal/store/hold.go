@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+)
+
+// Hold statuses.
+const (
+	HoldHeld     = "held"
+	HoldCaptured = "captured"
+	HoldReleased = "released"
+)
+
+// Hold reserves points for an order until it is captured or released.
+type Hold struct {
+	ID            string    `json:"id"`
+	MemberID      string    `json:"member_id"`
+	Currency      string    `json:"currency"`
+	Points        int64     `json:"points"`
+	Captured      int64     `json:"captured"`
+	Status        string    `json:"status"`
+	Reference     OptString `json:"reference"`
+	MerchantID    OptString `json:"merchant_id"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	HoldTxnID     string    `json:"hold_transaction_id"`
+	TransactionID OptString `json:"transaction_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+const holdColumns = `id, member_id, currency, points, captured, status, reference, merchant_id, expires_at, hold_txn_id, transaction_id, created_at, updated_at`
+
+func scanHold(row interface{ Scan(...any) error }) (Hold, error) {
+	var h Hold
+	var exp, created, updated int64
+	err := row.Scan(&h.ID, &h.MemberID, &h.Currency, &h.Points, &h.Captured, &h.Status, &h.Reference, &h.MerchantID,
+		&exp, &h.HoldTxnID, &h.TransactionID, &created, &updated)
+	h.ExpiresAt, h.CreatedAt, h.UpdatedAt = fromMS(exp), fromMS(created), fromMS(updated)
+	return h, err
+}
+
+// InsertHold stores a new hold.
+func (tx *Tx) InsertHold(ctx context.Context, programID string, h Hold) error {
+	_, err := tx.exec(ctx, `INSERT INTO holds (program_id, `+holdColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		programID, h.ID, h.MemberID, h.Currency, h.Points, h.Captured, h.Status, h.Reference, h.MerchantID,
+		ms(h.ExpiresAt), h.HoldTxnID, h.TransactionID, ms(h.CreatedAt), ms(h.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert hold: %w", err)
+	}
+	return nil
+}
+
+// Hold reads a hold of the program.
+func (c *Conn) Hold(ctx context.Context, programID, id string) (Hold, error) {
+	h, err := scanHold(c.queryRow(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = ? AND program_id = ?`, id, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Hold{}, failure.New(failure.NotFound, "hold %s not found", id)
+	}
+	if err != nil {
+		return Hold{}, classify(fmt.Errorf("hold %s: %w", id, err))
+	}
+	return h, nil
+}
+
+// UpdateHold writes a hold's outcome.
+func (tx *Tx) UpdateHold(ctx context.Context, programID string, h Hold) error {
+	_, err := tx.exec(ctx, `UPDATE holds SET captured = ?, status = ?, transaction_id = ?, updated_at = ?
+		WHERE id = ? AND program_id = ?`, h.Captured, h.Status, h.TransactionID, ms(h.UpdatedAt), h.ID, programID)
+	if err != nil {
+		return fmt.Errorf("update hold %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+// MemberHolds lists a member's holds, newest first.
+func (c *Conn) MemberHolds(ctx context.Context, programID, memberID, status string, p Page) ([]Hold, string, error) {
+	q := `SELECT ` + holdColumns + ` FROM holds WHERE member_id = ? AND program_id = ?`
+	args := []any{memberID, programID}
+	if status != "" {
+		q += ` AND status = ?`
+		args = append(args, status)
+	}
+	if p.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, p.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, p.Limit+1)
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("holds: %w", err)
+	}
+	defer rows.Close()
+	var out []Hold
+	for rows.Next() {
+		h, err := scanHold(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err)
+	}
+	out, cur := next(out, p.Limit, func(h Hold) string { return h.ID })
+	return out, cur, nil
+}
+
+// HoldsDue lists the IDs and members of held holds past their expiry.
+func (c *Conn) HoldsDue(ctx context.Context, programID string, asOf time.Time, limit int) ([]Hold, error) {
+	rows, err := c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND status = 'held'
+		AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`, programID, ms(asOf), limit)
+	if err != nil {
+		return nil, fmt.Errorf("holds due: %w", err)
+	}
+	defer rows.Close()
+	var out []Hold
+	for rows.Next() {
+		h, err := scanHold(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, classify(rows.Err())
+}
+
+// MemberHeldHolds lists a member's holds still held in a currency.
+func (tx *Tx) MemberHeldHolds(ctx context.Context, programID, memberID, currency string) ([]Hold, error) {
+	rows, err := tx.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE member_id = ? AND currency = ? AND program_id = ?
+		AND status = 'held' ORDER BY id`, memberID, currency, programID)
+	if err != nil {
+		return nil, fmt.Errorf("held holds: %w", err)
+	}
+	defer rows.Close()
+	var out []Hold
+	for rows.Next() {
+		h, err := scanHold(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, classify(rows.Err())
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// IdemRecord is a stored response to an idempotent request.
+type IdemRecord struct {
+	RequestHash string
+	Status      int
+	Body        []byte
+}
+
+// Idempotent looks a key up; ok is false when the key is new.
+func (c *Conn) Idempotent(ctx context.Context, programID, key string) (rec IdemRecord, ok bool, err error) {
+	err = c.queryRow(ctx, `SELECT request_hash, status, body FROM idempotency WHERE program_id = ? AND key = ?`,
+		programID, key).Scan(&rec.RequestHash, &rec.Status, &rec.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return IdemRecord{}, false, nil
+	}
+	if err != nil {
+		return IdemRecord{}, false, classify(fmt.Errorf("idempotency key: %w", err))
+	}
+	return rec, true, nil
+}
+
+// ErrIdemRace means another transaction stored the same key first; the
+// caller rolls back and replays what that one stored.
+var ErrIdemRace = errors.New("store: idempotency key stored concurrently")
+
+// PutIdempotent stores the response to a key in the transaction of the
+// effect. If the key is already there (a concurrent duplicate committed
+// first), it returns ErrIdemRace.
+func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec IdemRecord, now time.Time) error {
+	res, err := tx.exec(ctx, `INSERT INTO idempotency (program_id, key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, programID, key, rec.RequestHash, rec.Status, rec.Body, ms(now))
+	if err != nil {
+		return fmt.Errorf("store idempotency key: %w", err)
+	}
+	if affected(res) == 0 {
+		return ErrIdemRace
+	}
+	return nil
+}
+
+// PurgeIdempotent deletes keys stored before cutoff, at most limit of them.
+func (tx *Tx) PurgeIdempotent(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? LIMIT ?)
+		AND created_at < ?`, ms(cutoff), limit, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("purge idempotency keys: %w", err)
+	}
+	return affected(res), nil
+}

@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+)
+
+// Member is a stored member.
+type Member struct {
+	ID           string          `json:"id"`
+	ExternalID   OptString       `json:"external_id"`
+	Phone        OptString       `json:"phone"`
+	Name         OptString       `json:"name"`
+	Gender       string          `json:"gender"`
+	Birthday     OptString       `json:"birthday"`
+	Region       OptString       `json:"region"`
+	Attributes   json.RawMessage `json:"attributes"`
+	Tags         []string        `json:"tags"`
+	Tier         OptString       `json:"tier"`
+	Status       string          `json:"status"`
+	ReferralCode string          `json:"referral_code"`
+	ReferredBy   OptString       `json:"referred_by"`
+	MerchantID   OptString       `json:"merchant_id"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	ProgramID    string          `json:"-"`
+}
+
+const memberColumns = `id, program_id, external_id, phone, name, gender, birthday, region, attributes, tier,
+	status, referral_code, referred_by, merchant_id, created_at, updated_at`
+
+func scanMember(row interface{ Scan(...any) error }) (Member, error) {
+	var m Member
+	var attrs string
+	var created, updated int64
+	err := row.Scan(&m.ID, &m.ProgramID, &m.ExternalID, &m.Phone, &m.Name, &m.Gender, &m.Birthday, &m.Region,
+		&attrs, &m.Tier, &m.Status, &m.ReferralCode, &m.ReferredBy, &m.MerchantID, &created, &updated)
+	m.Attributes = json.RawMessage(attrs)
+	m.CreatedAt, m.UpdatedAt = fromMS(created), fromMS(updated)
+	m.Tags = []string{}
+	return m, err
+}
+
+func attrsText(a json.RawMessage) string {
+	if len(a) == 0 || string(a) == "null" {
+		return "{}"
+	}
+	return string(a)
+}
+
+// InsertMember stores a new member. A taken external_id or phone is
+// failure.MemberExists; a taken referral code is reported by taken=true so
+// that the caller can draw another.
+func (tx *Tx) InsertMember(ctx context.Context, m Member) (codeTaken bool, err error) {
+	res, err := tx.exec(ctx, `INSERT INTO members (`+memberColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		m.ID, m.ProgramID, m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region,
+		attrsText(m.Attributes), m.Tier, m.Status, m.ReferralCode, m.ReferredBy, m.MerchantID,
+		ms(m.CreatedAt), ms(m.UpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("insert member: %w", err)
+	}
+	if affected(res) == 1 {
+		return false, tx.setTags(ctx, m.ProgramID, m.ID, m.Tags)
+	}
+	// Nothing inserted: find which unique key is taken, in the same
+	// transaction, so no other writer can slip in between.
+	if m.ExternalID != "" {
+		if _, err := tx.MemberByExternalID(ctx, m.ProgramID, string(m.ExternalID)); err == nil {
+			return false, failure.Field("external_id", "a member with this external_id exists").WithKind(failure.MemberExists)
+		}
+	}
+	if m.Phone != "" {
+		if _, err := tx.MemberByPhone(ctx, m.ProgramID, string(m.Phone)); err == nil {
+			return false, failure.Field("phone", "a member with this phone exists").WithKind(failure.MemberExists)
+		}
+	}
+	return true, nil
+}
+
+// MemberByID reads a member of the program by ID.
+func (c *Conn) MemberByID(ctx context.Context, programID, id string) (Member, error) {
+	return c.memberWhere(ctx, `id = ?`, programID, id)
+}
+
+// MemberByExternalID reads a member by its external ID.
+func (c *Conn) MemberByExternalID(ctx context.Context, programID, ext string) (Member, error) {
+	return c.memberWhere(ctx, `external_id = ?`, programID, ext)
+}
+
+// MemberByPhone reads a member by its phone.
+func (c *Conn) MemberByPhone(ctx context.Context, programID, phone string) (Member, error) {
+	return c.memberWhere(ctx, `phone = ?`, programID, phone)
+}
+
+// MemberByReferralCode reads a member by its referral code.
+func (c *Conn) MemberByReferralCode(ctx context.Context, programID, code string) (Member, error) {
+	return c.memberWhere(ctx, `referral_code = ?`, programID, code)
+}
+
+func (c *Conn) memberWhere(ctx context.Context, where, programID, v string) (Member, error) {
+	m, err := scanMember(c.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE program_id = ? AND `+where, programID, v))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Member{}, failure.New(failure.NotFound, "member not found")
+	}
+	if err != nil {
+		return Member{}, classify(fmt.Errorf("member: %w", err))
+	}
+	return m, nil
+}
+
+// MemberTags reads a member's tags, sorted.
+func (c *Conn) MemberTags(ctx context.Context, memberID string) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT tag FROM member_tags WHERE member_id = ? ORDER BY tag`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("member tags: %w", err)
+	}
+	defer rows.Close()
+	tags := []string{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		tags = append(tags, t)
+	}
+	return tags, classify(rows.Err())
+}
+
+// MemberFilter selects members for a list.
+type MemberFilter struct {
+	ExternalID string
+	Phone      string
+	Tier       string
+	Status     string
+	Tags       []string // every one of them
+}
+
+// Members lists a program's members, newest first.
+func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p Page) ([]Member, string, error) {
+	q := `SELECT ` + memberColumns + ` FROM members m WHERE program_id = ?`
+	args := []any{programID}
+	if f.ExternalID != "" {
+		q += ` AND external_id = ?`
+		args = append(args, f.ExternalID)
+	}
+	if f.Phone != "" {
+		q += ` AND phone = ?`
+		args = append(args, f.Phone)
+	}
+	if f.Tier != "" {
+		q += ` AND tier = ?`
+		args = append(args, f.Tier)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	for _, t := range f.Tags {
+		q += ` AND EXISTS (SELECT 1 FROM member_tags t WHERE t.member_id = m.id AND t.tag = ?)`
+		args = append(args, t)
+	}
+	if p.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, p.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, p.Limit+1)
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("members: %w", err)
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err)
+	}
+	out, cur := next(out, p.Limit, func(m Member) string { return m.ID })
+	if err := c.fillTags(ctx, out); err != nil {
+		return nil, "", err
+	}
+	return out, cur, nil
+}
+
+func (c *Conn) fillTags(ctx context.Context, ms []Member) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(ms))
+	args := make([]any, len(ms))
+	for i, m := range ms {
+		idx[m.ID] = i
+		args[i] = m.ID
+	}
+	rows, err := c.query(ctx, `SELECT member_id, tag FROM member_tags WHERE member_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(ms)), ", ")+`) ORDER BY member_id, tag`, args...)
+	if err != nil {
+		return fmt.Errorf("member tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, tag string
+		if err := rows.Scan(&id, &tag); err != nil {
+			return err
+		}
+		ms[idx[id]].Tags = append(ms[idx[id]].Tags, tag)
+	}
+	return classify(rows.Err())
+}
+
+// UpdateMember writes the profile fields of m. A taken external_id or phone
+// is failure.MemberExists.
+func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
+	for _, k := range []struct {
+		field, col string
+		v     OptString
+	}{{"external_id", "external_id", m.ExternalID}, {"phone", "phone", m.Phone}} {
+		if k.v == "" {
+			continue
+		}
+		var other string
+		err := tx.queryRow(ctx, `SELECT id FROM members WHERE program_id = ? AND `+k.col+` = ? AND id <> ?`,
+			m.ProgramID, string(k.v), m.ID).Scan(&other)
+		if err == nil {
+			return failure.Field(k.field, "another member has this %s", k.field).WithKind(failure.MemberExists)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return classify(fmt.Errorf("update member: %w", err))
+		}
+	}
+	_, err := tx.exec(ctx, `UPDATE members SET external_id = ?, phone = ?, name = ?, gender = ?, birthday = ?,
+		region = ?, attributes = ?, tier = ?, status = ?, referred_by = ?, updated_at = ?
+		WHERE program_id = ? AND id = ?`,
+		m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region, attrsText(m.Attributes), m.Tier,
+		m.Status, m.ReferredBy, ms(m.UpdatedAt), m.ProgramID, m.ID)
+	if err != nil {
+		return fmt.Errorf("update member %s: %w", m.ID, err)
+	}
+	return tx.setTags(ctx, m.ProgramID, m.ID, m.Tags)
+}
+
+func (tx *Tx) setTags(ctx context.Context, programID, memberID string, tags []string) error {
+	if tags == nil {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM member_tags WHERE member_id = ?`, memberID); err != nil {
+		return fmt.Errorf("member tags: %w", err)
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(tags))
+	for _, t := range tags {
+		args = append(args, programID, memberID, t)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO member_tags (program_id, member_id, tag) VALUES `+placeholders(len(tags), 3), args...); err != nil {
+		return fmt.Errorf("member tags: %w", err)
+	}
+	return nil
+}
+
+// CountMembers counts a program's members.
+func (c *Conn) CountMembers(ctx context.Context, programID string) (int64, error) {
+	var n int64
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM members WHERE program_id = ?`, programID).Scan(&n)
+	return n, classify(err)
+}

@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+)
+
+// Op is one operation that runs inside a write transaction. It must do all
+// its reads and writes through tx, and it must not keep tx.
+type Op func(ctx context.Context, tx *Tx) error
+
+// Writer runs write operations with group commit: each lane takes every
+// operation queued at that moment (up to maxBatch), runs them one after
+// another in one database transaction, each in a savepoint of its own, and
+// commits once. An operation that fails is rolled back to its savepoint and
+// fails alone; the others commit. Nothing is acknowledged before the commit
+// that holds it. The lever is fewer commits: one fsync (SQLite) or one WAL
+// flush (PostgreSQL) serves the whole batch.
+type Writer struct {
+	db       *sql.DB
+	d        *dialect
+	lanes    []chan *writeReq
+	maxBatch int
+	log      *slog.Logger
+	seed     maphash.Seed
+	wg       sync.WaitGroup
+	closing  sync.Once
+	mu       sync.RWMutex // held for reading while submitting; closed under write
+	closed   bool
+
+	nBatches atomic.Uint64
+	nOps     atomic.Uint64
+}
+
+type writeReq struct {
+	ctx  context.Context
+	op   Op
+	err  error
+	done chan struct{}
+}
+
+// opTimeout bounds one batch. It is generous: it exists so that a wedged
+// connection cannot hold a lane for ever.
+const opTimeout = 60 * time.Second
+
+func newWriter(db *sql.DB, d *dialect, lanes, maxBatch int, log *slog.Logger) *Writer {
+	w := &Writer{db: db, d: d, maxBatch: maxBatch, log: log, seed: maphash.MakeSeed()}
+	for i := 0; i < lanes; i++ {
+		ch := make(chan *writeReq, 4096)
+		w.lanes = append(w.lanes, ch)
+		w.wg.Add(1)
+		go w.run(ch)
+	}
+	return w
+}
+
+var errClosed = errors.New("store: writer closed")
+
+func (w *Writer) do(ctx context.Context, key string, op Op) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &writeReq{ctx: ctx, op: op, done: make(chan struct{})}
+	lane := w.lanes[0]
+	if len(w.lanes) > 1 {
+		lane = w.lanes[maphash.String(w.seed, key)%uint64(len(w.lanes))]
+	}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case lane <- req:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	// Once queued, wait for the outcome even if the caller gives up: the
+	// operation may commit, and the caller must not report otherwise.
+	<-req.done
+	return req.err
+}
+
+func (w *Writer) close() {
+	w.closing.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		for _, ch := range w.lanes {
+			close(ch)
+		}
+		w.mu.Unlock()
+		w.wg.Wait()
+	})
+}
+
+func (w *Writer) stats() (batches, ops uint64) { return w.nBatches.Load(), w.nOps.Load() }
+
+func (w *Writer) run(ch chan *writeReq) {
+	defer w.wg.Done()
+	batch := make([]*writeReq, 0, w.maxBatch)
+	for first := range ch {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.runBatch(batch)
+	}
+}
+
+func (w *Writer) runBatch(reqs []*writeReq) {
+	live := reqs[:0:0]
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			// The caller is gone and nothing has been done: do nothing.
+			w.finish(r, err)
+			continue
+		}
+		live = append(live, r)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		w.runSolo(live[0])
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	errs, afters, err := w.tryBatch(ctx, live)
+	if err != nil {
+		if retryable(err) || errors.Is(err, errSavepoint) {
+			// The batch as a whole failed (a deadlock with another node, a
+			// broken savepoint): nothing of it was committed, so each
+			// operation gets a transaction of its own.
+			for _, r := range live {
+				w.runSolo(r)
+			}
+			return
+		}
+		for _, r := range live {
+			w.finish(r, err)
+		}
+		return
+	}
+	w.nBatches.Add(1)
+	w.nOps.Add(uint64(len(live)))
+	for i, r := range live {
+		if errs[i] == nil {
+			for _, fn := range afters[i] {
+				fn()
+			}
+		}
+		if errs[i] != nil && retryable(errs[i]) {
+			w.runSolo(r)
+			continue
+		}
+		w.finish(r, errs[i])
+	}
+}
+
+var errSavepoint = errors.New("store: savepoint failed")
+
+// tryBatch runs the operations in one transaction. It returns each
+// operation's own error and, when the transaction itself failed, err.
+func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, afters [][]func(), err error) {
+	sqlTx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, classify(fmt.Errorf("begin: %w", err))
+	}
+	defer sqlTx.Rollback() // no-op after commit
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d}, tx: sqlTx}
+	errs = make([]error, len(live))
+	afters = make([][]func(), len(live))
+	for i, r := range live {
+		// Savepoints are not released: ROLLBACK TO names the newest one of
+		// that name, and releasing would cost a round trip per operation.
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			return nil, nil, classify(errors.Join(errSavepoint, err))
+		}
+		tx.after = nil
+		if err := runOp(ctx, r.op, tx); err != nil {
+			errs[i] = err
+			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+				return nil, nil, classify(errors.Join(errSavepoint, rerr))
+			}
+			continue
+		}
+		afters[i] = tx.after
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, nil, classify(fmt.Errorf("commit: %w", err))
+	}
+	return errs, afters, nil
+}
+
+// runSolo runs one operation in a transaction of its own, trying again a
+// few times when the database says the failure was a passing one.
+func (w *Writer) runSolo(r *writeReq) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		}
+		var after []func()
+		after, err = w.solo(r)
+		if err == nil {
+			w.nBatches.Add(1)
+			w.nOps.Add(1)
+			for _, fn := range after {
+				fn()
+			}
+			break
+		}
+		if !retryable(err) {
+			break
+		}
+	}
+	w.finish(r, err)
+}
+
+func (w *Writer) solo(r *writeReq) ([]func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	sqlTx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, classify(fmt.Errorf("begin: %w", err))
+	}
+	defer sqlTx.Rollback()
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d}, tx: sqlTx}
+	if err := runOp(ctx, r.op, tx); err != nil {
+		return nil, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, classify(fmt.Errorf("commit: %w", err))
+	}
+	return tx.after, nil
+}
+
+// runOp runs op and turns a panic into an error, so that one bad operation
+// cannot take the lane (and every request queued on it) down.
+func runOp(ctx context.Context, op Op, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = failure.Wrap(failure.Internal, fmt.Errorf("panic: %v", p), "internal error")
+		}
+	}()
+	return op(ctx, tx)
+}
+
+func (w *Writer) finish(r *writeReq, err error) {
+	r.err = err
+	close(r.done)
+}

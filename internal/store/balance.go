@@ -124,3 +124,25 @@ func (c *Conn) ExpiringPoints(ctx context.Context, programID, memberID string, l
 	}
 	return out, classify(rows.Err())
 }
+
+// LockMemberBalances locks every balance row of a member, in currency
+// order. Freezing, erasing and merging take these locks before they change
+// the member, so a ledger operation that locked a balance first sees the
+// member's new status when it reads it.
+func (tx *Tx) LockMemberBalances(ctx context.Context, programID, memberID string) ([]Balance, error) {
+	rows, err := tx.query(ctx, `SELECT `+balanceColumns+` FROM balances WHERE member_id = ? AND program_id = ?
+		ORDER BY currency /*lock*/`, memberID, programID)
+	if err != nil {
+		return nil, fmt.Errorf("lock balances: %w", err)
+	}
+	defer rows.Close()
+	var out []Balance
+	for rows.Next() {
+		b, err := scanBalance(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, classify(rows.Err())
+}

@@ -227,7 +227,7 @@ func (c *Conn) fillTags(ctx context.Context, ms []Member) error {
 func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 	for _, k := range []struct {
 		field, col string
-		v     OptString
+		v          OptString
 	}{{"external_id", "external_id", m.ExternalID}, {"phone", "phone", m.Phone}} {
 		if k.v == "" {
 			continue

@@ -1,0 +1,106 @@
+// Command jifen is the Jifen membership points engine: one binary with the
+// HTTP API, the scheduled jobs and the operator's commands.
+//
+//	jifen serve      run the API and the scheduler
+//	jifen migrate    apply database migrations and exit
+//	jifen verify     check that the books balance
+//	jifen version    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	_ "time/tzdata" // program time zones work on machines without tzdata
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		if v == "(devel)" {
+			v = "dev"
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "dev"
+}
+
+const usage = `jifen — membership points and loyalty engine
+
+Usage:
+  jifen serve   [flags]   run the API and the scheduler
+  jifen migrate [flags]   apply database migrations and exit
+  jifen verify  [flags]   check that the books balance (exit 1 if not)
+  jifen version           print the version
+
+Run "jifen <command> --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], getenv, stdout)
+	case "verify":
+		err = verify(ctx, args[1:], getenv, stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "jifen", versionString())
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "jifen: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errChecksFailed):
+		return 1
+	}
+	fmt.Fprintln(stderr, "jifen:", err)
+	return 1
+}
+
+var (
+	errUsage        = errors.New("usage")
+	errChecksFailed = errors.New("checks failed")
+)

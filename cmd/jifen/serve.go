@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/httpapi"
+	"github.com/jifen/jifen/internal/jobs"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/store"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.LogFormat, cfg.LogLevel, stderr)
+	db, err := store.Open(ctx, cfg.DB, store.Options{
+		Lanes: cfg.WriteLanes, MaxBatch: cfg.WriteBatch, ReadConns: cfg.ReadConns, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if !cfg.NoMigrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.Info("migrated", "versions", applied)
+		}
+	}
+	clk := clock.System{}
+	secret, err := bootstrap(ctx, db, cfg.AdminKey, clk.Now())
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if secret != "" && cfg.AdminKey == "" {
+		fmt.Fprintf(stderr, "\nCreated program %q and an admin API key. It is shown only this once:\n\n    %s\n\n",
+			program.DefaultID, secret)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	programs := program.NewService(db, cfg.CacheTTL)
+	api := httpapi.New(httpapi.Config{
+		DB: db, Programs: programs, Auth: auth.NewService(db, cfg.CacheTTL), Clock: clk, Logger: log,
+		Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
+	})
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "db", db.URL(), "version", versionString())
+
+	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if cfg.Scheduler {
+		sched := jobs.NewScheduler(db, programs, clk, log, reg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sched.Run(jobCtx, cfg.JobTick)
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopJobs()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownFor)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	stopJobs()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// bootstrap creates program "default" and its first admin key on an empty
+// database; it returns the key's secret when it made one.
+func bootstrap(ctx context.Context, db *store.DB, adminKey string, now time.Time) (string, error) {
+	var secret string
+	err := db.Write(ctx, "bootstrap", func(ctx context.Context, tx *store.Tx) (err error) {
+		if _, err = program.Create(ctx, tx, program.DefaultID, program.DefaultID, now); err != nil {
+			return err
+		}
+		secret, err = auth.Bootstrap(ctx, tx, program.DefaultID, adminKey, now)
+		return err
+	})
+	return secret, err
+}

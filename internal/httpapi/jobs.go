@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/jifen/jifen/internal/jobs"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/store"
+)
+
+type jobRequest struct {
+	AsOf *string `json:"as_of,omitempty"`
+}
+
+type verifyBody struct {
+	OK     bool          `json:"ok"`
+	Checks []store.Check `json:"checks"`
+}
+
+func (s *Server) registerJobs() {
+	s.handle(route{method: "POST", path: "/v1/jobs/expire", access: admin, tag: "jobs",
+		summary: "Expire points due at as_of", in: jobRequest{}, out: jobs.ExpireResult{}, status: 200,
+		handler: s.runJob(func(ctx context.Context, p program.Program, at time.Time) (any, error) {
+			return jobs.Expire(ctx, s.db, p, at)
+		})})
+	s.handle(route{method: "POST", path: "/v1/jobs/activate-pending", access: admin, tag: "jobs",
+		summary: "Make pending points available at as_of", in: jobRequest{}, out: jobs.ActivateResult{}, status: 200,
+		handler: s.runJob(func(ctx context.Context, p program.Program, at time.Time) (any, error) {
+			return jobs.ActivatePending(ctx, s.db, p, at)
+		})})
+	s.handle(route{method: "POST", path: "/v1/jobs/expire-holds", access: admin, tag: "jobs",
+		summary: "Release holds past their expiry at as_of", in: jobRequest{}, out: jobs.HoldsResult{}, status: 200,
+		handler: s.runJob(func(ctx context.Context, p program.Program, at time.Time) (any, error) {
+			return jobs.ExpireHolds(ctx, s.db, p, at)
+		})})
+	s.handle(route{method: "GET", path: "/v1/books/verify", access: admin, tag: "jobs",
+		summary: "Check the ledger invariants", out: verifyBody{}, status: 200, handler: s.verify})
+}
+
+// runJob answers a job request. A job writes many transactions (one per
+// member), so its idempotency record is written after the run: a replay
+// returns the first run's counts, and a run interrupted half-way is simply
+// run again (every job is safe to repeat).
+func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time.Time) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in, body, err := decodeBody[jobRequest](s, w, r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		at, err := asOf(in.AsOf, s.clock.Now())
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		p, err := s.program(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		key, hash, err := idempotencyKey(r, body)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		if key != "" {
+			rec, found, err := s.db.Read().Idempotent(r.Context(), p.ID, key)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			if found {
+				s.replay(w, r, rec, hash)
+				return
+			}
+		}
+		res, err := run(r.Context(), p, at)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		out, _ := json.Marshal(res)
+		if key != "" {
+			err := s.db.Write(r.Context(), "job", func(ctx context.Context, tx *store.Tx) error {
+				err := tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now())
+				if err == store.ErrIdemRace {
+					return nil // a concurrent duplicate ran too; both runs are harmless
+				}
+				return err
+			})
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+		}
+		writeRaw(w, 200, jsonType, out)
+	}
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	checks, err := s.db.Read().Verify(r.Context(), principal(r).ProgramID)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	ok := true
+	for _, c := range checks {
+		ok = ok && c.OK
+	}
+	encode(w, 200, verifyBody{OK: ok, Checks: checks})
+}

@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// balanceBody is a member's balance in one currency.
+type balanceBody struct {
+	store.Balance
+	Expiring []expiringBody `json:"expiring"`
+}
+
+type expiringBody struct {
+	Date   string `json:"date"`
+	Points int64  `json:"points"`
+}
+
+func (s *Server) registerMembers() {
+	m := "/v1/members/{member}"
+	s.handle(route{method: "POST", path: "/v1/members", access: operator, tag: "members", summary: "Create a member",
+		in: member.Input{}, out: member.Member{}, status: 201, handler: s.createMember})
+	s.handle(route{method: "GET", path: "/v1/members", access: anyRole, tag: "members", summary: "List members",
+		out: listBody[member.Member]{}, status: 200, handler: s.listMembers,
+		query: append([]param{{name: "external_id"}, {name: "phone"}, {name: "tier"}, {name: "status"},
+			{name: "tag", desc: "members with every given tag", array: true}}, pageParams...)})
+	s.handle(route{method: "GET", path: m, access: anyRole, tag: "members", summary: "Read a member",
+		out: member.Member{}, status: 200, handler: s.getMember})
+	s.handle(route{method: "PATCH", path: m, access: operator, tag: "members", summary: "Change a member's profile",
+		in: member.Input{}, out: member.Member{}, status: 200, handler: s.patchMember})
+	s.handle(route{method: "POST", path: m + "/freeze", access: operator, tag: "members", summary: "Freeze a member",
+		out: member.Member{}, status: 200, handler: s.freeze(true)})
+	s.handle(route{method: "POST", path: m + "/unfreeze", access: operator, tag: "members", summary: "Unfreeze a member",
+		out: member.Member{}, status: 200, handler: s.freeze(false)})
+	s.handle(route{method: "POST", path: m + "/erase", access: admin, tag: "members",
+		summary: "Erase a member's personal data", out: member.Member{}, status: 200, handler: s.eraseMember})
+	s.handle(route{method: "GET", path: m + "/balance", access: anyRole, tag: "members",
+		summary: "Read a member's balances", out: map[string]balanceBody{}, status: 200, handler: s.getBalance})
+}
+
+// resolve finds the member a path or body names, in the request's program.
+func (s *Server) resolve(r *http.Request, ref string) (member.Member, error) {
+	return member.Resolve(r.Context(), s.db.Read(), principal(r).ProgramID, ref)
+}
+
+func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
+	in, body, err := decodeBody[member.Input](s, w, r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	named := ""
+	if in.MerchantID != nil {
+		named = *in.MerchantID
+	}
+	mer, err := actingMerchant(r, named)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if mer != "" {
+		in.MerchantID = &mer
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	lane := "member-new"
+	if in.ExternalID != nil {
+		lane = "ext:" + *in.ExternalID
+	}
+	s.write(w, r, body, 201, lane, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return member.Create(ctx, tx, p.ID, in, s.clock.Now(), p.Location)
+	})
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
+	pg, err := page(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.MemberFilter{ExternalID: q.Get("external_id"), Tier: q.Get("tier"), Status: q.Get("status"), Tags: q["tag"]}
+	if ph := q.Get("phone"); ph != "" {
+		norm, ok := member.NormalizePhone(ph)
+		if !ok {
+			s.problem(w, r, failure.Field("phone", "must be E.164 or an 11-digit mainland mobile number"))
+			return
+		}
+		f.Phone = norm
+	}
+	ms, next, err := s.db.Read().Members(r.Context(), principal(r).ProgramID, f, pg)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	list(w, ms, next)
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
+	m, err := member.Get(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("member"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	encode(w, 200, m)
+}
+
+func (s *Server) patchMember(w http.ResponseWriter, r *http.Request) {
+	in, body, err := decodeBody[member.Input](s, w, r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	m, err := s.resolve(r, r.PathValue("member"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return member.Update(ctx, tx, p.ID, m.ID, in, s.clock.Now(), p.Location)
+	})
+}
+
+func (s *Server) freeze(frozen bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := s.readBody(w, r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		m, err := s.resolve(r, r.PathValue("member"))
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+			return member.SetFrozen(ctx, tx, principal(r).ProgramID, m.ID, frozen, s.clock.Now())
+		})
+	}
+}
+
+func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	m, err := s.resolve(r, r.PathValue("member"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	lp, _, err := s.ledgerProgram(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return member.Erase(ctx, tx, lp, m.ID, s.clock.Now())
+	})
+}
+
+func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
+	m, err := s.resolve(r, r.PathValue("member"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	bals, err := s.db.Read().Balances(ctx, p.ID, m.ID)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	exp, err := s.db.Read().ExpiringPoints(ctx, p.ID, m.ID, 50)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	out := make(map[string]*balanceBody, len(p.Currencies))
+	for code := range p.Currencies {
+		out[code] = &balanceBody{Expiring: []expiringBody{}}
+	}
+	for _, b := range bals {
+		if bb, ok := out[b.Currency]; ok {
+			bb.Balance = b
+		}
+	}
+	for _, e := range exp {
+		bb, ok := out[e.Currency]
+		if !ok {
+			continue
+		}
+		date := e.ExpiresAt.In(p.Location).Format(time.DateOnly)
+		if n := len(bb.Expiring); n > 0 && bb.Expiring[n-1].Date == date {
+			bb.Expiring[n-1].Points += e.Points
+		} else if n < maxExpiringDates {
+			bb.Expiring = append(bb.Expiring, expiringBody{Date: date, Points: e.Points})
+		}
+	}
+	encode(w, 200, out)
+}
+
+// maxExpiringDates is how many expiry dates a balance lists per currency.
+const maxExpiringDates = 12
+

@@ -1,0 +1,138 @@
+// Package httpapi is Jifen's HTTP JSON API: routing on the standard
+// ServeMux, authentication and roles, problem+json errors, idempotency
+// keys, and handlers that decode a request, call one service, and encode
+// the answer. It holds no business rule and writes no SQL. The route
+// table is also the source of the OpenAPI document at /openapi.json.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// Config is what the API needs.
+type Config struct {
+	DB       *store.DB
+	Programs *program.Service
+	Auth     *auth.Service
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	// Registry receives the API's metrics and is what /metrics serves.
+	Registry *prometheus.Registry
+	// MaxBody is the largest request body accepted (default 1 MiB).
+	MaxBody int64
+	Version string
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	db       *store.DB
+	programs *program.Service
+	auth     *auth.Service
+	clock    clock.Clock
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	maxBody  int64
+	version  string
+
+	mux     *http.ServeMux
+	routes  []route
+	metrics *metrics
+	openapi []byte
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, clock: cfg.Clock, log: cfg.Logger,
+		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
+	}
+	s.metrics = newMetrics(cfg.Registry, cfg.DB)
+	s.register()
+	s.openapi = buildOpenAPI(s.routes, cfg.Version)
+	return s
+}
+
+// access is who may call a route.
+type access int
+
+const (
+	public   access = iota // no key
+	anyRole                // any key: reads
+	operator               // admin and merchant keys
+	admin                  // admin keys
+)
+
+func (a access) allows(role string) bool {
+	switch a {
+	case public, anyRole:
+		return true
+	case operator:
+		return role == auth.Admin || role == auth.Merchant
+	case admin:
+		return role == auth.Admin
+	}
+	return false
+}
+
+// route is one entry of the route table: the handler and what the OpenAPI
+// document says of it.
+type route struct {
+	method  string
+	path    string
+	access  access
+	summary string
+	tag     string
+	in      any     // request body type, nil for none
+	out     any     // response body type, nil for none
+	status  int     // success status
+	query   []param // query parameters
+	handler http.HandlerFunc
+}
+
+type param struct {
+	name, desc string
+	array      bool
+}
+
+func (s *Server) handle(rt route) {
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.method+" "+rt.path, s.guard(rt))
+}
+
+// Route is a registered route, for tests.
+type Route struct{ Method, Path string }
+
+// Routes lists the registered routes.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = Route{rt.method, rt.path}
+	}
+	return out
+}
+
+func (s *Server) register() {
+	s.registerHealth()
+	s.registerProgram()
+	s.registerMembers()
+	s.registerPoints()
+	s.registerJobs()
+	s.mux.HandleFunc("/v1/", s.notFound)
+}

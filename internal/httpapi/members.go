@@ -221,4 +221,3 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
 
 // maxExpiringDates is how many expiry dates a balance lists per currency.
 const maxExpiringDates = 12
-

@@ -169,4 +169,3 @@ func (s *Server) ledgerProgram(r *http.Request) (ledger.Program, program.Program
 	}
 	return p.Ledger(), p, nil
 }
-

@@ -126,9 +126,15 @@ func (e *env) call(key, method, path string, body any, headers ...string) resp {
 }
 
 // as* call with the admin key.
-func (e *env) get(path string) resp             { e.t.Helper(); return e.call(e.admin, "GET", path, nil) }
-func (e *env) post(path string, body any) resp  { e.t.Helper(); return e.call(e.admin, "POST", path, body) }
-func (e *env) patch(path string, body any) resp { e.t.Helper(); return e.call(e.admin, "PATCH", path, body) }
+func (e *env) get(path string) resp { e.t.Helper(); return e.call(e.admin, "GET", path, nil) }
+func (e *env) post(path string, body any) resp {
+	e.t.Helper()
+	return e.call(e.admin, "POST", path, body)
+}
+func (e *env) patch(path string, body any) resp {
+	e.t.Helper()
+	return e.call(e.admin, "PATCH", path, body)
+}
 
 // want checks the status and decodes the body into v (when not nil).
 func (r resp) want(status int, v any) resp {

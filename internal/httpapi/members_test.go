@@ -99,7 +99,7 @@ func TestMembers(t *testing.T) {
 			}
 			e.post("/v1/members/"+m.ID+"/points/earn", map[string]any{"points": 1}).wantProblem(409, "conflict")
 			e.post("/v1/members/"+m.ID+"/points/spend", map[string]any{"points": 1}).wantProblem(409, "conflict")
-			e.get("/v1/members/" + m.ID + "/balance").want(200, nil) // a frozen member can be read
+			e.get("/v1/members/"+m.ID+"/balance").want(200, nil) // a frozen member can be read
 			e.post("/v1/members/"+m.ID+"/unfreeze", nil).want(200, &got)
 			if got.Status != "active" {
 				t.Fatalf("status %s", got.Status)

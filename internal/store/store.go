@@ -38,6 +38,8 @@ type DB struct {
 	write  *sql.DB // SQLite: one connection; PostgreSQL: the same pool
 	writer *Writer
 	log    *slog.Logger
+
+	readStmts, writeStmts *stmtCache // SQLite only
 	url    string // DSN with any password removed, for logs
 }
 
@@ -79,7 +81,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if !db.d.postgres {
 		lanes = 1
 	}
-	db.writer = newWriter(db.write, db.d, lanes, opt.MaxBatch, opt.Logger)
+	if !db.d.postgres {
+		db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.write)
+	}
+	db.writer = newWriter(db.write, db.d, db.writeStmts, lanes, opt.MaxBatch, opt.Logger)
 	return db, nil
 }
 
@@ -93,7 +98,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open: sqlite: empty path")
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -130,6 +135,8 @@ func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
 	}
+	db.readStmts.close()
+	db.writeStmts.close()
 	err := db.read.Close()
 	if db.write != db.read {
 		err = errors.Join(err, db.write.Close())
@@ -161,7 +168,7 @@ func (db *DB) Stats() (read, write sql.DBStats) { return db.read.Stats(), db.wri
 func (db *DB) SQL() (read, write *sql.DB) { return db.read, db.write }
 
 // Read returns a connection for reads outside a write transaction.
-func (db *DB) Read() *Conn { return &Conn{q: db.read, d: db.d} }
+func (db *DB) Read() *Conn { return &Conn{q: db.read, d: db.d, stmts: db.readStmts} }
 
 // Write runs op in a write transaction, possibly together with other
 // operations (group commit). op runs in a savepoint of its own: when it
@@ -190,8 +197,10 @@ func Redact(dsn string) string {
 
 // Conn runs queries on a pool or inside a transaction.
 type Conn struct {
-	q querier
-	d *dialect
+	q     querier
+	d     *dialect
+	tx    *sql.Tx    // set inside a transaction
+	stmts *stmtCache // SQLite: prepared statements, reused
 }
 
 type querier interface {
@@ -200,18 +209,47 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// stmt returns the prepared statement for q when this connection caches
+// them, else nil. modernc's SQLite parses a statement each time it runs one
+// that is not prepared, and parsing was a quarter of a ledger write's cost;
+// pgx keeps its own per-connection cache, so PostgreSQL needs none here.
+func (c *Conn) stmt(ctx context.Context, q string) *sql.Stmt {
+	if c.stmts == nil {
+		return nil
+	}
+	st := c.stmts.get(ctx, q, c.tx != nil)
+	if st == nil || c.tx == nil {
+		return st
+	}
+	return c.tx.StmtContext(ctx, st)
+}
+
 func (c *Conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := c.q.ExecContext(ctx, c.d.render(q), args...)
+	q = c.d.render(q)
+	if st := c.stmt(ctx, q); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, classify(err)
+	}
+	res, err := c.q.ExecContext(ctx, q, args...)
 	return res, classify(err)
 }
 
 func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := c.q.QueryContext(ctx, c.d.render(q), args...)
+	q = c.d.render(q)
+	if st := c.stmt(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, classify(err)
+	}
+	rows, err := c.q.QueryContext(ctx, q, args...)
 	return rows, classify(err)
 }
 
 func (c *Conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.d.render(q), args...)
+	q = c.d.render(q)
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, q, args...)
 }
 
 // Postgres reports whether the connection speaks PostgreSQL.

@@ -28,6 +28,7 @@ type Op func(ctx context.Context, tx *Tx) error
 type Writer struct {
 	db       *sql.DB
 	d        *dialect
+	stmts    *stmtCache
 	lanes    []chan *writeReq
 	maxBatch int
 	log      *slog.Logger
@@ -52,8 +53,8 @@ type writeReq struct {
 // connection cannot hold a lane for ever.
 const opTimeout = 60 * time.Second
 
-func newWriter(db *sql.DB, d *dialect, lanes, maxBatch int, log *slog.Logger) *Writer {
-	w := &Writer{db: db, d: d, maxBatch: maxBatch, log: log, seed: maphash.MakeSeed()}
+func newWriter(db *sql.DB, d *dialect, stmts *stmtCache, lanes, maxBatch int, log *slog.Logger) *Writer {
+	w := &Writer{db: db, d: d, stmts: stmts, maxBatch: maxBatch, log: log, seed: maphash.MakeSeed()}
 	for i := 0; i < lanes; i++ {
 		ch := make(chan *writeReq, 4096)
 		w.lanes = append(w.lanes, ch)
@@ -124,6 +125,7 @@ func (w *Writer) run(ch chan *writeReq) {
 			}
 		}
 		w.runBatch(batch)
+		w.stmts.warm(context.Background())
 	}
 }
 
@@ -188,7 +190,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d}, tx: sqlTx}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -246,7 +248,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d}, tx: sqlTx}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,103 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/store/storetest"
+)
+
+func benchBackends(b *testing.B) []storetest.Backend {
+	bs := []storetest.Backend{storetest.SQLite}
+	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
+		bs = append(bs, storetest.Postgres(dsn))
+	}
+	return bs
+}
+
+// BenchmarkAllocate is the pure lot allocation of a spend across 50 lots.
+func BenchmarkAllocate(b *testing.B) {
+	lots := make([]ledger.Lot, 50)
+	for i := range lots {
+		lots[i] = lot(fmt.Sprintf("l%02d", i), 20, 1+i%30, i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ledger.Allocate(lots, 333); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEarn is one ledger write per operation, from many goroutines,
+// through the group-committing writer: earns for 1,000 members.
+func BenchmarkEarn(b *testing.B) {
+	for _, be := range benchBackends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f := newFixture(b, be)
+			members := make([]string, 1000)
+			for i := range members {
+				members[i] = f.member()
+			}
+			p := f.prog()
+			var n atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					m := members[n.Add(1)%int64(len(members))]
+					err := f.db.Write(context.Background(), m, func(ctx context.Context, tx *store.Tx) error {
+						_, err := ledger.Earn(ctx, tx, p, ledger.EarnInput{MemberID: m, Points: 10, Now: f.clock.Now()})
+						return err
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "earns/s")
+			batches, ops := f.db.WriterStats()
+			b.ReportMetric(float64(ops)/float64(max(batches, 1)), "ops/commit")
+		})
+	}
+}
+
+// BenchmarkSpend spends from members with enough balance in several lots.
+func BenchmarkSpend(b *testing.B) {
+	for _, be := range benchBackends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f := newFixture(b, be)
+			members := make([]string, 1000)
+			for i := range members {
+				members[i] = f.member()
+				for j := 0; j < 3; j++ {
+					f.mustEarn(members[i], 1_000_000)
+				}
+			}
+			p := f.prog()
+			var n atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					m := members[n.Add(1)%int64(len(members))]
+					err := f.db.Write(context.Background(), m, func(ctx context.Context, tx *store.Tx) error {
+						_, err := ledger.Spend(ctx, tx, p, ledger.SpendInput{MemberID: m, Points: 7, Now: f.clock.Now()})
+						return err
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "spends/s")
+		})
+	}
+}

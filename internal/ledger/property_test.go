@@ -24,7 +24,10 @@ func TestLedgerProperties(t *testing.T) {
 		// The books are verified at the end of each sequence and after each
 		// job run, and on SQLite, where it is cheap, every few steps too.
 		everyStep := b.Name == "sqlite"
-		if !everyStep {
+		switch {
+		case raceEnabled:
+			defer setChecks(10)()
+		case !everyStep:
 			defer setChecks(30)()
 		}
 		rapid.Check(t, func(rt *rapid.T) {

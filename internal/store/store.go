@@ -40,7 +40,7 @@ type DB struct {
 	log    *slog.Logger
 
 	readStmts, writeStmts *stmtCache // SQLite only
-	url    string // DSN with any password removed, for logs
+	url                   string     // DSN with any password removed, for logs
 }
 
 // Open connects to dsn: "sqlite:<path>" or "postgres://…". It does not

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
+)
+
+// Rate is an exact non-negative decimal (a bracket rate, a multiplier),
+// written in the API as a decimal string such as "1.5".
+type Rate struct{ r *big.Rat }
+
+var rateSyntax = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,6})?$`)
+
+// ParseRate reads a decimal string with at most 9 integer and 6 fraction
+// digits.
+func ParseRate(s string) (Rate, error) {
+	if !rateSyntax.MatchString(s) {
+		return Rate{}, fmt.Errorf("%q is not a decimal such as \"1.5\" (at most 6 decimals)", s)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return Rate{}, fmt.Errorf("%q is not a decimal", s)
+	}
+	return Rate{r}, nil
+}
+
+// MustRate parses s or panics; for constants and tests.
+func MustRate(s string) Rate {
+	r, err := ParseRate(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// One is the rate 1.
+var One = MustRate("1")
+
+// Rat returns the rate as a rational (1 for the zero Rate).
+func (r Rate) Rat() *big.Rat {
+	if r.r == nil {
+		return big.NewRat(1, 1)
+	}
+	return r.r
+}
+
+// IsZero reports whether the rate is unset.
+func (r Rate) IsZero() bool { return r.r == nil }
+
+// String writes the rate as a decimal string without trailing zeros.
+func (r Rate) String() string {
+	if r.r == nil {
+		return "1"
+	}
+	s := r.r.FloatString(6)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// MarshalJSON writes the decimal string.
+func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+
+// UnmarshalJSON reads a decimal string (a JSON number is refused: rates
+// cross the API as strings so that no float is involved).
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("must be a decimal string such as \"1.5\"")
+	}
+	v, err := ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// floor rounds a non-negative rational down to an integer (points are
+// always rounded down).
+func floor(r *big.Rat) int64 {
+	if r.Sign() <= 0 {
+		return 0
+	}
+	q := new(big.Int).Quo(r.Num(), r.Denom())
+	if !q.IsInt64() {
+		return 1<<62 - 1
+	}
+	return q.Int64()
+}

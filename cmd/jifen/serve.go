@@ -15,10 +15,13 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/httpapi"
 	"github.com/jifen/jifen/internal/jobs"
 	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/tier"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -56,9 +59,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	programs := program.NewService(db, cfg.CacheTTL)
+	book := rulebook.New(db, cfg.CacheTTL)
+	evs := events.NewService(db, book)
 	api := httpapi.New(httpapi.Config{
-		DB: db, Programs: programs, Auth: auth.NewService(db, cfg.CacheTTL), Clock: clk, Logger: log,
-		Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
+		DB: db, Programs: programs, Auth: auth.NewService(db, cfg.CacheTTL), Rules: book, Events: evs,
+		Clock: clk, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
 	})
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -79,6 +84,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	var wg sync.WaitGroup
 	if cfg.Scheduler {
 		sched := jobs.NewScheduler(db, programs, clk, log, reg)
+		sched.Add(jobs.Job{Name: "tier-review", Every: 24 * time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := tier.Review(ctx, db, p, now)
+			return err
+		}})
+		sched.Add(jobs.Job{Name: "birthdays", Every: time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := evs.Birthdays(ctx, p, now)
+			return err
+		}})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/store"
@@ -76,7 +77,12 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		lane = "ext:" + *in.ExternalID
 	}
 	s.write(w, r, body, 201, lane, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return member.Create(ctx, tx, p.ID, in, s.clock.Now(), p.Location)
+		m, err := member.Create(ctx, tx, p.ID, in, s.clock.Now(), p.Location)
+		if err != nil {
+			return nil, err
+		}
+		_, err = engage.Referred(ctx, tx, p, m, s.clock.Now())
+		return m, err
 	})
 }
 
@@ -130,7 +136,14 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return member.Update(ctx, tx, p.ID, m.ID, in, s.clock.Now(), p.Location)
+		updated, err := member.Update(ctx, tx, p.ID, m.ID, in, s.clock.Now(), p.Location)
+		if err != nil {
+			return nil, err
+		}
+		if m.ReferredBy == "" && updated.ReferredBy != "" {
+			_, err = engage.Referred(ctx, tx, p, updated, s.clock.Now())
+		}
+		return updated, err
 	})
 }
 

@@ -8,12 +8,15 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -22,6 +25,8 @@ type Config struct {
 	DB       *store.DB
 	Programs *program.Service
 	Auth     *auth.Service
+	Rules    *rulebook.Book
+	Events   *events.Service
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	// Registry receives the API's metrics and is what /metrics serves.
@@ -36,6 +41,8 @@ type Server struct {
 	db       *store.DB
 	programs *program.Service
 	auth     *auth.Service
+	rules    *rulebook.Book
+	events   *events.Service
 	clock    clock.Clock
 	log      *slog.Logger
 	reg      *prometheus.Registry
@@ -56,11 +63,17 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Rules == nil {
+		cfg.Rules = rulebook.New(cfg.DB, 2*time.Second)
+	}
+	if cfg.Events == nil {
+		cfg.Events = events.NewService(cfg.DB, cfg.Rules)
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, clock: cfg.Clock, log: cfg.Logger,
+		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, rules: cfg.Rules, events: cfg.Events, clock: cfg.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.DB)
@@ -134,5 +147,9 @@ func (s *Server) register() {
 	s.registerMembers()
 	s.registerPoints()
 	s.registerJobs()
+	s.registerRules()
+	s.registerEvents()
+	s.registerTiers()
+	s.registerEngage()
 	s.mux.HandleFunc("/v1/", s.notFound)
 }

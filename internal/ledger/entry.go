@@ -127,3 +127,21 @@ func setLot(ctx context.Context, tx *store.Tx, programID string, l *Lot, remaini
 	}
 	return tx.UpdateLot(ctx, programID, l.ID, l.Remaining, l.Status)
 }
+
+// LockMember takes the member's lock — its points balance row, which
+// every write concerning the member locks first — and returns the member.
+// Operations that touch several of a member's rows (an event with awards
+// in several currencies, a check-in, a tier change) take it first, so
+// they run one at a time per member on every node.
+func LockMember(ctx context.Context, tx *store.Tx, p Program, memberID string, now time.Time) (store.Member, error) {
+	_, m, err := lockMember(ctx, tx, p, memberID, Points, now)
+	return m, err
+}
+
+// Active fails with Conflict unless the member may earn and spend.
+func Active(m store.Member) error {
+	if m.Status != "active" {
+		return failure.New(failure.Conflict, "member %s is %s", m.ID, m.Status)
+	}
+	return nil
+}

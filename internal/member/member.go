@@ -254,17 +254,12 @@ func Get(ctx context.Context, c *store.Conn, programID, ref string) (Member, err
 	return m, nil
 }
 
-// Update applies a patch to a member. Erased members cannot change.
+// Update applies a patch to a member. Erased members cannot change. A
+// member that joined without a referral code may be given one later (once):
+// referring itself, or anyone up its inviter's chain, is refused.
 func Update(ctx context.Context, tx *store.Tx, programID, memberID string, in Input, now time.Time, loc *time.Location) (Member, error) {
-	if in.ReferralCode != nil || in.MerchantID != nil {
-		var fs failure.Fields
-		if in.ReferralCode != nil {
-			fs.Add("referral_code", "cannot be changed")
-		}
-		if in.MerchantID != nil {
-			fs.Add("merchant_id", "cannot be changed")
-		}
-		return Member{}, fs.Err()
+	if in.MerchantID != nil {
+		return Member{}, failure.Field("merchant_id", "cannot be changed")
 	}
 	m, err := Get(ctx, &tx.Conn, programID, memberID)
 	if err != nil {
@@ -272,6 +267,22 @@ func Update(ctx context.Context, tx *store.Tx, programID, memberID string, in In
 	}
 	if m.Status == Erased {
 		return Member{}, failure.New(failure.Conflict, "member %s is erased", m.ID)
+	}
+	if in.ReferralCode != nil {
+		if m.ReferredBy != "" {
+			return Member{}, failure.New(failure.Conflict, "member %s was already referred by %s", m.ID, m.ReferredBy)
+		}
+		inviter, err := tx.MemberByReferralCode(ctx, programID, strings.ToUpper(strings.TrimSpace(*in.ReferralCode)))
+		if failure.KindOf(err) == failure.NotFound {
+			return Member{}, failure.Field("referral_code", "no member has this referral code")
+		}
+		if err != nil {
+			return Member{}, err
+		}
+		if err := checkReferrer(ctx, &tx.Conn, programID, m.ID, inviter.ID); err != nil {
+			return Member{}, err
+		}
+		m.ReferredBy = store.OptString(inviter.ID)
 	}
 	if err := in.apply(&m, now, loc); err != nil {
 		return Member{}, err
@@ -341,4 +352,26 @@ func Erase(ctx context.Context, tx *store.Tx, p ledger.Program, memberID string,
 		return Member{}, err
 	}
 	return m, nil
+}
+
+// checkReferrer refuses a referral that would make a cycle: the member may
+// not be its own inviter, nor anyone up the inviter's chain of referrers.
+func checkReferrer(ctx context.Context, c *store.Conn, programID, memberID, inviterID string) error {
+	for depth, cur := 0, inviterID; cur != ""; depth++ {
+		if cur == memberID {
+			if depth == 0 {
+				return failure.Field("referral_code", "a member cannot refer itself")
+			}
+			return failure.Field("referral_code", "this referral would make a cycle")
+		}
+		if depth > 1000 {
+			return failure.Field("referral_code", "the referral chain is too long")
+		}
+		inv, err := c.MemberByID(ctx, programID, cur)
+		if err != nil {
+			return err
+		}
+		cur = string(inv.ReferredBy)
+	}
+	return nil
 }

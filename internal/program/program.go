@@ -31,6 +31,9 @@ type Program struct {
 
 	Location   *time.Location             `json:"-"`
 	Currencies map[string]ledger.Currency `json:"-"`
+	Tiers      []Tier                     `json:"-"` // low to high
+	Checkin    *CheckinConfig             `json:"-"`
+	Referral   *ReferralConfig            `json:"-"`
 }
 
 // Defaults for a new program.
@@ -68,6 +71,13 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 		NegativeBalance: sp.NegativeBalance, CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt,
 		Location: loc, Currencies: make(map[string]ledger.Currency, len(curs)),
 	}
+	var st settings
+	if len(sp.Settings) > 0 {
+		if err := json.Unmarshal(sp.Settings, &st); err != nil {
+			return Program{}, fmt.Errorf("program %s: settings: %w", sp.ID, err)
+		}
+	}
+	p.Tiers, p.Checkin, p.Referral = st.Tiers, st.Checkin, st.Referral
 	for _, c := range curs {
 		lc := ledger.Currency{Code: c.Code, Spendable: c.Spendable}
 		if len(c.Expiry) > 0 {
@@ -84,10 +94,11 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 
 func (p Program) toStore() store.Program {
 	expiry, _ := json.Marshal(p.Expiry)
+	st, _ := json.Marshal(settings{Tiers: p.Tiers, Checkin: p.Checkin, Referral: p.Referral})
 	return store.Program{
 		ID: p.ID, Name: p.Name, Timezone: p.Timezone, Currency: p.Currency, PointsPerYuan: p.PointsPerYuan,
 		MaxOffsetPercent: p.MaxOffsetPercent, Expiry: expiry, NegativeBalance: p.NegativeBalance,
-		Settings: json.RawMessage(`{}`), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Settings: st, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 

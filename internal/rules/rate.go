@@ -5,12 +5,28 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/jifen/jifen/internal/failure"
 )
 
 // Rate is an exact non-negative decimal (a bracket rate, a multiplier),
-// written in the API as a decimal string such as "1.5".
-type Rate struct{ r *big.Rat }
+// written in the API as a decimal string such as "1.5". A rate read from
+// JSON that is not such a string keeps its text in bad, so that the
+// validation of the object holding it can name the field.
+type Rate struct {
+	r   *big.Rat
+	bad string
+}
+
+// Check reports a rate that did not parse; field names it.
+func (r Rate) Check(field string) error {
+	if r.bad != "" {
+		return failure.Field(field, "%s is not a decimal string such as \"1.5\" (at most 6 decimals)", r.bad)
+	}
+	return nil
+}
 
 var rateSyntax = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,6})?$`)
 
@@ -24,7 +40,7 @@ func ParseRate(s string) (Rate, error) {
 	if !ok {
 		return Rate{}, fmt.Errorf("%q is not a decimal", s)
 	}
-	return Rate{r}, nil
+	return Rate{r: r}, nil
 }
 
 // MustRate parses s or panics; for constants and tests.
@@ -63,16 +79,19 @@ func (r Rate) String() string {
 // MarshalJSON writes the decimal string.
 func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
 
-// UnmarshalJSON reads a decimal string (a JSON number is refused: rates
-// cross the API as strings so that no float is involved).
+// UnmarshalJSON reads a decimal string. A JSON number is refused (rates
+// cross the API as strings so that no float is involved); the refusal is
+// reported by Check, not here.
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("must be a decimal string such as \"1.5\"")
+		*r = Rate{bad: string(b)}
+		return nil
 	}
 	v, err := ParseRate(s)
 	if err != nil {
-		return err
+		*r = Rate{bad: strconv.Quote(s)}
+		return nil
 	}
 	*r = v
 	return nil

@@ -38,7 +38,8 @@ type Reward struct {
 	Currency            string          `json:"currency,omitempty"`
 	Expires             *ledger.Policy  `json:"expires,omitempty"`
 
-	expr *Program
+	expr     *Program
+	badInput string // what UnmarshalJSON could not read, reported by Compile
 }
 
 // Bracket is a slice of the order amount and its rate: the part of the
@@ -85,12 +86,12 @@ func (r *Reward) UnmarshalJSON(b []byte) error {
 	}
 	if w.Kind == Expression {
 		if err := json.Unmarshal(w.Points, &r.Expression); err != nil {
-			return fmt.Errorf("reward.points: an expression reward's points is CEL text")
+			r.badInput = "an expression reward's points is CEL text"
 		}
 		return nil
 	}
 	if err := json.Unmarshal(w.Points, &r.Points); err != nil {
-		return fmt.Errorf("reward.points: must be an integer")
+		r.badInput = "must be an integer"
 	}
 	return nil
 }
@@ -100,6 +101,10 @@ var categoryName = regexp.MustCompile(`^[^\x00-\x1f]{1,64}$`)
 // Compile validates the reward and compiles its expression.
 func (r *Reward) Compile() error {
 	var fs failure.Fields
+	if r.badInput != "" {
+		fs.Add("reward.points", "%s", r.badInput)
+		return fs.Err()
+	}
 	switch r.Kind {
 	case Fixed:
 		if r.Points < 1 {
@@ -114,7 +119,9 @@ func (r *Reward) Compile() error {
 		}
 		var last int64
 		for i, b := range r.Brackets {
-			if b.Rate.IsZero() {
+			if err := b.Rate.Check(fmt.Sprintf("reward.brackets[%d].rate", i)); err != nil {
+				fs = append(fs, failure.As(err).Fields...)
+			} else if b.Rate.IsZero() {
 				fs.Add(fmt.Sprintf("reward.brackets[%d].rate", i), "is required")
 			}
 			switch {
@@ -129,9 +136,12 @@ func (r *Reward) Compile() error {
 		if len(r.CategoryMultipliers) > 200 {
 			fs.Add("reward.category_multipliers", "at most 200 categories")
 		}
-		for c := range r.CategoryMultipliers {
+		for c, m := range r.CategoryMultipliers {
 			if !categoryName.MatchString(c) {
 				fs.Add("reward.category_multipliers", "category %q is not 1 to 64 printable characters", c)
+			}
+			if err := m.Check("reward.category_multipliers." + c); err != nil {
+				fs = append(fs, failure.As(err).Fields...)
 			}
 		}
 	case Expression:

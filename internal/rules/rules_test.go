@@ -308,7 +308,7 @@ func TestRate(t *testing.T) {
 		}
 	}
 	var r rules.Rate
-	if err := json.Unmarshal([]byte(`1.5`), &r); err == nil {
+	if err := json.Unmarshal([]byte(`1.5`), &r); err != nil || r.Check("rate") == nil {
 		t.Error("a JSON number was accepted as a rate")
 	}
 }

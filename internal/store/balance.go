@@ -146,3 +146,14 @@ func (tx *Tx) LockMemberBalances(ctx context.Context, programID, memberID string
 	}
 	return out, classify(rows.Err())
 }
+
+// Balance reads a member's balance in one currency without locking it (a
+// zero balance when there is no row).
+func (c *Conn) Balance(ctx context.Context, programID, memberID, currency string) (Balance, error) {
+	b, err := scanBalance(c.queryRow(ctx, `SELECT `+balanceColumns+` FROM balances WHERE member_id = ? AND currency = ? AND program_id = ?`,
+		memberID, currency, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Balance{MemberID: memberID, Currency: currency}, nil
+	}
+	return b, classify(err)
+}

@@ -1,0 +1,362 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/internal/engage"
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/rulebook"
+	"github.com/jifen/jifen/internal/rules"
+	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/tier"
+)
+
+// Result is the response to an event.
+type Result struct {
+	EventID       string              `json:"event_id"`
+	MemberID      string              `json:"member_id"`
+	Awards        []Award             `json:"awards"`
+	TierChange    *tier.Change        `json:"tier_change,omitempty"`
+	Tasks         []engage.Completion `json:"tasks_completed,omitempty"`
+	Skipped       []Skipped           `json:"skipped,omitempty"`
+	MemberCreated bool                `json:"member_created,omitempty"`
+	Simulated     bool                `json:"simulated,omitempty"`
+}
+
+// Award is what one rule gave (or, on a refund, took back: negative
+// points). Capped says a per-member cap or the rule's budget cut it.
+type Award struct {
+	RuleID        string  `json:"rule_id"`
+	RuleVersion   int     `json:"rule_version"`
+	Currency      string  `json:"currency"`
+	Points        int64   `json:"points"`
+	TransactionID *string `json:"transaction_id"`
+	Capped        bool    `json:"capped,omitempty"`
+	CappedBy      string  `json:"capped_by,omitempty"` // per_member.day|week|month|total, budget
+}
+
+// Skipped is a rule whose condition or expression failed to evaluate.
+type Skipped struct {
+	RuleID string `json:"rule_id"`
+	Reason string `json:"reason"`
+}
+
+// Service processes events.
+type Service struct {
+	db    *store.DB
+	rules *rulebook.Book
+}
+
+// NewService returns the event service.
+func NewService(db *store.DB, book *rulebook.Book) *Service { return &Service{db: db, rules: book} }
+
+// ErrRace means a concurrent duplicate of the event committed first; the
+// caller retries and gets the stored result.
+var ErrRace = errors.New("events: event recorded concurrently")
+
+// Stored returns the recorded result of an event id, if any.
+func (s *Service) Stored(ctx context.Context, c *store.Conn, programID, eventID string) (json.RawMessage, bool, error) {
+	return c.EventResult(ctx, programID, eventID)
+}
+
+// Process runs an event in tx. replay is true when the event id was
+// processed before: res is then the first result, unchanged. With
+// simulate the caller rolls the transaction back; nothing is kept and
+// the event's id is not checked against earlier ones.
+func (s *Service) Process(ctx context.Context, tx *store.Tx, p program.Program, in Input, now time.Time, simulate bool) (res json.RawMessage, replay bool, err error) {
+	e, err := parse(in, p.Currency, now)
+	if err != nil {
+		return nil, false, err
+	}
+	if !simulate {
+		if stored, ok, err := tx.EventResult(ctx, p.ID, e.ID); err != nil || ok {
+			return stored, ok, err
+		}
+	}
+	r, err := s.process(ctx, tx, p, e, now, simulate)
+	if err != nil {
+		return nil, false, err
+	}
+	if r.Simulated = simulate; simulate {
+		// The transaction will be rolled back: there are no transactions
+		// to point at.
+		for i := range r.Awards {
+			r.Awards[i].TransactionID = nil
+		}
+		for i := range r.Tasks {
+			r.Tasks[i].TransactionID = ""
+		}
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return nil, false, err
+	}
+	if simulate {
+		return out, false, nil
+	}
+	inserted, err := tx.InsertEvent(ctx, store.EventRow{
+		ProgramID: p.ID, ID: e.ID, Type: e.Type, MemberID: r.MemberID, MerchantID: store.OptString(e.MerchantID),
+		OccurredAt: e.at, Data: dataJSON(e.Data), Result: out, CreatedAt: now,
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if !inserted {
+		return nil, false, ErrRace
+	}
+	return out, false, nil
+}
+
+func dataJSON(d json.RawMessage) []byte {
+	if len(d) == 0 {
+		return []byte("{}")
+	}
+	return d
+}
+
+func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, e *event, now time.Time, simulate bool) (Result, error) {
+	r := Result{EventID: e.ID, Awards: []Award{}}
+	lp := p.Ledger()
+	m, err := member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
+	if failure.KindOf(err) == failure.NotFound && e.CreateMember && strings.HasPrefix(e.Member, "ext:") && len(e.Member) > 4 {
+		ext := e.Member[4:]
+		in := member.Input{ExternalID: &ext}
+		if e.MerchantID != "" {
+			in.MerchantID = &e.MerchantID
+		}
+		if m, err = member.Create(ctx, tx, p.ID, in, now, p.Location); err != nil {
+			return r, err
+		}
+		r.MemberCreated = true
+	}
+	if err != nil {
+		if failure.KindOf(err) == failure.NotFound {
+			return r, failure.New(failure.NotFound, "member %s not found (send \"create_member\": true to create an ext: member)", e.Member)
+		}
+		return r, err
+	}
+	// The member's lock serializes its events: caps, tasks and tiers are
+	// read and written under it.
+	if m, err = ledger.LockMember(ctx, tx, lp, m.ID, now); err != nil {
+		return r, err
+	}
+	if err := ledger.Active(m); err != nil {
+		return r, err
+	}
+	r.MemberID = m.ID
+
+	if e.refund != nil {
+		return r, s.refund(ctx, tx, p, e, m, &r, now)
+	}
+	firstOrder := false
+	if e.order != nil {
+		if simulate {
+			firstOrder = false
+		} else {
+			ok, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
+				Amount: e.order.Amount, CreatedAt: now})
+			if err != nil {
+				return r, err
+			}
+			if !ok {
+				return r, failure.New(failure.Conflict, "order %s was already paid by another event", e.order.ID)
+			}
+			n, err := tx.CountOrders(ctx, p.ID, m.ID)
+			if err != nil {
+				return r, err
+			}
+			firstOrder = n == 1
+		}
+	}
+
+	set, err := s.rules.Active(ctx, p.ID)
+	if err != nil {
+		return r, err
+	}
+	in := rulesInput(p, e, m)
+	for _, match := range set.Evaluate(ctx, in) {
+		if match.Err != nil {
+			r.Skipped = append(r.Skipped, Skipped{RuleID: match.Rule.ID, Reason: match.Err.Error()})
+			continue
+		}
+		a, err := s.award(ctx, tx, p, e, m, match, now)
+		if err != nil {
+			return r, err
+		}
+		if a != nil {
+			r.Awards = append(r.Awards, *a)
+		}
+	}
+
+	done, err := engage.Advance(ctx, tx, p, m.ID, e.Type, e.MerchantID, e.at, now)
+	if err != nil {
+		return r, err
+	}
+	r.Tasks = done
+	if firstOrder {
+		if _, err := engage.FirstOrder(ctx, tx, p, m.ID, now); err != nil {
+			return r, err
+		}
+	}
+	if r.TierChange, err = tier.Raise(ctx, tx, p, m, now); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func rulesInput(p program.Program, e *event, m store.Member) *rules.Input {
+	var attrs map[string]any
+	json.Unmarshal(m.Attributes, &attrs)
+	return &rules.Input{
+		EventID: e.ID, Type: e.Type, OccurredAt: e.at, MerchantID: e.MerchantID, Data: e.data,
+		Member: rules.Member{ID: m.ID, ExternalID: string(m.ExternalID), Tier: string(m.Tier), Tags: m.Tags,
+			Attributes: attrs, Gender: m.Gender, Birthday: string(m.Birthday), Region: string(m.Region),
+			Status: m.Status, ReferredBy: string(m.ReferredBy), CreatedAt: m.CreatedAt},
+		Order: e.order, Location: p.Location, TierMultiplier: p.Multiplier(string(m.Tier)),
+	}
+}
+
+// award applies a match's caps and budget and credits what is left.
+func (s *Service) award(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, match rules.Match, now time.Time) (*Award, error) {
+	rule := match.Rule
+	a := &Award{RuleID: rule.ID, RuleVersion: rule.Version, Currency: rule.Currency(), Points: match.Points}
+	if a.Points <= 0 {
+		return nil, nil
+	}
+	var periods []string
+	var caps []int64
+	var names []string
+	if rule.Limits != nil && rule.Limits.PerMember != nil {
+		pm := rule.Limits.PerMember
+		day, week, month := rules.Periods(e.at, p.Location)
+		for _, c := range []struct {
+			name, period string
+			cap          *int64
+		}{{"day", day, pm.Day}, {"week", week, pm.Week}, {"month", month, pm.Month}, {"total", "total", pm.Total}} {
+			if c.cap != nil {
+				periods, caps, names = append(periods, c.period), append(caps, *c.cap), append(names, c.name)
+			}
+		}
+	}
+	if len(periods) > 0 {
+		used, err := tx.Usage(ctx, rule.ID, m.ID, periods)
+		if err != nil {
+			return nil, err
+		}
+		for i, per := range periods {
+			if left := max(caps[i]-used[per], 0); a.Points > left {
+				a.Points, a.Capped, a.CappedBy = left, true, "per_member."+names[i]
+			}
+		}
+	}
+	if a.Points > 0 && rule.Budget() > 0 {
+		took, err := tx.TakeBudget(ctx, p.ID, rule.ID, a.Points)
+		if err != nil {
+			return nil, err
+		}
+		if took < a.Points {
+			a.Points, a.Capped, a.CappedBy = took, true, "budget"
+		}
+	}
+	if a.Points <= 0 {
+		a.Points = 0
+		return a, nil
+	}
+	meta, _ := json.Marshal(map[string]any{"event_id": e.ID, "rule_id": rule.ID, "rule_version": rule.Version})
+	t, err := ledger.Earn(ctx, tx, p.Ledger(), ledger.EarnInput{
+		MemberID: m.ID, Points: a.Points, Currency: a.Currency, Reason: "rule: " + rule.Name, Reference: e.ID,
+		MerchantID: e.MerchantID, Expiry: rule.Reward.Expires, EarnedAt: e.at, Metadata: meta, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("award rule %s: %w", rule.ID, err)
+	}
+	a.TransactionID = &t.ID
+	if err := tx.AddUsage(ctx, p.ID, rule.ID, m.ID, periods, a.Points); err != nil {
+		return nil, err
+	}
+	orderID := ""
+	if e.order != nil {
+		orderID = e.order.ID
+	}
+	err = tx.InsertAward(ctx, store.AwardRow{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: rule.ID,
+		RuleVersion: rule.Version, MemberID: m.ID, Currency: a.Currency, Points: a.Points, TransactionID: t.ID,
+		OrderID: store.OptString(orderID), Capped: a.Capped, CreatedAt: now})
+	return a, err
+}
+
+// refund claws back a refunded order's awards in proportion: after refunds
+// totalling R of an order of amount A, each award P of the order has lost
+// floor(P × R / A) in all, so refunds that add up to the whole order claw
+// back the whole award. An order of amount 0 loses everything at its first
+// refund.
+func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, r *Result, now time.Time) error {
+	o, err := tx.LockOrder(ctx, p.ID, e.refund.OrderID)
+	if failure.KindOf(err) == failure.NotFound {
+		return failure.Field("data.order_id", "no paid order %q", e.refund.OrderID)
+	}
+	if err != nil {
+		return err
+	}
+	if o.MemberID != m.ID {
+		return failure.Field("data.order_id", "order %q belongs to another member", o.OrderID)
+	}
+	left := o.Amount - o.Refunded
+	amount := left
+	if e.refund.Amount != nil {
+		amount = *e.refund.Amount
+	}
+	if amount > left || (o.Amount == 0 && o.Refunds > 0) || (o.Amount > 0 && left == 0) {
+		return failure.New(failure.LimitExceeded, "order %s has %d of %d fen left to refund", o.OrderID, left, o.Amount)
+	}
+	before, after := o.Refunded, o.Refunded+amount
+	awards, err := tx.OrderAwards(ctx, p.ID, o.OrderID)
+	if err != nil {
+		return err
+	}
+	lp := p.Ledger()
+	for _, a := range awards {
+		var lost int64
+		if o.Amount == 0 {
+			lost = a.Points
+		} else {
+			lost = lostAfter(a.Points, after, o.Amount) - lostAfter(a.Points, before, o.Amount)
+		}
+		orig, err := tx.Txn(ctx, p.ID, a.TransactionID)
+		if err != nil {
+			return err
+		}
+		// An operator may have reversed part of the award by hand already.
+		lost = min(lost, orig.Points-orig.Reversed)
+		if lost <= 0 {
+			continue
+		}
+		rev, err := ledger.Reverse(ctx, tx, lp, ledger.ReverseInput{
+			TransactionID: a.TransactionID, Points: lost, Reason: "refund of order " + o.OrderID, Now: now,
+		})
+		if err != nil {
+			return fmt.Errorf("claw back award %s: %w", a.ID, err)
+		}
+		r.Awards = append(r.Awards, Award{RuleID: a.RuleID, RuleVersion: a.RuleVersion, Currency: a.Currency,
+			Points: -lost, TransactionID: &rev.ID})
+	}
+	return tx.AddRefund(ctx, p.ID, o.OrderID, amount)
+}
+
+// lostAfter is floor(p × refunded / amount), without overflow for any
+// realistic order.
+func lostAfter(p, refunded, amount int64) int64 {
+	if refunded >= amount {
+		return p
+	}
+	hi, lo := mul64(p, refunded)
+	return div128(hi, lo, amount)
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/store"
+)
+
+func (s *Server) registerEvents() {
+	s.handle(route{method: "POST", path: "/v1/events", access: operator, tag: "events",
+		summary: "Post an event (order paid or refunded, check-in, share, custom)", in: events.Input{},
+		out: events.Result{}, status: 201, handler: s.postEvent})
+	s.handle(route{method: "POST", path: "/v1/events/simulate", access: operator, tag: "events",
+		summary: "What an event would earn; nothing is written", in: events.Input{}, out: events.Result{},
+		status: 200, handler: s.simulateEvent})
+}
+
+func (s *Server) decodeEvent(w http.ResponseWriter, r *http.Request) (events.Input, []byte, error) {
+	in, body, err := decodeBody[events.Input](s, w, r)
+	if err != nil {
+		return in, nil, err
+	}
+	if in.MerchantID, err = actingMerchant(r, in.MerchantID); err != nil {
+		return in, nil, err
+	}
+	return in, body, nil
+}
+
+// postEvent processes an event once. A repeat of its id answers the first
+// result with 200, whatever its Idempotency-Key; a repeat of an
+// Idempotency-Key with the same body replays as for any write.
+func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
+	in, body, err := s.decodeEvent(w, r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	key, hash, err := idempotencyKey(r, body)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		if key != "" {
+			rec, found, err := s.db.Read().Idempotent(r.Context(), p.ID, key)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			if found {
+				s.replay(w, r, rec, hash)
+				return
+			}
+		}
+		if in.ID != "" {
+			if stored, ok, err := s.events.Stored(r.Context(), s.db.Read(), p.ID, in.ID); err != nil {
+				s.problem(w, r, err)
+				return
+			} else if ok {
+				writeRaw(w, http.StatusOK, jsonType, stored)
+				return
+			}
+		}
+		var out json.RawMessage
+		var replay bool
+		err = s.db.Write(r.Context(), in.Member, func(ctx context.Context, tx *store.Tx) (err error) {
+			if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
+				return err
+			}
+			out, replay, err = s.events.Process(ctx, tx, p, in, s.clock.Now(), false)
+			if err != nil || replay || key == "" {
+				return err
+			}
+			return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 201, Body: out}, s.clock.Now())
+		})
+		if (errors.Is(err, events.ErrRace) || errors.Is(err, store.ErrIdemRace)) && attempt < 3 {
+			continue // a concurrent duplicate committed first: answer with its result
+		}
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		status := http.StatusCreated
+		if replay {
+			status = http.StatusOK
+		}
+		writeRaw(w, status, jsonType, out)
+		return
+	}
+}
+
+var errSimulated = errors.New("simulated: roll back")
+
+// simulateEvent runs the event exactly as postEvent would, in a
+// transaction that is then rolled back.
+func (s *Server) simulateEvent(w http.ResponseWriter, r *http.Request) {
+	in, _, err := s.decodeEvent(w, r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	var out json.RawMessage
+	err = s.db.Write(r.Context(), in.Member, func(ctx context.Context, tx *store.Tx) (err error) {
+		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
+			return err
+		}
+		if out, _, err = s.events.Process(ctx, tx, p, in, s.clock.Now(), true); err != nil {
+			return err
+		}
+		return errSimulated
+	})
+	if !errors.Is(err, errSimulated) {
+		if err == nil {
+			err = failure.New(failure.Internal, "simulation was not rolled back")
+		}
+		s.problem(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, jsonType, out)
+}

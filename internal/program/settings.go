@@ -1,0 +1,219 @@
+package program
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/rules"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// settings is the JSON document in programs.settings: the configuration
+// that has endpoints of its own rather than fields of the program.
+type settings struct {
+	Tiers    []Tier          `json:"tiers,omitempty"`
+	Checkin  *CheckinConfig  `json:"checkin,omitempty"`
+	Referral *ReferralConfig `json:"referral,omitempty"`
+}
+
+// Tier is a membership level reached by growth value.
+type Tier struct {
+	Code              string          `json:"code"`
+	Name              string          `json:"name"`
+	Threshold         int64           `json:"threshold"`
+	Multiplier        rules.Rate      `json:"multiplier"`
+	Benefits          json.RawMessage `json:"benefits,omitempty"`
+	UpgradeCostPoints *int64          `json:"upgrade_cost_points,omitempty"`
+}
+
+// CheckinConfig is the daily check-in: base points, bonuses on given days
+// of a streak, and an optional cycle after which the streak starts again.
+type CheckinConfig struct {
+	Points        int64         `json:"points"`
+	StreakBonuses []StreakBonus `json:"streak_bonuses"`
+	CycleDays     int64         `json:"cycle_days,omitempty"`
+}
+
+// StreakBonus adds points on the day-th day of a streak.
+type StreakBonus struct {
+	Day    int64 `json:"day"`
+	Points int64 `json:"points"`
+}
+
+// ReferralConfig rewards inviter and invitee when the invitee joins or
+// places a first order.
+type ReferralConfig struct {
+	InviterPoints int64  `json:"inviter_points"`
+	InviteePoints int64  `json:"invitee_points"`
+	On            string `json:"on"`
+	MaxPerInviter *int64 `json:"max_per_inviter,omitempty"`
+}
+
+// Referral triggers.
+const (
+	OnJoin       = "join"
+	OnFirstOrder = "first_order"
+)
+
+var tierCode = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// ValidateTiers checks a tier list ordered low to high.
+func ValidateTiers(ts []Tier) error {
+	var fs failure.Fields
+	if len(ts) > 20 {
+		fs.Add("tiers", "at most 20 tiers")
+	}
+	seen := map[string]bool{}
+	for i, t := range ts {
+		f := fmt.Sprintf("[%d]", i)
+		if !tierCode.MatchString(t.Code) {
+			fs.Add(f+".code", "must be 1 to 32 of a-z, 0-9, _ and -")
+		} else if seen[t.Code] {
+			fs.Add(f+".code", "%q appears twice", t.Code)
+		}
+		seen[t.Code] = true
+		if n := len([]rune(t.Name)); n < 1 || n > 64 {
+			fs.Add(f+".name", "must be 1 to 64 characters")
+		}
+		if err := t.Multiplier.Check(f + ".multiplier"); err != nil {
+			fs = append(fs, failure.As(err).Fields...)
+		}
+		if t.Threshold < 0 {
+			fs.Add(f+".threshold", "must not be negative")
+		}
+		if i > 0 && t.Threshold <= ts[i-1].Threshold {
+			fs.Add(f+".threshold", "must be above the previous tier's (tiers go low to high)")
+		}
+		if t.UpgradeCostPoints != nil && *t.UpgradeCostPoints < 1 {
+			fs.Add(f+".upgrade_cost_points", "must be at least 1")
+		}
+		if len(t.Benefits) > 0 && string(t.Benefits) != "null" {
+			var obj map[string]any
+			if json.Unmarshal(t.Benefits, &obj) != nil || obj == nil {
+				fs.Add(f+".benefits", "must be a JSON object")
+			}
+		}
+	}
+	return fs.Err()
+}
+
+// Validate checks a check-in configuration.
+func (c CheckinConfig) Validate() error {
+	var fs failure.Fields
+	if c.Points < 0 {
+		fs.Add("points", "must not be negative")
+	}
+	if c.CycleDays < 0 || c.CycleDays > 366 {
+		fs.Add("cycle_days", "must be between 1 and 366")
+	}
+	seen := map[int64]bool{}
+	for i, b := range c.StreakBonuses {
+		if b.Day < 1 || (c.CycleDays > 0 && b.Day > c.CycleDays) {
+			fs.Add(fmt.Sprintf("streak_bonuses[%d].day", i), "must be at least 1 and within the cycle")
+		}
+		if seen[b.Day] {
+			fs.Add(fmt.Sprintf("streak_bonuses[%d].day", i), "day %d appears twice", b.Day)
+		}
+		seen[b.Day] = true
+		if b.Points < 1 {
+			fs.Add(fmt.Sprintf("streak_bonuses[%d].points", i), "must be at least 1")
+		}
+	}
+	return fs.Err()
+}
+
+// Validate checks a referral configuration.
+func (c ReferralConfig) Validate() error {
+	var fs failure.Fields
+	if c.InviterPoints < 0 {
+		fs.Add("inviter_points", "must not be negative")
+	}
+	if c.InviteePoints < 0 {
+		fs.Add("invitee_points", "must not be negative")
+	}
+	if c.On != OnJoin && c.On != OnFirstOrder {
+		fs.Add("on", "must be join or first_order")
+	}
+	if c.MaxPerInviter != nil && *c.MaxPerInviter < 0 {
+		fs.Add("max_per_inviter", "must not be negative")
+	}
+	return fs.Err()
+}
+
+// TierByCode finds a tier.
+func (p Program) TierByCode(code string) (Tier, int, bool) {
+	for i, t := range p.Tiers {
+		if t.Code == code {
+			return t, i, true
+		}
+	}
+	return Tier{}, -1, false
+}
+
+// TierFor is the highest tier whose threshold growth reaches ("" when
+// there are no tiers or none is reached).
+func (p Program) TierFor(growth int64) string {
+	code := ""
+	for _, t := range p.Tiers {
+		if growth >= t.Threshold {
+			code = t.Code
+		}
+	}
+	return code
+}
+
+// Multiplier is a tier's points multiplier (1 for no tier).
+func (p Program) Multiplier(code string) rules.Rate {
+	if t, _, ok := p.TierByCode(code); ok {
+		return t.Multiplier
+	}
+	return rules.One
+}
+
+// change loads the program in tx, lets fn change it, and saves it.
+func (s *Service) change(ctx context.Context, tx *store.Tx, programID string, now time.Time, fn func(*Program) error) (Program, error) {
+	p, err := load(ctx, &tx.Conn, programID)
+	if err != nil {
+		return Program{}, err
+	}
+	if err := fn(&p); err != nil {
+		return Program{}, err
+	}
+	p.UpdatedAt = now
+	if err := tx.UpdateProgram(ctx, p.toStore()); err != nil {
+		return Program{}, err
+	}
+	tx.After(func() { s.Forget(programID) })
+	return p, nil
+}
+
+// SetTiers replaces the program's tiers.
+func (s *Service) SetTiers(ctx context.Context, tx *store.Tx, programID string, ts []Tier, now time.Time) (Program, error) {
+	if err := ValidateTiers(ts); err != nil {
+		return Program{}, err
+	}
+	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Tiers = ts; return nil })
+}
+
+// SetCheckin replaces the check-in configuration.
+func (s *Service) SetCheckin(ctx context.Context, tx *store.Tx, programID string, c CheckinConfig, now time.Time) (Program, error) {
+	if err := c.Validate(); err != nil {
+		return Program{}, err
+	}
+	if c.StreakBonuses == nil {
+		c.StreakBonuses = []StreakBonus{}
+	}
+	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Checkin = &c; return nil })
+}
+
+// SetReferral replaces the referral configuration.
+func (s *Service) SetReferral(ctx context.Context, tx *store.Tx, programID string, c ReferralConfig, now time.Time) (Program, error) {
+	if err := c.Validate(); err != nil {
+		return Program{}, err
+	}
+	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Referral = &c; return nil })
+}

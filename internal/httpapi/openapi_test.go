@@ -29,6 +29,13 @@ var contractRoutes = []string{
 	"POST /v1/holds/{id}/capture", "POST /v1/holds/{id}/release", "GET /v1/holds/{id}",
 	"POST /v1/transactions/{id}/reverse", "GET /v1/transactions/{id}",
 	"POST /v1/jobs/expire", "POST /v1/jobs/activate-pending", "GET /v1/books/verify",
+	// Events and rules; tiers; engagement.
+	"POST /v1/events", "POST /v1/events/simulate",
+	"POST /v1/rules", "GET /v1/rules", "GET /v1/rules/{id}", "PATCH /v1/rules/{id}", "DELETE /v1/rules/{id}",
+	"PUT /v1/tiers", "GET /v1/tiers", "POST /v1/members/{member}/tier/upgrade", "GET /v1/members/{member}/tier-history",
+	"POST /v1/jobs/tier-review",
+	"PUT /v1/checkin", "POST /v1/members/{member}/checkins", "POST /v1/tasks", "GET /v1/members/{member}/tasks",
+	"PUT /v1/referral",
 }
 
 func TestOpenAPI(t *testing.T) {

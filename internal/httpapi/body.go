@@ -89,6 +89,18 @@ func decodeBody[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, []
 	return in, body, nil
 }
 
+// marshal writes v as JSON without escaping <, > and & (condition text such
+// as "order.amount >= 100" reads as written).
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

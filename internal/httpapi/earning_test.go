@@ -235,7 +235,7 @@ func TestRulesAPI(t *testing.T) {
 		}
 		e.patch("/v1/rules/"+r.ID, map[string]any{"condition": "1 +"}).wantProblem(422, "validation_failed", "condition")
 		e.call(e.admin, "DELETE", "/v1/rules/"+r.ID, nil).want(204, nil)
-		e.get("/v1/rules/" + r.ID).wantProblem(404, "not_found")
+		e.get("/v1/rules/"+r.ID).wantProblem(404, "not_found")
 		var all listObj[ruleObj]
 		e.get("/v1/rules").want(200, &all)
 		if len(all.Data) != 0 {
@@ -296,7 +296,7 @@ func TestRefunds(t *testing.T) {
 			t.Fatalf("second refund: %+v", r2.Awards)
 		}
 		r3 := refund("ref-3", nil) // the rest
-		if r3.total("points") != -(4000 - 2666) || r3.total("growth") != -1000 {
+		if r3.total("points") != -(4000-2666) || r3.total("growth") != -1000 {
 			t.Fatalf("last refund: %+v", r3.Awards)
 		}
 		bal := e.balance(m.ID)

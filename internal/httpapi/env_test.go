@@ -32,7 +32,7 @@ const adminKey = "test-admin-key-0123456789abcdefgh"
 // env is a server on a fresh database of one backend, with a fake clock
 // and program "default" bootstrapped as jifen serve does it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	clock  *clock.Fake
 	srv    *httptest.Server
@@ -41,7 +41,7 @@ type env struct {
 	client *http.Client
 }
 
-func newEnv(t *testing.T, b storetest.Backend) *env {
+func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
 	db := storetest.Open(t, b, store.Options{})
 	e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey}
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 
 // resp is an answer, read whole.
 type resp struct {
-	t      *testing.T
+	t      testing.TB
 	req    string
 	Status int
 	Header http.Header

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -49,7 +48,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, stat
 			if err != nil {
 				return err
 			}
-			if out, err = json.Marshal(v); err != nil {
+			if out, err = marshal(v); err != nil {
 				return err
 			}
 			if key == "" {

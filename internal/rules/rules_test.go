@@ -83,7 +83,7 @@ func TestPerAmountWithoutBrackets(t *testing.T) {
 	}
 }
 
-func compileRule(t *testing.T, def string) *rules.Rule {
+func compileRule(t testing.TB, def string) *rules.Rule {
 	t.Helper()
 	var d rules.Def
 	if err := json.Unmarshal([]byte(def), &d); err != nil {

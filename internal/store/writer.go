@@ -194,8 +194,9 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
-		// Savepoints are not released: ROLLBACK TO names the newest one of
-		// that name, and releasing would cost a round trip per operation.
+		// On PostgreSQL savepoints are not released: ROLLBACK TO names the
+		// newest one of that name, and releasing would cost a round trip
+		// per operation.
 		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 			return nil, nil, classify(errors.Join(errSavepoint, err))
 		}
@@ -206,6 +207,14 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 				return nil, nil, classify(errors.Join(errSavepoint, rerr))
 			}
 			continue
+		}
+		if !w.d.postgres {
+			// SQLite keeps a sub-journal of the pages each open savepoint
+			// may need to restore; left open, it grows with every
+			// operation of the batch. Releasing is an in-process call.
+			if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
+				return nil, nil, classify(errors.Join(errSavepoint, err))
+			}
 		}
 		afters[i] = tx.after
 	}

@@ -1,0 +1,86 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jifen/jifen/internal/store/storetest"
+)
+
+// BenchRules are the 10 active rules of the earning benchmarks: spend
+// brackets with category multipliers, growth value and a category bonus
+// match every order (3 awards); a member day, a VIP rule and five
+// large-order rules are evaluated and do not match.
+var BenchRules = []map[string]any{
+	bracketRule,
+	{"name": "growth", "event_type": "order.paid", "reward": map[string]any{"kind": "per_amount", "per": 100, "points": 1, "currency": "growth"}},
+	{"name": "category B bonus", "event_type": "order.paid", "condition": "order.items.exists(i, i.category == 'B')",
+		"reward": map[string]any{"kind": "fixed", "points": 5}},
+	{"name": "member day", "event_type": "order.paid", "condition": "local.weekday == 3", "reward": map[string]any{"kind": "expression", "points": "order.amount / 100"}},
+	{"name": "vip", "event_type": "order.paid", "condition": `"vip" in member.tags`, "reward": map[string]any{"kind": "fixed", "points": 50}},
+}
+
+func init() {
+	for i := 0; i < 5; i++ {
+		BenchRules = append(BenchRules, map[string]any{"name": fmt.Sprintf("big order %d", i), "event_type": "order.paid",
+			"condition": fmt.Sprintf("order.amount >= %d", 1000000*(i+1)), "reward": map[string]any{"kind": "fixed", "points": 100 * (i + 1)}})
+	}
+}
+
+// BenchmarkPostEvents is end-to-end POST /v1/events (order.paid, three
+// items) over HTTP with keep-alive, from many clients, against the 10
+// active BenchRules and 1,000 members, on each backend.
+func BenchmarkPostEvents(b *testing.B) {
+	backends := []storetest.Backend{storetest.SQLite}
+	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
+		backends = append(backends, storetest.Postgres(dsn))
+	}
+	for _, be := range backends {
+		b.Run(be.Name, func(b *testing.B) {
+			e := newEnv(b, be)
+			for _, r := range BenchRules {
+				e.rule(r)
+			}
+			members := make([]string, 1000)
+			for i := range members {
+				members[i] = e.newMember(nil).ID
+			}
+			tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
+			client := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			var seq, failed atomic.Int64
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := seq.Add(1)
+					body := fmt.Sprintf(`{"id":"bench-%d","type":"order.paid","member":"%s","data":{"order_id":"o-%d","amount":%d,`+
+						`"items":[{"sku":"a","category":"A","quantity":1,"amount":10000},{"sku":"b","category":"B","quantity":2,"amount":5000},`+
+						`{"sku":"c","category":"C","quantity":1,"amount":%d}]}}`, n, members[n%1000], n, 15000+n%5000, n%5000)
+					req, _ := http.NewRequest("POST", e.srv.URL+"/v1/events", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+e.admin)
+					res, err := client.Do(req)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					res.Body.Close()
+					if res.StatusCode != 201 {
+						failed.Add(1)
+					}
+				}
+			})
+			b.StopTimer()
+			if failed.Load() > 0 {
+				b.Fatalf("%d of %d events failed", failed.Load(), b.N)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			batches, ops := e.db.WriterStats()
+			b.ReportMetric(float64(ops)/float64(max(batches, 1)), "ops/commit")
+		})
+	}
+}

@@ -133,10 +133,13 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 		if e.MerchantID != "" {
 			in.MerchantID = &e.MerchantID
 		}
-		if m, err = member.Create(ctx, tx, p.ID, in, now, p.Location); err != nil {
-			return r, err
+		m, err = member.Create(ctx, tx, p.ID, in, now, p.Location)
+		if failure.KindOf(err) == failure.MemberExists {
+			// Another node created it since we looked: use that one.
+			m, err = member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
+		} else if err == nil {
+			r.MemberCreated = true
 		}
-		r.MemberCreated = true
 	}
 	if err != nil {
 		if failure.KindOf(err) == failure.NotFound {

@@ -125,13 +125,15 @@ func (c *Conn) ExpiringPoints(ctx context.Context, programID, memberID string, l
 	return out, classify(rows.Err())
 }
 
-// LockMemberBalances locks every balance row of a member, in currency
-// order. Freezing, erasing and merging take these locks before they change
-// the member, so a ledger operation that locked a balance first sees the
-// member's new status when it reads it.
+// LockMemberBalances locks every balance row of a member: points first
+// (the member's lock, which multi-currency operations take first too),
+// then the others in currency order, so no two operations wait on each
+// other in opposite order. Freezing, erasing and merging take these locks
+// before they change the member, so a ledger operation that locked a
+// balance first sees the member's new status when it reads it.
 func (tx *Tx) LockMemberBalances(ctx context.Context, programID, memberID string) ([]Balance, error) {
 	rows, err := tx.query(ctx, `SELECT `+balanceColumns+` FROM balances WHERE member_id = ? AND program_id = ?
-		ORDER BY currency /*lock*/`, memberID, programID)
+		ORDER BY CASE WHEN currency = 'points' THEN 0 ELSE 1 END, currency /*lock*/`, memberID, programID)
 	if err != nil {
 		return nil, fmt.Errorf("lock balances: %w", err)
 	}

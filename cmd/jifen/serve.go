@@ -15,6 +15,7 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/httpapi"
 	"github.com/jifen/jifen/internal/jobs"
@@ -86,6 +87,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		sched := jobs.NewScheduler(db, programs, clk, log, reg)
 		sched.Add(jobs.Job{Name: "tier-review", Every: 24 * time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {
 			_, err := tier.Review(ctx, db, p, now)
+			return err
+		}})
+		sched.Add(jobs.Job{Name: "expire-coupons", Every: 10 * time.Minute, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := coupon.ExpireDue(ctx, db, p, now)
 			return err
 		}})
 		sched.Add(jobs.Job{Name: "birthdays", Every: time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {

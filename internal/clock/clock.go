@@ -1,11 +1,14 @@
-// Package clock is the one source of "now" for domain code. Nothing in the
-// domain calls time.Now(): a Clock is passed in, read once per operation,
-// and the value passed down, so tests and as_of jobs control time.
+// Package clock is the one source of "now" for domain code, and reads
+// instants from input. Nothing in the domain calls time.Now(): a Clock is
+// passed in, read once per operation, and the value passed down, so tests
+// and as_of jobs control time.
 package clock
 
 import (
 	"sync"
 	"time"
+
+	"github.com/jifen/jifen/internal/failure"
 )
 
 // Clock tells the current instant in UTC.
@@ -46,4 +49,18 @@ func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	f.now = f.now.Add(d).Truncate(time.Millisecond)
 	f.mu.Unlock()
+}
+
+// Parse reads an optional RFC 3339 instant from input; field names it in
+// the error. An empty or absent value is nil.
+func Parse(field string, v *string) (*time.Time, error) {
+	if v == nil || *v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *v)
+	if err != nil {
+		return nil, failure.Field(field, "must be an RFC 3339 time with an offset, such as 2026-11-26T10:00:00+08:00")
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	return &t, nil
 }

@@ -2,11 +2,15 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/internal/store/storetest"
 )
@@ -81,6 +85,86 @@ func BenchmarkPostEvents(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			batches, ops := e.db.WriterStats()
 			b.ReportMetric(float64(ops)/float64(max(batches, 1)), "ops/commit")
+		})
+	}
+}
+
+// BenchmarkFlashSale races 5,000 members for 100 units: 20,000 requests of
+// POST /v1/redemptions from 64 clients over HTTP. It reports requests/s,
+// p50 and p99 latency, and the units sold, which must be 100.
+func BenchmarkFlashSale(b *testing.B) {
+	backends := []storetest.Backend{storetest.SQLite}
+	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
+		backends = append(backends, storetest.Postgres(dsn))
+	}
+	for _, be := range backends {
+		b.Run(be.Name, func(b *testing.B) {
+			e := newEnv(b, be)
+			members := make([]string, 5000)
+			for i := range members {
+				members[i] = e.newMember(nil).ID
+			}
+			for _, m := range members {
+				e.earn(m, 1000)
+			}
+			tr := &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}
+			client := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			const requests, clients = 20_000, 64
+			var lat []time.Duration
+			var sold int64
+			var elapsed time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				sale := e.reward(map[string]any{"name": "Flash", "type": "physical", "points_price": 100, "stock": 100, "per_member_limit": 1})
+				lat = make([]time.Duration, requests)
+				var next, won atomic.Int64
+				var wg sync.WaitGroup
+				b.StartTimer()
+				start := time.Now()
+				for c := 0; c < clients; c++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1) - 1
+							if i >= requests {
+								return
+							}
+							body := fmt.Sprintf(`{"member":"%s","reward_id":"%s"}`, members[i%int64(len(members))], sale.ID)
+							req, _ := http.NewRequest("POST", e.srv.URL+"/v1/redemptions", strings.NewReader(body))
+							req.Header.Set("Authorization", "Bearer "+e.admin)
+							t0 := time.Now()
+							res, err := client.Do(req)
+							lat[i] = time.Since(t0)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							io.Copy(io.Discard, res.Body)
+							res.Body.Close()
+							switch res.StatusCode {
+							case 201:
+								won.Add(1)
+							case 409, 422:
+							default:
+								b.Errorf("status %d", res.StatusCode)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed += time.Since(start)
+				sold = won.Load()
+				if sold != 100 {
+					b.Fatalf("sold %d of 100", sold)
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(requests*b.N)/elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
+			b.ReportMetric(float64(sold), "sold")
 		})
 	}
 }

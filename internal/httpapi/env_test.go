@@ -301,7 +301,7 @@ func (c *codeSet) add(code string) {
 var contractCodes = []string{
 	"unauthenticated", "forbidden", "not_found", "validation_failed", "insufficient_points",
 	"limit_exceeded", "conflict", "member_exists", "idempotency_conflict", "payload_too_large",
-	"bad_request", "method_not_allowed",
+	"bad_request", "method_not_allowed", "out_of_stock", "not_started", "ended",
 }
 
 func TestMain(m *testing.M) {
@@ -321,4 +321,38 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+func jsonUnmarshal(b []byte, v any) { json.Unmarshal(b, v) }
+
+// newNodes starts n servers, each with a store of its own on one database,
+// as n processes would be. The first one bootstraps the program.
+func newNodes(t *testing.T, dsn string, n int) []*env {
+	t.Helper()
+	var out []*env
+	for i := 0; i < n; i++ {
+		db := storetest.OpenDSN(t, dsn, store.Options{})
+		e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey}
+		if i == 0 {
+			err := db.Write(context.Background(), "", func(ctx context.Context, tx *store.Tx) error {
+				if _, err := program.Create(ctx, tx, program.DefaultID, program.DefaultID, e.clock.Now()); err != nil {
+					return err
+				}
+				_, err := auth.Bootstrap(ctx, tx, program.DefaultID, adminKey, e.clock.Now())
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.api = httpapi.New(httpapi.Config{
+			DB: db, Programs: program.NewService(db, 0), Auth: auth.NewService(db, time.Minute), Clock: e.clock,
+			Registry: prometheus.NewRegistry(), Version: "test",
+		})
+		e.srv = httptest.NewServer(e.api)
+		t.Cleanup(e.srv.Close)
+		e.client = e.srv.Client()
+		out = append(out, e)
+	}
+	return out
 }

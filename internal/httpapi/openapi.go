@@ -108,6 +108,7 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 var pathParamDesc = map[string]string{
 	"member": "a member ID (mem_…) or ext:<external_id>",
 	"id":     "the object's ID",
+	"code":   "a coupon code",
 }
 
 func rolesOf(a access) []string {

@@ -36,6 +36,13 @@ var contractRoutes = []string{
 	"POST /v1/jobs/tier-review",
 	"PUT /v1/checkin", "POST /v1/members/{member}/checkins", "POST /v1/tasks", "GET /v1/members/{member}/tasks",
 	"PUT /v1/referral",
+	// Spending.
+	"POST /v1/checkout/quote", "POST /v1/rewards", "GET /v1/rewards", "GET /v1/rewards/{id}", "PATCH /v1/rewards/{id}",
+	"POST /v1/redemptions", "POST /v1/redemptions/{id}/fulfil", "POST /v1/redemptions/{id}/cancel",
+	"POST /v1/coupon-templates", "GET /v1/coupon-templates", "GET /v1/coupon-templates/{id}", "PATCH /v1/coupon-templates/{id}",
+	"POST /v1/coupon-templates/{id}/claim", "POST /v1/coupons/{code}/validate", "POST /v1/coupons/{code}/redeem",
+	"POST /v1/coupons/{code}/transfer", "GET /v1/members/{member}/coupons",
+	"POST /v1/lotteries", "POST /v1/lotteries/{id}/draws", "GET /v1/lotteries", "GET /v1/lotteries/{id}",
 }
 
 func TestOpenAPI(t *testing.T) {

@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/lottery"
+	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
@@ -27,8 +30,11 @@ type Config struct {
 	Auth     *auth.Service
 	Rules    *rulebook.Book
 	Events   *events.Service
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	Mall     *mall.Service
+	// Random is the lottery's source of randomness (crypto/rand when nil).
+	Random io.Reader
+	Clock  clock.Clock
+	Logger *slog.Logger
 	// Registry receives the API's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
 	// MaxBody is the largest request body accepted (default 1 MiB).
@@ -43,6 +49,8 @@ type Server struct {
 	auth     *auth.Service
 	rules    *rulebook.Book
 	events   *events.Service
+	mall     *mall.Service
+	drawer   lottery.Drawer
 	clock    clock.Clock
 	log      *slog.Logger
 	reg      *prometheus.Registry
@@ -69,11 +77,15 @@ func New(cfg Config) *Server {
 	if cfg.Events == nil {
 		cfg.Events = events.NewService(cfg.DB, cfg.Rules)
 	}
+	if cfg.Mall == nil {
+		cfg.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, rules: cfg.Rules, events: cfg.Events, clock: cfg.Clock, log: cfg.Logger,
+		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, rules: cfg.Rules, events: cfg.Events, mall: cfg.Mall,
+		drawer: lottery.Drawer{Mall: cfg.Mall, Random: cfg.Random}, clock: cfg.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.DB)
@@ -151,5 +163,6 @@ func (s *Server) register() {
 	s.registerEvents()
 	s.registerTiers()
 	s.registerEngage()
+	s.registerSpending()
 	s.mux.HandleFunc("/v1/", s.notFound)
 }

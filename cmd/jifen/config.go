@@ -31,6 +31,7 @@ type Config struct {
 	ReadConns   int
 	CacheTTL    time.Duration
 	ShutdownFor time.Duration
+	Pprof       string // listen address of net/http/pprof; empty: off
 }
 
 // Defaults.
@@ -86,6 +87,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.IntVar(&c.WriteBatch, "write-batch", envInt(getenv, "JIFEN_WRITE_BATCH", 64), "most operations per group commit; 1 turns it off (JIFEN_WRITE_BATCH)")
 	fs.IntVar(&c.ReadConns, "read-conns", envInt(getenv, "JIFEN_READ_CONNS", 8), "read connections (JIFEN_READ_CONNS)")
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", envDuration(getenv, "JIFEN_CACHE_TTL", 2*time.Second), "how long a node trusts its copy of keys and settings changed elsewhere (JIFEN_CACHE_TTL)")
+	fs.StringVar(&c.Pprof, "pprof", getenv("JIFEN_PPROF"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", envDuration(getenv, "JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database.\n\nFlags:\n", auth.MinSecretLen)

@@ -4,6 +4,7 @@
 //	jifen serve      run the API and the scheduler
 //	jifen migrate    apply database migrations and exit
 //	jifen verify     check that the books balance
+//	jifen bench      measure throughput and latency over HTTP
 //	jifen version    print the version
 package main
 
@@ -51,6 +52,7 @@ Usage:
   jifen serve   [flags]   run the API and the scheduler
   jifen migrate [flags]   apply database migrations and exit
   jifen verify  [flags]   check that the books balance (exit 1 if not)
+  jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
 
 Run "jifen <command> --help" for a command's flags.
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout)
 	case "verify":
 		err = verify(ctx, args[1:], getenv, stdout)
+	case "bench":
+		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "jifen", versionString())
 	case "help", "--help", "-h":

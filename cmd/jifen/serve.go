@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -81,6 +82,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "db", db.URL(), "version", versionString())
 
+	if cfg.Pprof != "" {
+		// A listener of its own, never the API's: profiles are for operators.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			log.Info("pprof", "addr", cfg.Pprof)
+			if err := http.ListenAndServe(cfg.Pprof, mux); err != nil {
+				log.Warn("pprof", "err", err)
+			}
+		}()
+	}
 	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	if cfg.Scheduler {

@@ -225,8 +225,11 @@ func (in TemplateInput) apply(t *Template) error {
 	if t.ValidFrom != nil && t.ValidUntil != nil && !t.ValidUntil.After(*t.ValidFrom) {
 		fs.Add("valid_until", "must be after valid_from")
 	}
-	if t.PointsPrice < 0 {
-		fs.Add("points_price", "must not be negative")
+	if t.PointsPrice < 0 || t.PointsPrice > 10_000_000_000 {
+		fs.Add("points_price", "must be between 0 and 10000000000")
+	}
+	if t.Value > 10_000_000_000 || t.MinOrder > 1_000_000_000_000 {
+		fs.Add("value", "is too large")
 	}
 	if len(t.Categories) > 20 {
 		fs.Add("categories", "at most 20")

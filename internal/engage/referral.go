@@ -23,8 +23,8 @@ func Referred(ctx context.Context, tx *store.Tx, p program.Program, invitee stor
 		return nil, nil
 	}
 	r := store.Referral{InviteeID: invitee.ID, InviterID: string(invitee.ReferredBy), Status: ReferralPending, CreatedAt: now}
-	if err := tx.InsertReferral(ctx, p.ID, r); err != nil {
-		return nil, err
+	if inserted, err := tx.InsertReferral(ctx, p.ID, r); err != nil || !inserted {
+		return nil, err // already recorded: never pay twice
 	}
 	if p.Referral == nil || p.Referral.On != program.OnJoin {
 		return &r, nil

@@ -152,6 +152,15 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 	if m, err = ledger.LockMember(ctx, tx, lp, m.ID, now); err != nil {
 		return r, err
 	}
+	if !simulate {
+		// A duplicate of this event may have committed on another node
+		// while we waited for the lock: then it is a replay.
+		if _, ok, err := tx.EventResult(ctx, p.ID, e.ID); err != nil {
+			return r, err
+		} else if ok {
+			return r, ErrRace
+		}
+	}
 	if err := ledger.Active(m); err != nil {
 		return r, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/jifen/jifen/internal/failure"
@@ -42,6 +43,9 @@ func decode(body []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			if te.Field == "" {
+				if k := reflect.TypeOf(v).Elem().Kind(); k == reflect.Slice {
+					return errBadRequest("the request body must be a JSON array")
+				}
 				return errBadRequest("the request body must be a JSON object")
 			}
 			return failure.Field(te.Field, "must be %s", jsonKind(te.Type.Kind().String()))

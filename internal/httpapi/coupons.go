@@ -49,7 +49,7 @@ func (s *Server) registerCoupons() {
 		handler: s.claimCoupon})
 	s.handle(route{method: "GET", path: "/v1/coupons/{code}", access: anyRole, tag: "coupons", summary: "Read a coupon",
 		out: coupon.Coupon{}, status: 200, handler: s.getCoupon})
-	s.handle(route{method: "POST", path: "/v1/coupons/{code}/validate", access: operator, tag: "coupons",
+	s.handle(route{method: "POST", path: "/v1/coupons/{code}/validate", access: anyRole, tag: "coupons",
 		summary: "Whether a coupon can be used on an order, and for how much", in: couponOrderRequest{}, out: coupon.Check{},
 		status: 200, handler: s.validateCoupon})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/redeem", access: operator, tag: "coupons",
@@ -276,10 +276,6 @@ func (s *Server) transferCoupon(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to, err := s.resolve(r, in.To)
-	if failure.KindOf(err) == failure.NotFound {
-		s.problem(w, r, failure.Field("to", "no such member"))
-		return
-	}
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -31,15 +31,15 @@ func (s *Server) registerEngage() {
 	s.handle(route{method: "GET", path: "/v1/members/{member}/checkins", access: anyRole, tag: "engagement",
 		summary: "A member's recent check-ins", out: listBody[store.Checkin]{}, status: 200, handler: s.listCheckins})
 
-	s.handle(route{method: "POST", path: "/v1/tasks", access: admin, tag: "engagement", summary: "Create a task",
+	s.handle(route{method: "POST", path: "/v1/tasks", access: operator, tag: "engagement", summary: "Create a task",
 		in: engage.TaskInput{}, out: engage.Task{}, status: 201, handler: s.createTask})
 	s.handle(route{method: "GET", path: "/v1/tasks", access: anyRole, tag: "engagement", summary: "List tasks",
 		out: listBody[engage.Task]{}, status: 200, handler: s.listTasks})
 	s.handle(route{method: "GET", path: "/v1/tasks/{id}", access: anyRole, tag: "engagement", summary: "Read a task",
 		out: engage.Task{}, status: 200, handler: s.getTask})
-	s.handle(route{method: "PATCH", path: "/v1/tasks/{id}", access: admin, tag: "engagement", summary: "Change a task",
+	s.handle(route{method: "PATCH", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Change a task",
 		in: engage.TaskInput{}, out: engage.Task{}, status: 200, handler: s.patchTask})
-	s.handle(route{method: "DELETE", path: "/v1/tasks/{id}", access: admin, tag: "engagement", summary: "Delete a task",
+	s.handle(route{method: "DELETE", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Delete a task",
 		status: 204, handler: s.deleteTask})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tasks", access: anyRole, tag: "engagement",
 		summary: "A member's progress on tasks this period", out: listBody[engage.MemberTask]{}, status: 200,

@@ -19,17 +19,23 @@ func TestTiers(t *testing.T) {
 		e := newEnv(t, b)
 		e.call(e.admin, "PUT", "/v1/tiers", []map[string]any{{"code": "a", "name": "A", "threshold": 10}, {"code": "a", "name": "B", "threshold": 5, "multiplier": "x"}}).
 			wantProblem(422, "validation_failed", "[1].code", "[1].threshold", "[1].multiplier")
-		var tiers listObj[map[string]any]
+		var tiers []map[string]any
 		e.call(e.admin, "PUT", "/v1/tiers", tiersBody).want(200, &tiers)
 		e.get("/v1/tiers").want(200, &tiers)
-		if len(tiers.Data) != 3 || tiers.Data[1]["multiplier"] != "1.5" {
-			t.Fatalf("tiers %+v", tiers.Data)
+		if len(tiers) != 3 || tiers[1]["multiplier"] != "1.5" || tiers[0]["code"] != "silver" {
+			t.Fatalf("tiers %+v", tiers)
 		}
+		e.call(e.admin, "PUT", "/v1/tiers", map[string]any{"code": "x"}).wantProblem(400, "bad_request")
 		e.rule(map[string]any{"name": "points", "event_type": "order.paid", "reward": map[string]any{"kind": "per_amount", "per": 100, "points": 1}})
 		e.rule(map[string]any{"name": "growth", "event_type": "order.paid", "reward": map[string]any{"kind": "per_amount", "per": 100, "points": 1, "currency": "growth"}})
 		m := e.newMember(nil)
-		r := e.event(order(m.ID, "t-1", 50000)) // 500 growth: silver
-		if r.TierChange == nil || *r.TierChange.To != "silver" || r.TierChange.From != nil {
+		var raw0 map[string]any
+		e.get("/v1/members/"+m.ID).want(200, &raw0)
+		if raw0["tier"] != "silver" {
+			t.Fatalf("a new member starts in the threshold-0 tier, got %v", raw0["tier"])
+		}
+		r := e.event(order(m.ID, "t-1", 50000)) // 500 growth: still silver
+		if r.TierChange != nil {
 			t.Fatalf("first order tier change %+v", r.TierChange)
 		}
 		r = e.event(order(m.ID, "t-2", 60000)) // 1100 growth: gold, still earning at silver's ×1
@@ -48,6 +54,15 @@ func TestTiers(t *testing.T) {
 		e.get("/v1/members/"+m.ID+"/tier-history").want(200, &hist)
 		if len(hist.Data) != 2 || *hist.Data[0].To != "gold" || hist.Data[0].Reason != "growth" {
 			t.Fatalf("history %+v", hist.Data)
+		}
+
+		// Growth earned directly raises the tier too.
+		direct := e.newMember(nil)
+		e.post("/v1/members/"+direct.ID+"/points/earn", map[string]any{"points": 1200, "currency": "growth"}).want(201, nil)
+		var rawd map[string]any
+		e.get("/v1/members/"+direct.ID).want(200, &rawd)
+		if rawd["tier"] != "gold" {
+			t.Fatalf("growth earned over the API left the tier at %v", rawd["tier"])
 		}
 
 		// Buying an upgrade with points.
@@ -77,8 +92,8 @@ func TestTiers(t *testing.T) {
 		}
 		e.clock.Advance(200 * 24 * time.Hour)
 		e.post("/v1/jobs/tier-review", nil).want(200, &rev)
-		if rev.Lowered != 2 {
-			t.Fatalf("review %+v, want both lowered", rev)
+		if rev.Lowered != 3 {
+			t.Fatalf("review %+v, want all three lowered", rev)
 		}
 		var got memberObj
 		e.get("/v1/members/"+m.ID).want(200, &got)

@@ -15,7 +15,7 @@ func (s *Server) registerEvents() {
 	s.handle(route{method: "POST", path: "/v1/events", access: operator, tag: "events",
 		summary: "Post an event (order paid or refunded, check-in, share, custom)", in: events.Input{},
 		out: events.Result{}, status: 201, handler: s.postEvent})
-	s.handle(route{method: "POST", path: "/v1/events/simulate", access: operator, tag: "events",
+	s.handle(route{method: "POST", path: "/v1/events/simulate", access: anyRole, tag: "events",
 		summary: "What an event would earn; nothing is written", in: events.Input{}, out: events.Result{},
 		status: 200, handler: s.simulateEvent})
 }
@@ -50,6 +50,11 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
+	// One member's events queue on one lane: resolve the member first.
+	lane := in.Member
+	if m, err := s.resolve(r, in.Member); err == nil {
+		lane = m.ID
+	}
 	for attempt := 0; ; attempt++ {
 		if key != "" {
 			rec, found, err := s.db.Read().Idempotent(r.Context(), p.ID, key)
@@ -73,15 +78,24 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		}
 		var out json.RawMessage
 		var replay bool
-		err = s.db.Write(r.Context(), in.Member, func(ctx context.Context, tx *store.Tx) (err error) {
+		err = s.db.Write(r.Context(), lane, func(ctx context.Context, tx *store.Tx) (err error) {
+			if key != "" {
+				if err := tx.ClaimIdempotent(ctx, p.ID, key, hash, s.clock.Now()); err != nil {
+					return err
+				}
+			}
 			if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
 				return err
 			}
 			out, replay, err = s.events.Process(ctx, tx, p, in, s.clock.Now(), false)
-			if err != nil || replay || key == "" {
+			if err != nil || key == "" {
 				return err
 			}
-			return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 201, Body: out}, s.clock.Now())
+			status := 201
+			if replay {
+				status = 200
+			}
+			return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: status, Body: out}, s.clock.Now())
 		})
 		if (errors.Is(err, events.ErrRace) || errors.Is(err, store.ErrIdemRace)) && attempt < 3 {
 			continue // a concurrent duplicate committed first: answer with its result

@@ -85,3 +85,31 @@ func TestIdempotency(t *testing.T) {
 		})
 	})
 }
+
+// The same JSON value is the same body, however it is spaced or ordered.
+func TestIdempotencyCanonicalBody(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	m := e.newMember(nil)
+	path := "/v1/members/" + m.ID + "/points/earn"
+	e.call(e.admin, "POST", path, `{"points":5,"reason":"a"}`, "Idempotency-Key", "canon").want(201, nil)
+	r := e.call(e.admin, "POST", path, `{ "reason": "a",  "points": 5 }`, "Idempotency-Key", "canon").want(201, nil)
+	if r.Header.Get("Idempotent-Replayed") != "true" || e.balance(m.ID).Available != 5 {
+		t.Fatalf("reformatted body was not a replay: %s", r.Body)
+	}
+}
+
+// A retried purchase that took the last unit gets its first answer, not
+// the flash-sale gate's "sold out".
+func TestIdempotentRedemptionAfterSellOut(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	m := e.newMember(nil)
+	e.earn(m.ID, 100)
+	rw := e.reward(map[string]any{"name": "Last one", "type": "virtual", "points_price": 10, "stock": 1})
+	body := map[string]any{"member": m.ID, "reward_id": rw.ID}
+	first := e.call(e.admin, "POST", "/v1/redemptions", body, "Idempotency-Key", "buy-1").want(201, nil)
+	e.post("/v1/redemptions", body).wantProblem(409, "out_of_stock") // the gate now knows
+	again := e.call(e.admin, "POST", "/v1/redemptions", body, "Idempotency-Key", "buy-1").want(201, nil)
+	if !bytes.Equal(first.Body, again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry answered %s", again.Body)
+	}
+}

@@ -85,11 +85,14 @@ func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time
 		out, _ := json.Marshal(res)
 		if key != "" {
 			err := s.db.Write(r.Context(), "job", func(ctx context.Context, tx *store.Tx) error {
-				err := tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now())
+				err := tx.ClaimIdempotent(ctx, p.ID, key, hash, s.clock.Now())
 				if err == store.ErrIdemRace {
 					return nil // a concurrent duplicate ran too; both runs are harmless
 				}
-				return err
+				if err != nil {
+					return err
+				}
+				return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now())
 			})
 			if err != nil {
 				s.problem(w, r, err)

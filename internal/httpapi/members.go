@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/tier"
 )
 
 // balanceBody is a member's balance in one currency.
@@ -81,8 +82,16 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = engage.Referred(ctx, tx, p, m, s.clock.Now())
-		return m, err
+		if _, err = engage.Referred(ctx, tx, p, m, s.clock.Now()); err != nil {
+			return nil, err
+		}
+		// A new member starts in the tier that no growth reaches (threshold 0).
+		if c, err := tier.Raise(ctx, tx, p, m, s.clock.Now()); err != nil {
+			return nil, err
+		} else if c != nil {
+			m.Tier = store.OptString(*c.To)
+		}
+		return m, nil
 	})
 }
 

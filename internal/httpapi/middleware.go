@@ -122,7 +122,8 @@ func (s *Server) guard(rt route) http.Handler {
 			return
 		}
 		if !rt.access.allows(p.Role) {
-			s.problem(w, r, errForbidden("a "+p.Role+" key may not "+strings.ToLower(rt.summary)))
+			s.problem(w, r, errForbidden(rt.method+" "+rt.path+" needs "+strings.Join(rolesOf(rt.access), " or ")+
+				" key; this is a "+p.Role+" key"))
 			return
 		}
 		ctx := context.WithValue(r.Context(), keyPrincipal, p)

@@ -9,7 +9,9 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/tier"
 )
 
 type earnRequest struct {
@@ -93,6 +95,28 @@ func (s *Server) registerPoints() {
 		summary: "Reverse a transaction", in: reverseRequest{}, out: ledger.Txn{}, status: 201, handler: s.reverse})
 }
 
+// withTierRaise runs a ledger write and, when it changes the growth value
+// of a program with tiers, raises the member's tier at once. The member's
+// lock comes first, as in every operation on several of its rows.
+func withTierRaise(ctx context.Context, tx *store.Tx, p program.Program, memberID, currency string, now time.Time, write func() (ledger.Txn, error)) (ledger.Txn, error) {
+	if currency != ledger.Growth || len(p.Tiers) == 0 {
+		return write()
+	}
+	if _, err := ledger.LockMember(ctx, tx, p.Ledger(), memberID, now); err != nil {
+		return ledger.Txn{}, err
+	}
+	t, err := write()
+	if err != nil {
+		return t, err
+	}
+	m, err := tx.MemberByID(ctx, p.ID, memberID)
+	if err != nil {
+		return t, err
+	}
+	_, err = tier.Raise(ctx, tx, p, m, now)
+	return t, err
+}
+
 // merchantFor checks the merchant a write names (or the merchant key's
 // own) inside the transaction: it must exist in the program.
 func merchantFor(ctx context.Context, tx *store.Tx, programID, merchantID string) error {
@@ -148,13 +172,20 @@ func (s *Server) earn(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		if err := merchantFor(ctx, tx, lp.ID, mer); err != nil {
 			return nil, err
 		}
-		return ledger.Earn(ctx, tx, lp, ledger.EarnInput{
-			MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
-			MerchantID: mer, AvailableAt: availableAt, ExpiresAt: expiresAt, Metadata: in.Metadata, Now: s.clock.Now(),
+		return withTierRaise(ctx, tx, p, m.ID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
+			return ledger.Earn(ctx, tx, lp, ledger.EarnInput{
+				MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
+				MerchantID: mer, AvailableAt: availableAt, ExpiresAt: expiresAt, Metadata: in.Metadata, Now: s.clock.Now(),
+			})
 		})
 	})
 }
@@ -231,9 +262,16 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return ledger.Adjust(ctx, tx, lp, ledger.AdjustInput{
-			MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Metadata: in.Metadata, Now: s.clock.Now(),
+		return withTierRaise(ctx, tx, p, m.ID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
+			return ledger.Adjust(ctx, tx, lp, ledger.AdjustInput{
+				MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Metadata: in.Metadata, Now: s.clock.Now(),
+			})
 		})
 	})
 }

@@ -30,7 +30,7 @@ func (s *Server) registerProgram() {
 	s.handle(route{method: "GET", path: "/v1/currencies", access: anyRole, tag: "program", summary: "List point currencies",
 		out: listBody[currencyBody]{}, status: 200, handler: s.listCurrencies})
 
-	s.handle(route{method: "POST", path: "/v1/merchants", access: admin, tag: "program", summary: "Create a merchant",
+	s.handle(route{method: "POST", path: "/v1/merchants", access: operator, tag: "program", summary: "Create a merchant",
 		in: merchantRequest{}, out: store.Merchant{}, status: 201, handler: s.createMerchant})
 	s.handle(route{method: "GET", path: "/v1/merchants", access: anyRole, tag: "program", summary: "List merchants",
 		out: listBody[store.Merchant]{}, status: 200, query: pageParams, handler: s.listMerchants})

@@ -28,7 +28,7 @@ type redemptionRequest struct {
 }
 
 func (s *Server) registerSpending() {
-	s.handle(route{method: "POST", path: "/v1/checkout/quote", access: operator, tag: "spending",
+	s.handle(route{method: "POST", path: "/v1/checkout/quote", access: anyRole, tag: "spending",
 		summary: "How many points a member may use on an order", in: quoteRequest{}, out: mall.Quote{}, status: 200,
 		handler: s.quote})
 
@@ -245,6 +245,9 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.MerchantID, err = actingMerchant(r, in.MerchantID); err != nil {
 		s.problem(w, r, err)
+		return
+	}
+	if s.replayed(w, r, body) {
 		return
 	}
 	pid := principal(r).ProgramID

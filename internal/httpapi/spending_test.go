@@ -173,7 +173,7 @@ func TestMall(t *testing.T) {
 		e.post("/v1/redemptions", map[string]any{"member": m.ID, "reward_id": soon.ID}).wantProblem(422, "not_started")
 		e.post("/v1/redemptions", map[string]any{"member": m.ID, "reward_id": past.ID}).wantProblem(422, "ended")
 		e.post("/v1/redemptions", map[string]any{"member": m.ID, "reward_id": gold.ID}).wantProblem(403, "forbidden")
-		e.post("/v1/redemptions", map[string]any{"member": m.ID, "reward_id": "rwd_nope"}).wantProblem(422, "validation_failed", "reward_id")
+		e.post("/v1/redemptions", map[string]any{"member": m.ID, "reward_id": "rwd_nope"}).wantProblem(404, "not_found")
 		var avail listObj[rewardObj]
 		e.get("/v1/rewards?available_to="+m.ID).want(200, &avail)
 		ids := map[string]bool{}
@@ -271,7 +271,7 @@ func TestCoupons(t *testing.T) {
 		if tr.MemberID != bm.ID {
 			t.Fatalf("transferred %+v", tr)
 		}
-		e.post("/v1/coupons/"+c1.Code+"/transfer", map[string]any{"to": "ext:ghost"}).wantProblem(422, "validation_failed", "to")
+		e.post("/v1/coupons/"+c1.Code+"/transfer", map[string]any{"to": "ext:ghost"}).wantProblem(404, "not_found")
 
 		// Points price (积分换券): bought with points; not transferable.
 		e.post("/v1/coupon-templates/"+pct.ID+"/claim", map[string]any{"member": a.ID}).wantProblem(422, "insufficient_points")

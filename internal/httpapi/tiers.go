@@ -23,9 +23,9 @@ type upgradeBody struct {
 
 func (s *Server) registerTiers() {
 	s.handle(route{method: "PUT", path: "/v1/tiers", access: admin, tag: "tiers", summary: "Replace the tiers (low to high)",
-		in: []program.Tier{}, out: listBody[program.Tier]{}, status: 200, handler: s.putTiers})
-	s.handle(route{method: "GET", path: "/v1/tiers", access: anyRole, tag: "tiers", summary: "List the tiers",
-		out: listBody[program.Tier]{}, status: 200, handler: s.getTiers})
+		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: s.putTiers})
+	s.handle(route{method: "GET", path: "/v1/tiers", access: anyRole, tag: "tiers", summary: "The tiers as stored (low to high)",
+		out: []program.Tier{}, status: 200, handler: s.getTiers})
 	s.handle(route{method: "POST", path: "/v1/members/{member}/tier/upgrade", access: operator, tag: "tiers",
 		summary: "Buy a member a higher tier with points", in: upgradeRequest{}, out: upgradeBody{}, status: 200,
 		handler: s.upgradeTier})
@@ -53,12 +53,12 @@ func (s *Server) putTiers(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func tierList(p program.Program) listBody[program.Tier] {
-	ts := p.Tiers
-	if ts == nil {
-		ts = []program.Tier{}
+// tierList is the tiers as stored: the array that PUT took.
+func tierList(p program.Program) []program.Tier {
+	if p.Tiers == nil {
+		return []program.Tier{}
 	}
-	return listBody[program.Tier]{Data: ts}
+	return p.Tiers
 }
 
 func (s *Server) getTiers(w http.ResponseWriter, r *http.Request) {

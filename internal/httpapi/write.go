@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -16,13 +18,14 @@ import (
 type op func(ctx context.Context, tx *store.Tx) (any, error)
 
 // write runs fn in a write transaction and answers with status and the
-// result. With an Idempotency-Key, the response is stored in the same
-// transaction as the effect: a repeat with the same body gets the stored
-// response (header Idempotent-Replayed: true) and changes nothing; the
-// same key with another body is idempotency_conflict. Concurrent
-// duplicates are applied once: the key's primary key lets one commit, and
-// the other, rolled back, replays it. lane orders writes that touch the
-// same member on one lane of the writer.
+// result. With an Idempotency-Key, the key is claimed first in the
+// transaction and the response stored in it after the effect: a repeat
+// with the same body gets the stored response (header Idempotent-Replayed:
+// true) and changes nothing; the same key with another body is
+// idempotency_conflict. Concurrent duplicates are applied once: the key's
+// primary key lets one claim it; the other waits for it (PostgreSQL) or
+// finds it taken, runs nothing, and replays the first. lane orders writes
+// that touch the same member on one lane of the writer.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, status int, lane string, fn op) {
 	key, hash, err := idempotencyKey(r, body)
 	if err != nil {
@@ -44,6 +47,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, stat
 		}
 		var out []byte
 		err = s.db.Write(r.Context(), lane, func(ctx context.Context, tx *store.Tx) error {
+			if key != "" {
+				if err := tx.ClaimIdempotent(ctx, programID, key, hash, s.clock.Now()); err != nil {
+					return err
+				}
+			}
 			v, err := fn(ctx, tx)
 			if err != nil {
 				return err
@@ -70,6 +78,23 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, stat
 		writeRaw(w, status, jsonType, out)
 		return
 	}
+}
+
+// replayed answers a request whose Idempotency-Key is already stored, and
+// reports whether it did. Handlers that can answer some requests without a
+// transaction (the flash-sale gate) call it first, so that a retry of a
+// request that succeeded gets its first answer, not a different one.
+func (s *Server) replayed(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	key, hash, err := idempotencyKey(r, body)
+	if err != nil || key == "" {
+		return false
+	}
+	rec, found, err := s.db.Read().Idempotent(r.Context(), principal(r).ProgramID, key)
+	if err != nil || !found {
+		return false
+	}
+	s.replay(w, r, rec, hash)
+	return true
 }
 
 func (s *Server) replay(w http.ResponseWriter, r *http.Request, rec store.IdemRecord, hash string) {
@@ -113,6 +138,23 @@ func idempotencyKey(r *http.Request, body []byte) (key, hash string, err error) 
 	h.Write([]byte{0})
 	h.Write([]byte(r.URL.Path))
 	h.Write([]byte{0})
-	h.Write(body)
+	h.Write(canonical(body))
 	return key, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonical rewrites a JSON body with sorted keys and no spacing, so that
+// "the same body" means the same JSON value, whatever its formatting. A
+// body that is not JSON is hashed as it is.
+func canonical(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if len(bytes.TrimSpace(body)) == 0 || dec.Decode(&v) != nil || dec.More() {
+		return body
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
 }

@@ -36,12 +36,13 @@ func Expire(ctx context.Context, db *store.DB, p program.Program, asOf time.Time
 			return res, fmt.Errorf("expire: %w", err)
 		}
 		for _, mc := range due {
-			err := db.Write(ctx, mc.MemberID, func(ctx context.Context, tx *store.Tx) error {
-				lots, points, err := ledger.ExpireDue(ctx, tx, lp, mc.MemberID, mc.Currency, asOf)
-				res.LotsExpired += lots
-				res.PointsExpired += points
+			var lots, points int64 // set by the operation's last run (it may be retried)
+			err := db.Write(ctx, mc.MemberID, func(ctx context.Context, tx *store.Tx) (err error) {
+				lots, points, err = ledger.ExpireDue(ctx, tx, lp, mc.MemberID, mc.Currency, asOf)
 				return err
 			})
+			res.LotsExpired += lots
+			res.PointsExpired += points
 			if err != nil {
 				return res, fmt.Errorf("expire %s: %w", mc.MemberID, err)
 			}
@@ -69,12 +70,13 @@ func ActivatePending(ctx context.Context, db *store.DB, p program.Program, asOf 
 			return res, fmt.Errorf("activate pending: %w", err)
 		}
 		for _, mc := range due {
-			err := db.Write(ctx, mc.MemberID, func(ctx context.Context, tx *store.Tx) error {
-				lots, points, err := ledger.ActivateDue(ctx, tx, lp, mc.MemberID, mc.Currency, asOf)
-				res.LotsActivated += lots
-				res.PointsActivated += points
+			var lots, points int64
+			err := db.Write(ctx, mc.MemberID, func(ctx context.Context, tx *store.Tx) (err error) {
+				lots, points, err = ledger.ActivateDue(ctx, tx, lp, mc.MemberID, mc.Currency, asOf)
 				return err
 			})
+			res.LotsActivated += lots
+			res.PointsActivated += points
 			if err != nil {
 				return res, fmt.Errorf("activate pending %s: %w", mc.MemberID, err)
 			}
@@ -101,14 +103,15 @@ func ExpireHolds(ctx context.Context, db *store.DB, p program.Program, asOf time
 			return res, fmt.Errorf("expire holds: %w", err)
 		}
 		for _, h := range due {
-			err := db.Write(ctx, h.MemberID, func(ctx context.Context, tx *store.Tx) error {
-				ok, err := ledger.ExpireHold(ctx, tx, lp, h.ID, asOf)
-				if ok {
-					res.HoldsReleased++
-					res.PointsReleased += h.Points
-				}
+			var ok bool
+			err := db.Write(ctx, h.MemberID, func(ctx context.Context, tx *store.Tx) (err error) {
+				ok, err = ledger.ExpireHold(ctx, tx, lp, h.ID, asOf)
 				return err
 			})
+			if ok && err == nil {
+				res.HoldsReleased++
+				res.PointsReleased += h.Points
+			}
 			if err != nil {
 				return res, fmt.Errorf("expire hold %s: %w", h.ID, err)
 			}

@@ -70,7 +70,7 @@ func NewScheduler(db *store.DB, programs *program.Service, clk clock.Clock, log 
 			_, err := ActivatePending(ctx, db, p, now)
 			return err
 		}},
-		{Name: "expire-holds", Every: 15 * time.Second, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+		{Name: "expire-holds", Every: time.Second, Run: func(ctx context.Context, p program.Program, now time.Time) error {
 			_, err := ExpireHolds(ctx, db, p, now)
 			return err
 		}},

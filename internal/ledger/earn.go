@@ -64,6 +64,8 @@ func Adjust(ctx context.Context, tx *store.Tx, p Program, in AdjustInput) (Txn, 
 			MemberID: in.MemberID, Points: in.Points, Currency: in.Currency, Reason: in.Reason,
 			Metadata: in.Metadata, Now: in.Now,
 		})
+	case in.Points < -MaxPoints:
+		return Txn{}, failure.Field("points", "must be between -%d and %d", int64(MaxPoints), int64(MaxPoints))
 	case in.Points < 0:
 		return debit(ctx, tx, p, debitInput{
 			typ: TypeAdjust, account: store.AccountAdjustment, memberID: in.MemberID, points: -in.Points,
@@ -74,8 +76,8 @@ func Adjust(ctx context.Context, tx *store.Tx, p Program, in AdjustInput) (Txn, 
 }
 
 func credit(ctx context.Context, tx *store.Tx, p Program, typ, account string, in EarnInput) (Txn, error) {
-	if in.Points <= 0 {
-		return Txn{}, failure.Field("points", "must be greater than zero")
+	if in.Points <= 0 || in.Points > MaxPoints {
+		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
 	}
 	cur, err := p.currency(in.Currency, false)
 	if err != nil {
@@ -97,10 +99,11 @@ func credit(ctx context.Context, tx *store.Tx, p Program, typ, account string, i
 			pol = *in.Expiry
 		}
 		expiresAt = pol.ExpiresAt(earnedAt, p.Location)
-	} else if !expiresAt.After(now) {
-		return Txn{}, failure.Field("expires_at", "must be in the future")
 	}
-	if expiresAt != nil && !expiresAt.After(availableAt) {
+	// An expires_at in the past is allowed (importing old balances, tests):
+	// the points are already due, no spend takes them, and the next expiry
+	// run expires them.
+	if expiresAt != nil && availableAt.After(now) && !expiresAt.After(availableAt) {
 		return Txn{}, failure.Field("expires_at", "must be after available_at")
 	}
 

@@ -104,6 +104,13 @@ func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency
 	if err != nil {
 		return b, store.Member{}, err
 	}
+	if !found && currency != Points {
+		// The member's first row in this currency: take its lock (the
+		// points row) before reading it, as freezing and erasing do.
+		if _, _, err := lockMember(ctx, tx, p, memberID, Points, now); err != nil {
+			return b, store.Member{}, err
+		}
+	}
 	m, err := tx.MemberByID(ctx, p.ID, memberID)
 	if err != nil {
 		return b, m, err

@@ -75,13 +75,7 @@ func (f *fixture) member() string {
 func (f *fixture) setStatus(memberID, status string) {
 	f.t.Helper()
 	f.write(memberID, func(ctx context.Context, tx *store.Tx) error {
-		m, err := tx.MemberByID(ctx, program.DefaultID, memberID)
-		if err != nil {
-			return err
-		}
-		m.Status = status
-		m.Tags = nil
-		return tx.UpdateMember(ctx, m)
+		return tx.SetMemberStatus(ctx, program.DefaultID, memberID, status, f.clock.Now())
 	})
 }
 

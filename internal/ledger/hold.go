@@ -175,7 +175,7 @@ func refillHold(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, 
 	e.txn.MerchantID = h.MerchantID
 	e.txn.HoldID = store.OptString(h.ID)
 	e.txn.Reason = store.OptString(reason)
-	if err := refill(ctx, tx, p, e, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
+	if err := refill(ctx, tx, p, e, b, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
 		return err
 	}
 	e.post(store.AccountHeld, h.MemberID, -n)
@@ -187,8 +187,11 @@ func refillHold(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, 
 
 // refill returns n points to the lots that the transactions in from drew
 // on (net of what later moves of those transactions already returned), and
-// records return moves on e.
-func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, from []string, n int64, at store.OptString) error {
+// records return moves on e. Points coming back to a member in debt repay
+// the debt first, as later earnings do; b (locked by the caller) is
+// adjusted for that, and the caller posts and counts the n points
+// themselves.
+func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, from []string, n int64, at store.OptString) error {
 	moves, err := tx.MovesOf(ctx, p.ID, from...)
 	if err != nil {
 		return err
@@ -219,10 +222,16 @@ func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, from []strin
 	for _, t := range takes {
 		l := byID[t.LotID]
 		l.Status = store.LotAvailable // a lot past its expiry expires again at the next run
-		if err := setLot(ctx, tx, p.ID, &l, l.Remaining+t.Points, store.LotSpent); err != nil {
+		l.Remaining += t.Points
+		e.move(l, store.MoveReturn, t.Points, at)
+		if b.Debt > 0 {
+			b.Available += t.Points // as the caller will count it, so repayDebt can take it back out
+			repayDebt(e, &l, b)
+			b.Available -= t.Points
+		}
+		if err := setLot(ctx, tx, p.ID, &l, l.Remaining, store.LotSpent); err != nil {
 			return err
 		}
-		e.move(l, store.MoveReturn, t.Points, at)
 	}
 	return nil
 }

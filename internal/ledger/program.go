@@ -28,6 +28,11 @@ type Currency struct {
 	Expiry    *Policy // nil: the program's policy
 }
 
+// MaxPoints bounds any one amount of points (an earn, a spend, a price):
+// a trillion, far beyond any real programme and far enough from the int64
+// limit that sums of them cannot overflow.
+const MaxPoints = 1_000_000_000_000
+
 // Points and growth exist in every program.
 const (
 	Points = "points"

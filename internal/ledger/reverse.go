@@ -28,9 +28,12 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	if err != nil {
 		return Txn{}, err
 	}
-	b, _, err := lockMember(ctx, tx, p, orig.MemberID, orig.Currency, in.Now)
+	b, m, err := lockMember(ctx, tx, p, orig.MemberID, orig.Currency, in.Now)
 	if err != nil {
 		return Txn{}, err
+	}
+	if m.Status == "erased" {
+		return Txn{}, failure.New(failure.Conflict, "member %s is erased; its points were forfeited", m.ID)
 	}
 	if orig, err = tx.Txn(ctx, p.ID, in.TransactionID); err != nil { // again, under the lock
 		return Txn{}, err
@@ -160,7 +163,7 @@ func giveBack(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.B
 	for _, r := range reversals {
 		from = append(from, r.ID)
 	}
-	if err := refill(ctx, tx, p, e, from, x, orig.MerchantID); err != nil {
+	if err := refill(ctx, tx, p, e, b, from, x, orig.MerchantID); err != nil {
 		return err
 	}
 	account := store.AccountRedemption

@@ -47,8 +47,8 @@ type debitInput struct {
 
 // debit draws points from lots into account (or into held, for a hold).
 func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, error) {
-	if in.points <= 0 {
-		return Txn{}, failure.Field("points", "must be greater than zero")
+	if in.points <= 0 || in.points > MaxPoints {
+		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
 	}
 	cur, err := p.currency(in.currency, in.spendable)
 	if err != nil {

@@ -49,7 +49,7 @@ type Prize struct {
 	Index       int         `json:"index"`
 	Name        string      `json:"name"`
 	Weight      int64       `json:"weight,omitempty"`
-	Stock       *int64      `json:"stock,omitempty"`
+	Stock       *int64      `json:"stock"`
 	Won         int64       `json:"won"`
 	Reward      PrizeReward `json:"reward"`
 	Probability string      `json:"probability"`

@@ -58,6 +58,9 @@ func (g *gate) check(ctx context.Context, programID, rewardID string, now time.T
 		g.cached[rewardID] = c
 		g.mu.Unlock()
 	}
+	if c.r.Status != "active" {
+		return nil // paused or deleted: the write path says so
+	}
 	if c.r.StartsAt != nil && now.Before(*c.r.StartsAt) {
 		return failure.New(failure.NotStarted, "reward %s is on sale from %s", rewardID, c.r.StartsAt.Format(time.RFC3339))
 	}

@@ -98,7 +98,7 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 	row, err := tx.Reward(ctx, p.ID, in.RewardID)
 	if err != nil || row.Status == "deleted" {
 		if err == nil || failure.KindOf(err) == failure.NotFound {
-			return Redemption{}, failure.Field("reward_id", "no such reward")
+			return Redemption{}, failure.New(failure.NotFound, "reward %s not found", in.RewardID)
 		}
 		return Redemption{}, err
 	}

@@ -168,6 +168,9 @@ func (in RewardInput) apply(ctx context.Context, tx *store.Tx, p program.Program
 	default:
 		fs.Add("type", "must be physical, virtual, coupon or privilege")
 	}
+	if rw.PointsPrice > 10_000_000_000 || rw.CashPrice > 10_000_000_000 {
+		fs.Add("points_price", "prices are at most 10000000000")
+	}
 	if rw.PointsPrice < 0 || (rw.PointsPrice == 0 && rw.CashPrice == 0) {
 		fs.Add("points_price", "must be zero or more, and the reward must cost points, cash or both")
 	}
@@ -222,6 +225,9 @@ func CreateReward(ctx context.Context, tx *store.Tx, p program.Program, in Rewar
 	rw := Reward{ID: id.New("rwd"), Status: "active", CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(ctx, tx, p, &rw); err != nil {
 		return Reward{}, err
+	}
+	if rw.Categories == nil {
+		rw.Categories = []string{}
 	}
 	return rw, tx.SaveReward(ctx, rw.row(p.ID), false)
 }

@@ -196,6 +196,12 @@ func Create(ctx context.Context, tx *store.Tx, programID string, in Input, now t
 			return Member{}, err
 		}
 		if !taken {
+			// The points balance row is the member's lock (see
+			// ledger.LockMember): it exists from the start, so freezing
+			// and erasing always have it to take.
+			if _, err := tx.CreateBalance(ctx, programID, m.ID, ledger.Points, now); err != nil {
+				return Member{}, err
+			}
 			return m, nil
 		}
 		if attempt == 5 {
@@ -261,6 +267,11 @@ func Update(ctx context.Context, tx *store.Tx, programID, memberID string, in In
 	if in.MerchantID != nil {
 		return Member{}, failure.Field("merchant_id", "cannot be changed")
 	}
+	// The member's lock first: an erase, a freeze or another profile change
+	// running at the same time finishes before this one reads.
+	if _, err := tx.LockMemberBalances(ctx, programID, memberID); err != nil {
+		return Member{}, err
+	}
 	m, err := Get(ctx, &tx.Conn, programID, memberID)
 	if err != nil {
 		return Member{}, err
@@ -317,8 +328,7 @@ func SetFrozen(ctx context.Context, tx *store.Tx, programID, memberID string, fr
 	if m.Status == want {
 		return m, nil
 	}
-	m.Status, m.UpdatedAt, m.Tags = want, now, nil
-	if err := tx.UpdateMember(ctx, m); err != nil {
+	if err := tx.SetMemberStatus(ctx, programID, m.ID, want, now); err != nil {
 		return Member{}, err
 	}
 	return Get(ctx, &tx.Conn, programID, m.ID)
@@ -349,6 +359,9 @@ func Erase(ctx context.Context, tx *store.Tx, p ledger.Program, memberID string,
 	m.Gender, m.Attributes, m.Tags = "unknown", json.RawMessage(`{}`), []string{}
 	m.Status, m.UpdatedAt = Erased, now
 	if err := tx.UpdateMember(ctx, m); err != nil {
+		return Member{}, err
+	}
+	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, Erased, now); err != nil {
 		return Member{}, err
 	}
 	return m, nil

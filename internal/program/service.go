@@ -63,6 +63,21 @@ func load(ctx context.Context, c *store.Conn, programID string) (Program, error)
 	if err != nil {
 		return Program{}, err
 	}
+	return withCurrencies(ctx, c, sp)
+}
+
+// loadForUpdate reads a program locked, so two changes on two nodes cannot
+// lose one another.
+func loadForUpdate(ctx context.Context, tx *store.Tx, programID string) (Program, error) {
+	sp, err := tx.LockProgram(ctx, programID)
+	if err != nil {
+		return Program{}, err
+	}
+	return withCurrencies(ctx, &tx.Conn, sp)
+}
+
+func withCurrencies(ctx context.Context, c *store.Conn, sp store.Program) (Program, error) {
+	programID := sp.ID
 	curs, err := c.Currencies(ctx, programID)
 	if err != nil {
 		return Program{}, err
@@ -72,7 +87,7 @@ func load(ctx context.Context, c *store.Conn, programID string) (Program, error)
 
 // Update applies a patch inside tx.
 func (s *Service) Update(ctx context.Context, tx *store.Tx, programID string, pt Patch, now time.Time) (Program, error) {
-	p, err := load(ctx, &tx.Conn, programID)
+	p, err := loadForUpdate(ctx, tx, programID)
 	if err != nil {
 		return Program{}, err
 	}

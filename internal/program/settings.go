@@ -176,7 +176,7 @@ func (p Program) Multiplier(code string) rules.Rate {
 
 // change loads the program in tx, lets fn change it, and saves it.
 func (s *Service) change(ctx context.Context, tx *store.Tx, programID string, now time.Time, fn func(*Program) error) (Program, error) {
-	p, err := load(ctx, &tx.Conn, programID)
+	p, err := loadForUpdate(ctx, tx, programID)
 	if err != nil {
 		return Program{}, err
 	}

@@ -97,6 +97,10 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxAward bounds one award (the ledger refuses more than a trillion
+// points at once).
+const maxAward = 1_000_000_000_000
+
 // floor rounds a non-negative rational down to an integer (points are
 // always rounded down).
 func floor(r *big.Rat) int64 {
@@ -104,8 +108,8 @@ func floor(r *big.Rat) int64 {
 		return 0
 	}
 	q := new(big.Int).Quo(r.Num(), r.Denom())
-	if !q.IsInt64() {
-		return 1<<62 - 1
+	if !q.IsInt64() || q.Int64() > maxAward {
+		return maxAward
 	}
 	return q.Int64()
 }

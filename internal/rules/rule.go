@@ -31,16 +31,16 @@ const (
 type Def struct {
 	Name       string      `json:"name"`
 	EventType  string      `json:"event_type"`
-	Condition  string      `json:"condition,omitempty"`
+	Condition  string      `json:"condition"`
 	Reward     Reward      `json:"reward"`
-	Limits     *Limits     `json:"limits,omitempty"`
-	StartsAt   *time.Time  `json:"starts_at,omitempty"`
-	EndsAt     *time.Time  `json:"ends_at,omitempty"`
+	Limits     *Limits     `json:"limits"`
+	StartsAt   *time.Time  `json:"starts_at"`
+	EndsAt     *time.Time  `json:"ends_at"`
 	Priority   int         `json:"priority"`
 	Exclusive  bool        `json:"exclusive"`
 	Status     string      `json:"status"`
-	Recurrence *Recurrence `json:"recurrence,omitempty"`
-	MerchantID string      `json:"merchant_id,omitempty"`
+	Recurrence *Recurrence `json:"recurrence"`
+	MerchantID string      `json:"merchant_id"`
 }
 
 // Limits caps a rule. Per-member caps count points per calendar period in

@@ -197,14 +197,15 @@ type Referral struct {
 	RewardedAt   *time.Time `json:"rewarded_at"`
 }
 
-// InsertReferral records that inviter brought invitee.
-func (tx *Tx) InsertReferral(ctx context.Context, programID string, r Referral) error {
-	_, err := tx.exec(ctx, `INSERT INTO referrals (invitee_id, program_id, inviter_id, status, created_at) VALUES (?, ?, ?, ?, ?)
+// InsertReferral records that inviter brought invitee; false when the
+// invitee already has a referral.
+func (tx *Tx) InsertReferral(ctx context.Context, programID string, r Referral) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO referrals (invitee_id, program_id, inviter_id, status, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`, r.InviteeID, programID, r.InviterID, r.Status, ms(r.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("insert referral: %w", err)
+		return false, fmt.Errorf("insert referral: %w", err)
 	}
-	return nil
+	return affected(res) == 1, nil
 }
 
 // ReferralOf reads the referral that brought a member.

@@ -63,7 +63,8 @@ func unreachable(err error) bool {
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+		// 40001 serialization failure, 40P01 deadlock, 55P03 lock_timeout.
+		return pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "55P03"
 	}
 	type coder interface{ Code() int }
 	var c coder

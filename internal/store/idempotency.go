@@ -28,21 +28,33 @@ func (c *Conn) Idempotent(ctx context.Context, programID, key string) (rec IdemR
 	return rec, true, nil
 }
 
-// ErrIdemRace means another transaction stored the same key first; the
+// ErrIdemRace means another transaction claimed the same key first; the
 // caller rolls back and replays what that one stored.
-var ErrIdemRace = errors.New("store: idempotency key stored concurrently")
+var ErrIdemRace = errors.New("store: idempotency key claimed concurrently")
 
-// PutIdempotent stores the response to a key in the transaction of the
-// effect. If the key is already there (a concurrent duplicate committed
-// first), it returns ErrIdemRace.
-func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec IdemRecord, now time.Time) error {
+// ClaimIdempotent takes a key for this transaction before its effect. If
+// another transaction holds it, PostgreSQL makes this one wait until that
+// one ends; if the key is taken (by a commit, or earlier in this batch) it
+// returns ErrIdemRace, so a concurrent duplicate never runs its effect and
+// is answered with the first response instead.
+func (tx *Tx) ClaimIdempotent(ctx context.Context, programID, key, hash string, now time.Time) error {
 	res, err := tx.exec(ctx, `INSERT INTO idempotency (program_id, key, request_hash, status, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, programID, key, rec.RequestHash, rec.Status, rec.Body, ms(now))
+		VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING`, programID, key, hash, []byte{}, ms(now))
 	if err != nil {
-		return fmt.Errorf("store idempotency key: %w", err)
+		return fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if affected(res) == 0 {
 		return ErrIdemRace
+	}
+	return nil
+}
+
+// PutIdempotent stores the response to a key claimed in this transaction.
+func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec IdemRecord, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE idempotency SET request_hash = ?, status = ?, body = ? WHERE program_id = ? AND key = ?`,
+		rec.RequestHash, rec.Status, rec.Body, programID, key)
+	if err != nil {
+		return fmt.Errorf("store idempotency key: %w", err)
 	}
 	return nil
 }

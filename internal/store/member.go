@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/jifen/jifen/internal/failure"
 )
 
@@ -242,15 +244,30 @@ func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 			return classify(fmt.Errorf("update member: %w", err))
 		}
 	}
+	// Only the profile: status and tier have writers of their own, so a
+	// profile change made from an older read cannot undo them.
 	_, err := tx.exec(ctx, `UPDATE members SET external_id = ?, phone = ?, name = ?, gender = ?, birthday = ?,
-		region = ?, attributes = ?, tier = ?, status = ?, referred_by = ?, updated_at = ?
+		region = ?, attributes = ?, referred_by = ?, updated_at = ?
 		WHERE program_id = ? AND id = ?`,
-		m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region, attrsText(m.Attributes), m.Tier,
-		m.Status, m.ReferredBy, ms(m.UpdatedAt), m.ProgramID, m.ID)
+		m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region, attrsText(m.Attributes),
+		m.ReferredBy, ms(m.UpdatedAt), m.ProgramID, m.ID)
 	if err != nil {
+		if f := uniqueMemberField(err); f != "" {
+			return failure.Field(f, "another member has this %s", f).WithKind(failure.MemberExists)
+		}
 		return fmt.Errorf("update member %s: %w", m.ID, err)
 	}
 	return tx.setTags(ctx, m.ProgramID, m.ID, m.Tags)
+}
+
+// SetMemberStatus changes a member's status.
+func (tx *Tx) SetMemberStatus(ctx context.Context, programID, memberID, status string, now time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE members SET status = ?, updated_at = ? WHERE program_id = ? AND id = ?`,
+		status, ms(now), programID, memberID)
+	if err != nil {
+		return fmt.Errorf("set member status %s: %w", memberID, err)
+	}
+	return nil
 }
 
 func (tx *Tx) setTags(ctx context.Context, programID, memberID string, tags []string) error {
@@ -278,4 +295,22 @@ func (c *Conn) CountMembers(ctx context.Context, programID string) (int64, error
 	var n int64
 	err := c.queryRow(ctx, `SELECT COUNT(*) FROM members WHERE program_id = ?`, programID).Scan(&n)
 	return n, classify(err)
+}
+
+// uniqueMemberField names the member field whose unique index a
+// PostgreSQL error violated, by SQLSTATE and constraint name; "" for any
+// other error. (SQLite's single writer makes the check before the write
+// final, so it needs no such mapping.)
+func uniqueMemberField(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		return ""
+	}
+	switch pgErr.ConstraintName {
+	case "members_external":
+		return "external_id"
+	case "members_phone":
+		return "phone"
+	}
+	return ""
 }

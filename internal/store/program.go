@@ -65,6 +65,18 @@ func (c *Conn) Program(ctx context.Context, id string) (Program, error) {
 	return p, nil
 }
 
+// LockProgram reads a program for update.
+func (tx *Tx) LockProgram(ctx context.Context, id string) (Program, error) {
+	p, err := scanProgram(tx.queryRow(ctx, `SELECT `+programColumns+` FROM programs WHERE id = ? /*lock*/`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Program{}, failure.New(failure.NotFound, "program %s not found", id)
+	}
+	if err != nil {
+		return Program{}, classify(fmt.Errorf("program %s: %w", id, err))
+	}
+	return p, nil
+}
+
 // ProgramIDs lists every program, for jobs that run across all of them.
 func (c *Conn) ProgramIDs(ctx context.Context) ([]string, error) {
 	rows, err := c.query(ctx, `SELECT id FROM programs ORDER BY id`)

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 )
 
@@ -121,10 +122,17 @@ func openSQLite(path string, opt Options) (*DB, error) {
 }
 
 func openPostgres(dsn string, opt Options) (*DB, error) {
-	p, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	// A batch holds its operations' row locks until it commits; a lock that
+	// does not come within a few seconds fails the operation, which the
+	// writer then runs again alone, instead of stalling a lane.
+	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
+		cfg.RuntimeParams["lock_timeout"] = "5s"
+	}
+	p := stdlib.OpenDB(*cfg)
 	p.SetMaxOpenConns(opt.ReadConns + opt.Lanes + 2)
 	p.SetMaxIdleConns(opt.ReadConns + opt.Lanes + 2)
 	p.SetConnMaxIdleTime(5 * time.Minute)

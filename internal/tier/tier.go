@@ -124,14 +124,15 @@ func Review(ctx context.Context, db *store.DB, p program.Program, asOf time.Time
 			return res, err
 		}
 		for _, mid := range ids {
-			err := db.Write(ctx, mid, func(ctx context.Context, tx *store.Tx) error {
-				lowered, err := reviewOne(ctx, tx, p, mid, since, asOf)
-				res.Reviewed++
-				if lowered {
-					res.Lowered++
-				}
+			var lowered bool
+			err := db.Write(ctx, mid, func(ctx context.Context, tx *store.Tx) (err error) {
+				lowered, err = reviewOne(ctx, tx, p, mid, since, asOf)
 				return err
 			})
+			res.Reviewed++
+			if lowered && err == nil {
+				res.Lowered++
+			}
 			if err != nil {
 				return res, fmt.Errorf("tier review %s: %w", mid, err)
 			}

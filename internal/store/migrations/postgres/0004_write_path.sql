@@ -1,0 +1,7 @@
+-- The write path, slimmer: a member's tags travel with its row (member_tags
+-- stays for filtering by tag), and postings lose an index nothing reads
+-- (verify scans them whole).
+ALTER TABLE members ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+UPDATE members SET tags = COALESCE((SELECT json_agg(tag ORDER BY tag)::text FROM member_tags t
+    WHERE t.member_id = members.id), '[]');
+DROP INDEX postings_member;

@@ -73,8 +73,14 @@ func TestReferralPatchRace(t *testing.T) {
 		m := e.newMember(nil)
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); nodes[0].patch("/v1/members/"+m.ID, map[string]any{"referral_code": a.ReferralCode}) }()
-		go func() { defer wg.Done(); nodes[1].patch("/v1/members/"+m.ID, map[string]any{"referral_code": c.ReferralCode}) }()
+		go func() {
+			defer wg.Done()
+			nodes[0].patch("/v1/members/"+m.ID, map[string]any{"referral_code": a.ReferralCode})
+		}()
+		go func() {
+			defer wg.Done()
+			nodes[1].patch("/v1/members/"+m.ID, map[string]any{"referral_code": c.ReferralCode})
+		}()
 		wg.Wait()
 		paid := e.balance(a.ID).Available + e.balance(c.ID).Available
 		if paid != 50 || e.balance(m.ID).Available != 30 {

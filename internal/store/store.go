@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib" // also registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	_ "modernc.org/sqlite"           // registers "sqlite"
 )
 
 // Options tune a store. The zero value is a sound default.

@@ -164,9 +164,6 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 	if err := ledger.Active(m); err != nil {
 		return r, err
 	}
-	if m.Tags, err = tx.MemberTags(ctx, m.ID); err != nil {
-		return r, err
-	}
 	r.MemberID = m.ID
 
 	if e.refund != nil {

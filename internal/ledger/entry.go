@@ -100,25 +100,22 @@ func lockActive(ctx context.Context, tx *store.Tx, p Program, memberID, currency
 // lockMember locks a member's balance row, creating it at zero the first
 // time, and reads the member under the lock.
 func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, store.Member, error) {
-	b, found, err := tx.LockBalance(ctx, p.ID, memberID, currency)
-	if err != nil {
-		return b, store.Member{}, err
+	b, m, found, err := tx.LockBalanceMember(ctx, p.ID, memberID, currency)
+	if err != nil || found {
+		return b, m, err
 	}
-	if !found && currency != Points {
+	if currency != Points {
 		// The member's first row in this currency: take its lock (the
 		// points row) before reading it, as freezing and erasing do.
 		if _, _, err := lockMember(ctx, tx, p, memberID, Points, now); err != nil {
 			return b, store.Member{}, err
 		}
 	}
-	m, err := tx.MemberByID(ctx, p.ID, memberID)
-	if err != nil {
+	if m, err = tx.MemberByID(ctx, p.ID, memberID); err != nil {
 		return b, m, err
 	}
-	if !found {
-		if b, err = tx.CreateBalance(ctx, p.ID, memberID, currency, now); err != nil {
-			return b, m, err
-		}
+	if b, err = tx.CreateBalance(ctx, p.ID, memberID, currency, now); err != nil {
+		return b, m, err
 	}
 	return b, m, nil
 }

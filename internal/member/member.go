@@ -250,14 +250,7 @@ func Resolve(ctx context.Context, c *store.Conn, programID, ref string) (Member,
 
 // Get resolves a member and reads its tags.
 func Get(ctx context.Context, c *store.Conn, programID, ref string) (Member, error) {
-	m, err := Resolve(ctx, c, programID, ref)
-	if err != nil {
-		return Member{}, err
-	}
-	if m.Tags, err = c.MemberTags(ctx, m.ID); err != nil {
-		return Member{}, err
-	}
-	return m, nil
+	return Resolve(ctx, c, programID, ref)
 }
 
 // Update applies a patch to a member. Erased members cannot change. A

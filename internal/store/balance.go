@@ -49,6 +49,33 @@ func (tx *Tx) LockBalance(ctx context.Context, programID, memberID, currency str
 
 const lockBalance = `SELECT ` + balanceColumns + ` FROM balances WHERE member_id = ? AND currency = ? AND program_id = ? /*lock*/`
 
+// lockBalanceMember locks a balance row and reads its member in one
+// statement: the first thing nearly every write does.
+var lockBalanceMember = `SELECT b.member_id, b.currency, b.available, b.pending, b.held, b.debt, b.lifetime_earned,
+	b.lifetime_spent, b.lifetime_expired, ` + memberColumnsOf("m") + `
+	FROM balances b JOIN members m ON m.id = b.member_id
+	WHERE b.member_id = ? AND b.currency = ? AND b.program_id = ? AND m.program_id = ? /*lock b*/`
+
+// LockBalanceMember locks a member's balance row in a currency and reads
+// the member; found is false (and nothing is locked) when the member has
+// no row in that currency yet, or does not exist.
+func (tx *Tx) LockBalanceMember(ctx context.Context, programID, memberID, currency string) (Balance, Member, bool, error) {
+	var b Balance
+	var m Member
+	dest := []any{&b.MemberID, &b.Currency, &b.Available, &b.Pending, &b.Held, &b.Debt, &b.LifetimeEarned,
+		&b.LifetimeSpent, &b.LifetimeExpired}
+	m.scanInto(&dest)
+	err := tx.queryRow(ctx, lockBalanceMember, memberID, currency, programID, programID).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Balance{MemberID: memberID, Currency: currency}, Member{}, false, nil
+	}
+	if err != nil {
+		return Balance{}, Member{}, false, classify(fmt.Errorf("lock balance: %w", err))
+	}
+	m.finishScan()
+	return b, m, true, nil
+}
+
 // CreateBalance makes a member's zero balance row in a currency (if a
 // concurrent transaction has not) and locks it. The caller has checked
 // that the member exists.

@@ -33,6 +33,7 @@ func (d *dialect) render(q string) string {
 		return r.(string)
 	}
 	r := strings.Replace(q, "/*lock*/", "FOR UPDATE", 1)
+	r = strings.Replace(r, "/*lock b*/", "FOR UPDATE OF b", 1)
 	r = strings.Replace(r, "/*share*/", "FOR SHARE", 1)
 	r = numberPlaceholders(r)
 	d.cache.Store(q, r)

@@ -33,21 +33,60 @@ type Member struct {
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	ProgramID    string          `json:"-"`
+
+	scan *scanState
 }
 
+// memberColumns are a member's columns; tags travel with the row (the
+// member_tags table is for finding members by tag).
 const memberColumns = `id, program_id, external_id, phone, name, gender, birthday, region, attributes, tier,
-	status, referral_code, referred_by, merchant_id, created_at, updated_at`
+	status, referral_code, referred_by, merchant_id, created_at, updated_at, tags`
+
+func memberColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(strings.Join(strings.Fields(memberColumns), " "), ", ", ", "+alias+".")
+}
 
 func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
-	var attrs string
-	var created, updated int64
-	err := row.Scan(&m.ID, &m.ProgramID, &m.ExternalID, &m.Phone, &m.Name, &m.Gender, &m.Birthday, &m.Region,
-		&attrs, &m.Tier, &m.Status, &m.ReferralCode, &m.ReferredBy, &m.MerchantID, &created, &updated)
-	m.Attributes = json.RawMessage(attrs)
-	m.CreatedAt, m.UpdatedAt = fromMS(created), fromMS(updated)
-	m.Tags = []string{}
+	var dest []any
+	m.scanInto(&dest)
+	err := row.Scan(dest...)
+	m.finishScan()
 	return m, err
+}
+
+// scanState holds the raw columns of a member while a row is scanned.
+type scanState struct {
+	attrs, tags      string
+	created, updated int64
+}
+
+// scanInto appends the scan destinations of a member's columns.
+func (m *Member) scanInto(dest *[]any) {
+	m.scan = &scanState{}
+	*dest = append(*dest, &m.ID, &m.ProgramID, &m.ExternalID, &m.Phone, &m.Name, &m.Gender, &m.Birthday, &m.Region,
+		&m.scan.attrs, &m.Tier, &m.Status, &m.ReferralCode, &m.ReferredBy, &m.MerchantID, &m.scan.created, &m.scan.updated,
+		&m.scan.tags)
+}
+
+func (m *Member) finishScan() {
+	st := m.scan
+	m.scan = nil
+	m.Attributes = json.RawMessage(st.attrs)
+	m.CreatedAt, m.UpdatedAt = fromMS(st.created), fromMS(st.updated)
+	m.Tags = []string{}
+	json.Unmarshal([]byte(st.tags), &m.Tags)
+	if m.Tags == nil {
+		m.Tags = []string{}
+	}
+}
+
+func tagsText(tags []string) string {
+	if len(tags) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(tags)
+	return string(b)
 }
 
 func attrsText(a json.RawMessage) string {
@@ -62,10 +101,10 @@ func attrsText(a json.RawMessage) string {
 // that the caller can draw another.
 func (tx *Tx) InsertMember(ctx context.Context, m Member) (codeTaken bool, err error) {
 	res, err := tx.exec(ctx, `INSERT INTO members (`+memberColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		m.ID, m.ProgramID, m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region,
 		attrsText(m.Attributes), m.Tier, m.Status, m.ReferralCode, m.ReferredBy, m.MerchantID,
-		ms(m.CreatedAt), ms(m.UpdatedAt))
+		ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags))
 	if err != nil {
 		return false, fmt.Errorf("insert member: %w", err)
 	}
@@ -192,36 +231,7 @@ func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p 
 		return nil, "", classify(err)
 	}
 	out, cur := next(out, p.Limit, func(m Member) string { return m.ID })
-	if err := c.fillTags(ctx, out); err != nil {
-		return nil, "", err
-	}
 	return out, cur, nil
-}
-
-func (c *Conn) fillTags(ctx context.Context, ms []Member) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	idx := make(map[string]int, len(ms))
-	args := make([]any, len(ms))
-	for i, m := range ms {
-		idx[m.ID] = i
-		args[i] = m.ID
-	}
-	rows, err := c.query(ctx, `SELECT member_id, tag FROM member_tags WHERE member_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ms)), ", ")+`) ORDER BY member_id, tag`, args...)
-	if err != nil {
-		return fmt.Errorf("member tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, tag string
-		if err := rows.Scan(&id, &tag); err != nil {
-			return err
-		}
-		ms[idx[id]].Tags = append(ms[idx[id]].Tags, tag)
-	}
-	return classify(rows.Err())
 }
 
 // UpdateMember writes the profile fields of m. A taken external_id or phone
@@ -273,6 +283,9 @@ func (tx *Tx) SetMemberStatus(ctx context.Context, programID, memberID, status s
 func (tx *Tx) setTags(ctx context.Context, programID, memberID string, tags []string) error {
 	if tags == nil {
 		return nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE members SET tags = ? WHERE id = ? AND program_id = ?`, tagsText(tags), memberID, programID); err != nil {
+		return fmt.Errorf("member tags: %w", err)
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM member_tags WHERE member_id = ?`, memberID); err != nil {
 		return fmt.Errorf("member tags: %w", err)

@@ -3,7 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
@@ -36,7 +36,18 @@ type EarnInput struct {
 // repaid first from points that are available at once; pending points
 // repay it when they become available.
 func Earn(ctx context.Context, tx *store.Tx, p Program, in EarnInput) (Txn, error) {
-	return credit(ctx, tx, p, TypeEarn, store.AccountIssuance, in)
+	ts, err := credits(ctx, tx, p, TypeEarn, store.AccountIssuance, []EarnInput{in}, in.Now)
+	if err != nil {
+		return Txn{}, err
+	}
+	return ts[0], nil
+}
+
+// EarnMany credits several earns to one member in one write: an event's
+// awards. Each keeps its own transaction and lot (its own expiry, its own
+// reversal); the balance rows are locked once, points first.
+func EarnMany(ctx context.Context, tx *store.Tx, p Program, ins []EarnInput, now time.Time) ([]Txn, error) {
+	return credits(ctx, tx, p, TypeEarn, store.AccountIssuance, ins, now)
 }
 
 // AdjustInput is an operator's correction: positive credits, negative
@@ -60,10 +71,14 @@ func Adjust(ctx context.Context, tx *store.Tx, p Program, in AdjustInput) (Txn, 
 	}
 	switch {
 	case in.Points > 0:
-		return credit(ctx, tx, p, TypeAdjust, store.AccountAdjustment, EarnInput{
+		ts, err := credits(ctx, tx, p, TypeAdjust, store.AccountAdjustment, []EarnInput{{
 			MemberID: in.MemberID, Points: in.Points, Currency: in.Currency, Reason: in.Reason,
 			Metadata: in.Metadata, Now: in.Now,
-		})
+		}}, in.Now)
+		if err != nil {
+			return Txn{}, err
+		}
+		return ts[0], nil
 	case in.Points < -MaxPoints:
 		return Txn{}, failure.Field("points", "must be between -%d and %d", int64(MaxPoints), int64(MaxPoints))
 	case in.Points < 0:
@@ -75,56 +90,112 @@ func Adjust(ctx context.Context, tx *store.Tx, p Program, in AdjustInput) (Txn, 
 	return Txn{}, failure.Field("points", "must not be zero")
 }
 
-func credit(ctx context.Context, tx *store.Tx, p Program, typ, account string, in EarnInput) (Txn, error) {
+// credit is one credit worked out: its currency and dates, checked.
+type credit struct {
+	in          EarnInput
+	cur         Currency
+	availableAt time.Time
+	expiresAt   *time.Time
+}
+
+func checkCredit(p Program, in EarnInput, now time.Time) (credit, error) {
 	if in.Points <= 0 || in.Points > MaxPoints {
-		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
+		return credit{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
 	}
 	cur, err := p.currency(in.Currency, false)
 	if err != nil {
-		return Txn{}, err
+		return credit{}, err
 	}
-	now := in.Now
-	availableAt := now
+	c := credit{in: in, cur: cur, availableAt: now}
 	if in.AvailableAt != nil && in.AvailableAt.After(now) {
-		availableAt = *in.AvailableAt
+		c.availableAt = *in.AvailableAt
 	}
 	earnedAt := in.EarnedAt
 	if earnedAt.IsZero() {
 		earnedAt = now
 	}
-	expiresAt := in.ExpiresAt
-	if expiresAt == nil {
+	c.expiresAt = in.ExpiresAt
+	if c.expiresAt == nil {
 		pol := p.policy(cur)
 		if in.Expiry != nil {
 			pol = *in.Expiry
 		}
-		expiresAt = pol.ExpiresAt(earnedAt, p.Location)
+		c.expiresAt = pol.ExpiresAt(earnedAt, p.Location)
 	}
 	// An expires_at in the past is allowed (importing old balances, tests):
 	// the points are already due, no spend takes them, and the next expiry
 	// run expires them.
-	if expiresAt != nil && availableAt.After(now) && !expiresAt.After(availableAt) {
-		return Txn{}, failure.Field("expires_at", "must be after available_at")
+	if c.expiresAt != nil && c.availableAt.After(now) && !c.expiresAt.After(c.availableAt) {
+		return credit{}, failure.Field("expires_at", "must be after available_at")
 	}
+	return c, nil
+}
 
-	b, err := lockActive(ctx, tx, p, in.MemberID, cur.Code, now)
-	if err != nil {
-		return Txn{}, err
+func credits(ctx context.Context, tx *store.Tx, p Program, typ, account string, ins []EarnInput, now time.Time) ([]Txn, error) {
+	cs := make([]credit, len(ins))
+	for i, in := range ins {
+		if in.MemberID != ins[0].MemberID {
+			return nil, failure.New(failure.Internal, "credits to two members in one write")
+		}
+		c, err := checkCredit(p, in, now)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = c
 	}
-	e := newEntry(typ, in.MemberID, cur.Code, now)
+	// Lock points first, then the other currencies in order.
+	curs := map[string]bool{}
+	for _, c := range cs {
+		curs[c.cur.Code] = true
+	}
+	order := make([]string, 0, len(curs))
+	for c := range curs {
+		order = append(order, c)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if (order[i] == Points) != (order[j] == Points) {
+			return order[i] == Points
+		}
+		return order[i] < order[j]
+	})
+	o := newOp(tx, p, now)
+	for _, cur := range order {
+		if _, err := o.lockActive(ctx, ins[0].MemberID, cur); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Txn, len(cs))
+	for i, c := range cs {
+		b, _, _ := o.lock(ctx, c.in.MemberID, c.cur.Code)
+		t, err := o.credit(typ, account, c, b)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	if err := o.flush(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// credit opens the lot of one credit and posts it into b.
+func (o *op) credit(typ, account string, c credit, b *store.Balance) (Txn, error) {
+	in, now := c.in, o.now
+	e := newEntry(typ, in.MemberID, c.cur.Code, now)
 	e.txn.Points = in.Points
 	e.txn.Reason = store.OptString(in.Reason)
 	e.txn.Reference = store.OptString(in.Reference)
 	e.txn.MerchantID = store.OptString(in.MerchantID)
 	e.txn.Metadata = in.Metadata
 	lot := Lot{
-		ID: id.New("lot"), MemberID: in.MemberID, Currency: cur.Code, Amount: in.Points, Remaining: in.Points,
-		Status: store.LotAvailable, AvailableAt: availableAt, ExpiresAt: expiresAt,
+		ID: id.New("lot"), MemberID: in.MemberID, Currency: c.cur.Code, Amount: in.Points, Remaining: in.Points,
+		Status: store.LotAvailable, AvailableAt: c.availableAt, ExpiresAt: c.expiresAt,
 		MerchantID: store.OptString(in.MerchantID), TransactionID: e.txn.ID, CreatedAt: now,
 	}
 	e.post(account, "", -in.Points)
 	e.move(lot, store.MoveIssue, in.Points, "")
-	if availableAt.After(now) {
+	if c.availableAt.After(now) {
 		lot.Status = store.LotPending
 		e.txn.Status = StatusPending
 		e.post(store.AccountPending, in.MemberID, in.Points)
@@ -132,21 +203,13 @@ func credit(ctx context.Context, tx *store.Tx, p Program, typ, account string, i
 	} else {
 		e.post(store.AccountAvailable, in.MemberID, in.Points)
 		b.Available += in.Points
-		repayDebt(e, &lot, &b)
+		repayDebt(e, &lot, b)
 	}
 	if typ == TypeEarn {
 		b.LifetimeEarned += in.Points
 	}
-	if err := e.write(ctx, tx, p.ID); err != nil {
-		return Txn{}, err
-	}
-	if err := tx.InsertLot(ctx, p.ID, lot); err != nil {
-		return Txn{}, err
-	}
-	if err := tx.SaveBalance(ctx, p.ID, b, now); err != nil {
-		return Txn{}, fmt.Errorf("%s: %w", typ, err)
-	}
-	return e.txn, nil
+	o.newLot(lot)
+	return e.txn, o.add(e)
 }
 
 // repayDebt uses points that have just become available in lot to pay the

@@ -38,8 +38,92 @@ type Hold = store.Hold
 // Balance is a member's running totals in one currency.
 type Balance = store.Balance
 
+// op is one ledger operation at work: it locks balances, works out its
+// effect in memory, and writes everything at the end with one Apply (a few
+// multi-row statements on SQLite, one statement on PostgreSQL). Reads it
+// makes after a change of its own must flush first.
+type op struct {
+	tx   *store.Tx
+	p    Program
+	now  time.Time
+	c    store.Changes
+	bals map[string]*store.Balance // member/currency → locked balance
+	mems map[string]store.Member   // as read under the lock
+	keys []string
+}
+
+func newOp(tx *store.Tx, p Program, now time.Time) *op {
+	return &op{tx: tx, p: p, now: now, bals: map[string]*store.Balance{}, mems: map[string]store.Member{}}
+}
+
+// lock locks a member's balance in a currency (once per operation) and
+// reads the member under the lock.
+func (o *op) lock(ctx context.Context, memberID, currency string) (*store.Balance, store.Member, error) {
+	key := memberID + "/" + currency
+	if b, ok := o.bals[key]; ok {
+		return b, o.mems[memberID], nil // locked before in this operation
+	}
+	b, m, err := lockMember(ctx, o.tx, o.p, memberID, currency, o.now)
+	if err != nil {
+		return nil, m, err
+	}
+	o.bals[key], o.mems[memberID] = &b, m
+	o.keys = append(o.keys, key)
+	return &b, m, nil
+}
+
+// lockActive is lock, refusing a member that may not use points.
+func (o *op) lockActive(ctx context.Context, memberID, currency string) (*store.Balance, error) {
+	b, m, err := o.lock(ctx, memberID, currency)
+	if err != nil {
+		return nil, err
+	}
+	return b, Active(m)
+}
+
+// setLot changes a lot's remaining points, picks its status, and records
+// the change.
+func (o *op) setLot(l *Lot, remaining int64, emptyStatus string) {
+	l.Remaining = remaining
+	switch {
+	case remaining > 0 && l.Status != store.LotPending:
+		l.Status = store.LotAvailable
+	case remaining == 0:
+		l.Status = emptyStatus
+	}
+	o.c.LotChanges = append(o.c.LotChanges, store.LotChange{ID: l.ID, Remaining: l.Remaining, Status: l.Status})
+}
+
+func (o *op) newLot(l Lot) { o.c.NewLots = append(o.c.NewLots, l) }
+
+// add records a finished transaction.
+func (o *op) add(e *entry) error {
+	var sum int64
+	for _, p := range e.postings {
+		sum += p.Amount
+	}
+	if sum != 0 {
+		// A bug, never an input error: refuse to write unbalanced books.
+		return fmt.Errorf("%s transaction %s: postings sum to %d", e.txn.Type, e.txn.ID, sum)
+	}
+	o.c.Txns = append(o.c.Txns, e.txn)
+	o.c.Postings = append(o.c.Postings, e.postings)
+	o.c.Moves = append(o.c.Moves, e.moves...)
+	return nil
+}
+
+// flush writes what the operation has worked out so far.
+func (o *op) flush(ctx context.Context) error {
+	for _, k := range o.keys {
+		o.c.Balances = append(o.c.Balances, *o.bals[k])
+	}
+	err := o.tx.Apply(ctx, o.p.ID, o.c, o.now)
+	o.c = store.Changes{}
+	return err
+}
+
 // entry collects one transaction's postings and lot moves while an
-// operation works out its effect, then writes them with one call.
+// operation works out its effect.
 type entry struct {
 	txn      store.Txn
 	postings []store.Posting
@@ -68,37 +152,8 @@ func (e *entry) move(l Lot, kind string, points int64, at store.OptString) {
 	})
 }
 
-func (e *entry) write(ctx context.Context, tx *store.Tx, programID string) error {
-	var sum int64
-	for _, p := range e.postings {
-		sum += p.Amount
-	}
-	if sum != 0 {
-		// A bug, never an input error: refuse to write unbalanced books.
-		return fmt.Errorf("%s transaction %s: postings sum to %d", e.txn.Type, e.txn.ID, sum)
-	}
-	if err := tx.InsertTxn(ctx, programID, e.txn, e.postings); err != nil {
-		return err
-	}
-	return tx.InsertMoves(ctx, programID, e.moves)
-}
-
-// lockActive locks a member's balance in a currency and then checks that
-// the member may use points. The order matters on PostgreSQL: freezing and
-// erasing take the same lock, so the status read after it is current.
-func lockActive(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, error) {
-	b, m, err := lockMember(ctx, tx, p, memberID, currency, now)
-	if err != nil {
-		return b, err
-	}
-	if m.Status != "active" {
-		return b, failure.New(failure.Conflict, "member %s is %s", memberID, m.Status)
-	}
-	return b, nil
-}
-
-// lockMember locks a member's balance row, creating it at zero the first
-// time, and reads the member under the lock.
+// lockMember locks a member's balance row (creating it at zero the first
+// time) and reads the member under the lock.
 func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, store.Member, error) {
 	b, m, found, err := tx.LockBalanceMember(ctx, p.ID, memberID, currency)
 	if err != nil || found {
@@ -118,18 +173,6 @@ func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency
 		return b, m, err
 	}
 	return b, m, nil
-}
-
-// setLot changes a lot's remaining points and picks its status.
-func setLot(ctx context.Context, tx *store.Tx, programID string, l *Lot, remaining int64, emptyStatus string) error {
-	l.Remaining = remaining
-	switch {
-	case remaining > 0 && l.Status != store.LotPending:
-		l.Status = store.LotAvailable
-	case remaining == 0:
-		l.Status = emptyStatus
-	}
-	return tx.UpdateLot(ctx, programID, l.ID, l.Remaining, l.Status)
 }
 
 // LockMember takes the member's lock — its points balance row, which

@@ -8,9 +8,8 @@ import (
 )
 
 // expireLots ends the given lots (available or pending) with one expire
-// transaction dated at, and takes their points out of b. The caller holds
-// the balance lock and saves b.
-func expireLots(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, lots []Lot, at time.Time, reason string) error {
+// transaction dated at, and takes their points out of b.
+func (o *op) expireLots(b *store.Balance, lots []Lot, at time.Time, reason string) error {
 	e := newEntry(TypeExpire, b.MemberID, b.Currency, at)
 	e.txn.Reason = store.OptString(reason)
 	var avail, pend int64
@@ -19,9 +18,7 @@ func expireLots(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, 
 		r := l.Remaining
 		wasPending := l.Status == store.LotPending
 		l.Status = store.LotExpired // before setLot, so an empty lot stays expired
-		if err := setLot(ctx, tx, p.ID, l, 0, store.LotExpired); err != nil {
-			return err
-		}
+		o.setLot(l, 0, store.LotExpired)
 		if r <= 0 {
 			continue
 		}
@@ -42,14 +39,15 @@ func expireLots(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, 
 	b.Available -= avail
 	b.Pending -= pend
 	b.LifetimeExpired += avail + pend
-	return e.write(ctx, tx, p.ID)
+	return o.add(e)
 }
 
 // ExpireDue expires one member's lots in one currency whose expires_at is
 // at or before asOf; the expire transaction is dated asOf. It returns how
 // many lots and points expired.
 func ExpireDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, asOf time.Time) (lots, points int64, err error) {
-	b, _, err := lockMember(ctx, tx, p, memberID, currency, asOf)
+	o := newOp(tx, p, asOf)
+	b, _, err := o.lock(ctx, memberID, currency)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -58,20 +56,18 @@ func ExpireDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency 
 		return 0, 0, err
 	}
 	before := b.LifetimeExpired
-	if err := expireLots(ctx, tx, p, &b, due, asOf, "expired"); err != nil {
+	if err := o.expireLots(b, due, asOf, "expired"); err != nil {
 		return 0, 0, err
 	}
-	if err := tx.SaveBalance(ctx, p.ID, b, asOf); err != nil {
-		return 0, 0, err
-	}
-	return int64(len(due)), b.LifetimeExpired - before, nil
+	return int64(len(due)), b.LifetimeExpired - before, o.flush(ctx)
 }
 
 // ActivateDue makes one member's pending lots whose available_at is at or
 // before asOf available, with one activate transaction. Debt is repaid from
 // them first. It returns how many lots and points became available.
 func ActivateDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, asOf time.Time) (lots, points int64, err error) {
-	b, _, err := lockMember(ctx, tx, p, memberID, currency, asOf)
+	o := newOp(tx, p, asOf)
+	b, _, err := o.lock(ctx, memberID, currency)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -89,31 +85,24 @@ func ActivateDue(ctx context.Context, tx *store.Tx, p Program, memberID, currenc
 		b.Pending -= l.Remaining
 		b.Available += l.Remaining
 		l.Status = store.LotAvailable
-		repayDebt(e, l, &b)
-		if l.Remaining == 0 {
-			l.Status = store.LotSpent
-		}
-		if err := tx.UpdateLot(ctx, p.ID, l.ID, l.Remaining, l.Status); err != nil {
-			return 0, 0, err
-		}
+		repayDebt(e, l, b)
+		o.setLot(l, l.Remaining, store.LotSpent)
 		if err := tx.SetTxnStatus(ctx, p.ID, l.TransactionID, StatusCompleted); err != nil {
 			return 0, 0, err
 		}
 	}
 	e.txn.Points = total
-	if err := e.write(ctx, tx, p.ID); err != nil {
+	if err := o.add(e); err != nil {
 		return 0, 0, err
 	}
-	if err := tx.SaveBalance(ctx, p.ID, b, asOf); err != nil {
-		return 0, 0, err
-	}
-	return int64(len(due)), total, nil
+	return int64(len(due)), total, o.flush(ctx)
 }
 
 // Forfeit releases a member's holds and expires every point it has in a
 // currency, with reason; erasure uses it. It returns the points forfeited.
 func Forfeit(ctx context.Context, tx *store.Tx, p Program, memberID, currency, reason string, now time.Time) (int64, error) {
-	b, _, err := lockMember(ctx, tx, p, memberID, currency, now)
+	o := newOp(tx, p, now)
+	b, _, err := o.lock(ctx, memberID, currency)
 	if err != nil {
 		return 0, err
 	}
@@ -122,20 +111,22 @@ func Forfeit(ctx context.Context, tx *store.Tx, p Program, memberID, currency, r
 		return 0, err
 	}
 	for _, h := range holds {
-		if _, err := release(ctx, tx, p, &b, h, reason, now); err != nil {
+		if _, err := o.release(ctx, b, h, reason); err != nil {
 			return 0, err
 		}
+	}
+	// The released points are back in their lots: write that before
+	// reading the lots.
+	if err := o.flush(ctx); err != nil {
+		return 0, err
 	}
 	lots, err := tx.MemberLiveLots(ctx, p.ID, memberID, currency)
 	if err != nil {
 		return 0, err
 	}
 	before := b.LifetimeExpired
-	if err := expireLots(ctx, tx, p, &b, lots, now, reason); err != nil {
+	if err := o.expireLots(b, lots, now, reason); err != nil {
 		return 0, err
 	}
-	if err := tx.SaveBalance(ctx, p.ID, b, now); err != nil {
-		return 0, err
-	}
-	return b.LifetimeExpired - before, nil
+	return b.LifetimeExpired - before, o.flush(ctx)
 }

@@ -39,12 +39,16 @@ func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold
 		Reference: store.OptString(in.Reference), MerchantID: store.OptString(in.MerchantID),
 		ExpiresAt: in.Now.Add(ttl), CreatedAt: in.Now, UpdatedAt: in.Now,
 	}
-	txn, err := debit(ctx, tx, p, debitInput{
+	o := newOp(tx, p, in.Now)
+	txn, err := o.debit(ctx, debitInput{
 		typ: TypeHold, memberID: in.MemberID, points: in.Points, currency: in.Currency,
 		reference: in.Reference, merchantID: in.MerchantID, now: in.Now, spendable: true,
 		holdID: h.ID, toHeld: true,
 	})
 	if err != nil {
+		return Hold{}, err
+	}
+	if err := o.flush(ctx); err != nil {
 		return Hold{}, err
 	}
 	h.Currency, h.HoldTxnID = txn.Currency, txn.ID
@@ -56,16 +60,16 @@ func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold
 
 // lockHold reads a hold, locks its member's balance and reads the hold
 // again under the lock.
-func lockHold(ctx context.Context, tx *store.Tx, p Program, holdID string, now time.Time) (Hold, store.Balance, store.Member, error) {
-	h, err := tx.Hold(ctx, p.ID, holdID)
+func (o *op) lockHold(ctx context.Context, holdID string) (Hold, *store.Balance, store.Member, error) {
+	h, err := o.tx.Hold(ctx, o.p.ID, holdID)
 	if err != nil {
-		return Hold{}, store.Balance{}, store.Member{}, err
+		return Hold{}, nil, store.Member{}, err
 	}
-	b, m, err := lockMember(ctx, tx, p, h.MemberID, h.Currency, now)
+	b, m, err := o.lock(ctx, h.MemberID, h.Currency)
 	if err != nil {
 		return Hold{}, b, m, err
 	}
-	h, err = tx.Hold(ctx, p.ID, holdID)
+	h, err = o.tx.Hold(ctx, o.p.ID, holdID)
 	return h, b, m, err
 }
 
@@ -83,15 +87,16 @@ func checkOpen(h Hold, now time.Time) error {
 // held captures that many and releases the rest into the lots that expire
 // last.
 func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points int64, now time.Time) (Hold, error) {
-	h, b, m, err := lockHold(ctx, tx, p, holdID, now)
+	o := newOp(tx, p, now)
+	h, b, m, err := o.lockHold(ctx, holdID)
 	if err != nil {
 		return Hold{}, err
 	}
 	if err := checkOpen(h, now); err != nil {
 		return Hold{}, err
 	}
-	if m.Status != "active" {
-		return Hold{}, failure.New(failure.Conflict, "member %s is %s", m.ID, m.Status)
+	if err := Active(m); err != nil {
+		return Hold{}, err
 	}
 	c := points
 	if c == 0 {
@@ -101,7 +106,7 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 		return Hold{}, failure.Field("points", "must be between 1 and the %d points held", h.Points)
 	}
 	if rest := h.Points - c; rest > 0 {
-		if err := refillHold(ctx, tx, p, &b, h, rest, "partial capture", now); err != nil {
+		if err := o.refillHold(ctx, b, h, rest, "partial capture"); err != nil {
 			return Hold{}, err
 		}
 	}
@@ -114,10 +119,10 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 	e.post(store.AccountRedemption, "", c)
 	b.Held -= c
 	b.LifetimeSpent += c
-	if err := e.write(ctx, tx, p.ID); err != nil {
+	if err := o.add(e); err != nil {
 		return Hold{}, err
 	}
-	if err := tx.SaveBalance(ctx, p.ID, b, now); err != nil {
+	if err := o.flush(ctx); err != nil {
 		return Hold{}, err
 	}
 	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, store.OptString(e.txn.ID), now
@@ -126,73 +131,73 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 
 // Release gives a held hold's points back to the lots they came from.
 func Release(ctx context.Context, tx *store.Tx, p Program, holdID string, now time.Time) (Hold, error) {
-	h, b, _, err := lockHold(ctx, tx, p, holdID, now)
+	o := newOp(tx, p, now)
+	h, b, _, err := o.lockHold(ctx, holdID)
 	if err != nil {
 		return Hold{}, err
 	}
 	if err := checkOpen(h, now); err != nil {
 		return Hold{}, err
 	}
-	h, err = release(ctx, tx, p, &b, h, "", now)
-	if err != nil {
+	if h, err = o.release(ctx, b, h, ""); err != nil {
 		return Hold{}, err
 	}
-	return h, tx.SaveBalance(ctx, p.ID, b, now)
+	return h, o.flush(ctx)
 }
 
 // ExpireHold releases a hold that has passed its expires_at at asOf; it
 // reports false when the hold was no longer held or not yet due.
 func ExpireHold(ctx context.Context, tx *store.Tx, p Program, holdID string, asOf time.Time) (bool, error) {
-	h, b, _, err := lockHold(ctx, tx, p, holdID, asOf)
+	o := newOp(tx, p, asOf)
+	h, b, _, err := o.lockHold(ctx, holdID)
 	if err != nil {
 		return false, err
 	}
 	if h.Status != store.HoldHeld || h.ExpiresAt.After(asOf) {
 		return false, nil
 	}
-	if _, err := release(ctx, tx, p, &b, h, "expired", asOf); err != nil {
+	if _, err := o.release(ctx, b, h, "expired"); err != nil {
 		return false, err
 	}
-	return true, tx.SaveBalance(ctx, p.ID, b, asOf)
+	return true, o.flush(ctx)
 }
 
-// release puts all of a hold's points back and marks it released; the
-// caller holds the lock and saves b.
-func release(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, h Hold, reason string, now time.Time) (Hold, error) {
-	if err := refillHold(ctx, tx, p, b, h, h.Points, reason, now); err != nil {
+// release puts all of a hold's points back and marks it released.
+func (o *op) release(ctx context.Context, b *store.Balance, h Hold, reason string) (Hold, error) {
+	if err := o.refillHold(ctx, b, h, h.Points, reason); err != nil {
 		return Hold{}, err
 	}
-	h.Status, h.UpdatedAt = store.HoldReleased, now
-	return h, tx.UpdateHold(ctx, p.ID, h)
+	h.Status, h.UpdatedAt = store.HoldReleased, o.now
+	return h, o.tx.UpdateHold(ctx, o.p.ID, h)
 }
 
-// refillHold writes a release transaction that returns n of a hold's
+// refillHold records a release transaction that returns n of a hold's
 // points from held to the lots the hold drew on.
-func refillHold(ctx context.Context, tx *store.Tx, p Program, b *store.Balance, h Hold, n int64, reason string, now time.Time) error {
-	e := newEntry(TypeRelease, h.MemberID, h.Currency, now)
+func (o *op) refillHold(ctx context.Context, b *store.Balance, h Hold, n int64, reason string) error {
+	e := newEntry(TypeRelease, h.MemberID, h.Currency, o.now)
 	e.txn.Points = n
 	e.txn.Reference = h.Reference
 	e.txn.MerchantID = h.MerchantID
 	e.txn.HoldID = store.OptString(h.ID)
 	e.txn.Reason = store.OptString(reason)
-	if err := refill(ctx, tx, p, e, b, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
+	if err := o.refill(ctx, e, b, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
 		return err
 	}
 	e.post(store.AccountHeld, h.MemberID, -n)
 	e.post(store.AccountAvailable, h.MemberID, n)
 	b.Held -= n
 	b.Available += n
-	return e.write(ctx, tx, p.ID)
+	return o.add(e)
 }
 
 // refill returns n points to the lots that the transactions in from drew
 // on (net of what later moves of those transactions already returned), and
 // records return moves on e. Points coming back to a member in debt repay
-// the debt first, as later earnings do; b (locked by the caller) is
-// adjusted for that, and the caller posts and counts the n points
-// themselves.
-func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, from []string, n int64, at store.OptString) error {
-	moves, err := tx.MovesOf(ctx, p.ID, from...)
+// the debt first, as later earnings do; b is adjusted for that, and the
+// caller posts and counts the n points themselves. The transactions in
+// from must be written already (they are earlier operations').
+func (o *op) refill(ctx context.Context, e *entry, b *store.Balance, from []string, n int64, at store.OptString) error {
+	moves, err := o.tx.MovesOf(ctx, o.p.ID, from...)
 	if err != nil {
 		return err
 	}
@@ -207,7 +212,7 @@ func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Bal
 		}
 		taken[m.LotID] -= m.Points
 	}
-	byID, err := tx.LotsByID(ctx, p.ID, ids)
+	byID, err := o.tx.LotsByID(ctx, o.p.ID, ids)
 	if err != nil {
 		return err
 	}
@@ -229,9 +234,7 @@ func refill(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Bal
 			repayDebt(e, &l, b)
 			b.Available -= t.Points
 		}
-		if err := setLot(ctx, tx, p.ID, &l, l.Remaining, store.LotSpent); err != nil {
-			return err
-		}
+		o.setLot(&l, l.Remaining, store.LotSpent)
 	}
 	return nil
 }

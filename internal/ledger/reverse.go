@@ -28,7 +28,8 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	if err != nil {
 		return Txn{}, err
 	}
-	b, m, err := lockMember(ctx, tx, p, orig.MemberID, orig.Currency, in.Now)
+	o := newOp(tx, p, in.Now)
+	b, m, err := o.lock(ctx, orig.MemberID, orig.Currency)
 	if err != nil {
 		return Txn{}, err
 	}
@@ -67,46 +68,41 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	e.txn.Reason = store.OptString(in.Reason)
 	e.txn.Metadata = in.Metadata
 	if clawback {
-		err = claw(ctx, tx, p, e, &b, orig, x)
+		err = o.claw(ctx, e, b, orig, x)
 	} else {
-		err = giveBack(ctx, tx, p, e, &b, orig, x)
+		err = o.giveBack(ctx, e, b, orig, x)
 	}
 	if err != nil {
 		return Txn{}, err
 	}
-	if err := e.write(ctx, tx, p.ID); err != nil {
+	if err := o.add(e); err != nil {
 		return Txn{}, err
 	}
 	if err := tx.AddReversed(ctx, p.ID, orig.ID, x); err != nil {
 		return Txn{}, err
 	}
-	if err := tx.SaveBalance(ctx, p.ID, b, in.Now); err != nil {
-		return Txn{}, err
-	}
-	return e.txn, nil
+	return e.txn, o.flush(ctx)
 }
 
-func claw(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, orig Txn, x int64) error {
-	own, err := tx.LotOfTransaction(ctx, p.ID, orig.ID)
+func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x int64) error {
+	own, err := o.tx.LotOfTransaction(ctx, o.p.ID, orig.ID)
 	if err != nil {
 		return err
 	}
 	var others []Lot
 	if own.Remaining < x {
-		if others, err = tx.SpendableLots(ctx, p.ID, orig.MemberID, orig.Currency); err != nil {
+		if others, err = o.tx.SpendableLots(ctx, o.p.ID, orig.MemberID, orig.Currency); err != nil {
 			return err
 		}
 	}
-	plan := Claw(own, others, x, p.NegativeBalance != Floor)
+	plan := Claw(own, others, x, o.p.NegativeBalance != Floor)
 	account := store.AccountIssuance
 	if orig.Type == TypeAdjust {
 		account = store.AccountAdjustment
 	}
 	if plan.Own > 0 {
 		fromPending := own.Status == store.LotPending
-		if err := setLot(ctx, tx, p.ID, &own, own.Remaining-plan.Own, store.LotReversed); err != nil {
-			return err
-		}
+		o.setLot(&own, own.Remaining-plan.Own, store.LotReversed)
 		e.move(own, store.MoveClaw, -plan.Own, "")
 		if fromPending {
 			e.post(store.AccountPending, orig.MemberID, -plan.Own)
@@ -122,9 +118,7 @@ func claw(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balan
 	}
 	for _, t := range plan.Others {
 		l := byID[t.LotID]
-		if err := setLot(ctx, tx, p.ID, l, l.Remaining-t.Points, store.LotSpent); err != nil {
-			return err
-		}
+		o.setLot(l, l.Remaining-t.Points, store.LotSpent)
 		e.move(*l, store.MoveClaw, -t.Points, "")
 		e.post(store.AccountAvailable, orig.MemberID, -t.Points)
 		b.Available -= t.Points
@@ -143,27 +137,27 @@ func claw(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balan
 	return nil
 }
 
-func giveBack(ctx context.Context, tx *store.Tx, p Program, e *entry, b *store.Balance, orig Txn, x int64) error {
+func (o *op) giveBack(ctx context.Context, e *entry, b *store.Balance, orig Txn, x int64) error {
 	from := []string{orig.ID}
 	if orig.Type == TypeCapture {
-		h, err := tx.Hold(ctx, p.ID, string(orig.HoldID))
+		h, err := o.tx.Hold(ctx, o.p.ID, string(orig.HoldID))
 		if err != nil {
 			return err
 		}
-		releases, err := tx.HoldTxnIDs(ctx, p.ID, h.ID, TypeRelease)
+		releases, err := o.tx.HoldTxnIDs(ctx, o.p.ID, h.ID, TypeRelease)
 		if err != nil {
 			return err
 		}
 		from = append([]string{h.HoldTxnID}, releases...)
 	}
-	reversals, err := tx.Reversals(ctx, p.ID, orig.ID)
+	reversals, err := o.tx.Reversals(ctx, o.p.ID, orig.ID)
 	if err != nil {
 		return err
 	}
 	for _, r := range reversals {
 		from = append(from, r.ID)
 	}
-	if err := refill(ctx, tx, p, e, b, from, x, orig.MerchantID); err != nil {
+	if err := o.refill(ctx, e, b, from, x, orig.MerchantID); err != nil {
 		return err
 	}
 	account := store.AccountRedemption

@@ -45,23 +45,32 @@ type debitInput struct {
 	toHeld            bool // a hold: the points go to the member's held account
 }
 
-// debit draws points from lots into account (or into held, for a hold).
 func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, error) {
-	if in.points <= 0 || in.points > MaxPoints {
-		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
-	}
-	cur, err := p.currency(in.currency, in.spendable)
+	o := newOp(tx, p, in.now)
+	t, err := o.debit(ctx, in)
 	if err != nil {
 		return Txn{}, err
 	}
-	b, err := lockActive(ctx, tx, p, in.memberID, cur.Code, in.now)
+	return t, o.flush(ctx)
+}
+
+// debit draws points from lots into account (or into held, for a hold).
+func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
+	if in.points <= 0 || in.points > MaxPoints {
+		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
+	}
+	cur, err := o.p.currency(in.currency, in.spendable)
+	if err != nil {
+		return Txn{}, err
+	}
+	b, err := o.lockActive(ctx, in.memberID, cur.Code)
 	if err != nil {
 		return Txn{}, err
 	}
 	if b.Available < in.points {
 		return Txn{}, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
 	}
-	lots, err := tx.SpendableLots(ctx, p.ID, in.memberID, cur.Code)
+	lots, err := o.tx.SpendableLots(ctx, o.p.ID, in.memberID, cur.Code)
 	if err != nil {
 		return Txn{}, err
 	}
@@ -69,7 +78,7 @@ func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, er
 	// transaction, rather than wait for the next expiry run.
 	due, live := splitDue(lots, in.now)
 	if len(due) > 0 {
-		if err := expireLots(ctx, tx, p, &b, due, in.now, "expired"); err != nil {
+		if err := o.expireLots(b, due, in.now, "expired"); err != nil {
 			return Txn{}, err
 		}
 		if b.Available < in.points {
@@ -96,9 +105,7 @@ func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, er
 	}
 	for _, t := range takes {
 		l := byID[t.LotID]
-		if err := setLot(ctx, tx, p.ID, l, l.Remaining-t.Points, store.LotSpent); err != nil {
-			return Txn{}, err
-		}
+		o.setLot(l, l.Remaining-t.Points, store.LotSpent)
 		e.move(*l, store.MoveRedeem, -t.Points, store.OptString(in.merchantID))
 	}
 	e.post(store.AccountAvailable, in.memberID, -in.points)
@@ -112,11 +119,5 @@ func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, er
 	if in.typ == TypeSpend {
 		b.LifetimeSpent += in.points
 	}
-	if err := e.write(ctx, tx, p.ID); err != nil {
-		return Txn{}, err
-	}
-	if err := tx.SaveBalance(ctx, p.ID, b, in.now); err != nil {
-		return Txn{}, err
-	}
-	return e.txn, nil
+	return e.txn, o.add(e)
 }

@@ -85,7 +85,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.DurationVar(&c.JobTick, "job-tick", envDuration(getenv, "JIFEN_JOB_TICK", time.Second), "how often the scheduler looks for due jobs (JIFEN_JOB_TICK)")
 	fs.IntVar(&c.WriteLanes, "write-lanes", envInt(getenv, "JIFEN_WRITE_LANES", 4), "concurrent write transactions on PostgreSQL (JIFEN_WRITE_LANES)")
 	fs.IntVar(&c.WriteBatch, "write-batch", envInt(getenv, "JIFEN_WRITE_BATCH", 64), "most operations per group commit; 1 turns it off (JIFEN_WRITE_BATCH)")
-	fs.IntVar(&c.ReadConns, "read-conns", envInt(getenv, "JIFEN_READ_CONNS", 8), "read connections (JIFEN_READ_CONNS)")
+	fs.IntVar(&c.ReadConns, "read-conns", envInt(getenv, "JIFEN_READ_CONNS", 0), "read connections; 0: 4 on SQLite, 8 on PostgreSQL (JIFEN_READ_CONNS)")
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", envDuration(getenv, "JIFEN_CACHE_TTL", 2*time.Second), "how long a node trusts its copy of keys and settings changed elsewhere (JIFEN_CACHE_TTL)")
 	fs.StringVar(&c.Pprof, "pprof", getenv("JIFEN_PPROF"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", envDuration(getenv, "JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
@@ -117,8 +117,8 @@ func (c Config) validate() error {
 	if c.MaxBody < 1024 {
 		return fmt.Errorf("--max-body %d: at least 1024", c.MaxBody)
 	}
-	if c.WriteLanes < 1 || c.WriteBatch < 1 || c.ReadConns < 1 {
-		return fmt.Errorf("--write-lanes, --write-batch and --read-conns must be at least 1")
+	if c.WriteLanes < 1 || c.WriteBatch < 1 || c.ReadConns < 0 {
+		return fmt.Errorf("--write-lanes and --write-batch must be at least 1, --read-conns not negative")
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("--db %q: want sqlite:<path> or postgres://…", c.DB)

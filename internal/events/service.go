@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jifen/jifen/internal/engage"
@@ -54,10 +55,53 @@ type Skipped struct {
 type Service struct {
 	db    *store.DB
 	rules *rulebook.Book
+	ttl   time.Duration
+
+	mu    sync.Mutex
+	tasks map[string]taskTypes // by program: the event types that have active tasks
+}
+
+type taskTypes struct {
+	types map[string]bool
+	at    time.Time
 }
 
 // NewService returns the event service.
-func NewService(db *store.DB, book *rulebook.Book) *Service { return &Service{db: db, rules: book} }
+func NewService(db *store.DB, book *rulebook.Book) *Service {
+	return &Service{db: db, rules: book, ttl: 2 * time.Second, tasks: map[string]taskTypes{}}
+}
+
+// ForgetTasks drops the cached list of event types with tasks (a task
+// changed on this node).
+func (s *Service) ForgetTasks(programID string) {
+	s.mu.Lock()
+	delete(s.tasks, programID)
+	s.mu.Unlock()
+}
+
+// hasTasks says whether an event type advances any active task, from a
+// short-lived cache, so events without tasks cost no query for them.
+func (s *Service) hasTasks(ctx context.Context, tx *store.Tx, programID, eventType string) bool {
+	s.mu.Lock()
+	c, ok := s.tasks[programID]
+	s.mu.Unlock()
+	if !ok || time.Since(c.at) >= s.ttl {
+		rows, err := s.db.Read().Tasks(ctx, programID, "")
+		if err != nil {
+			return true // let Advance look
+		}
+		c = taskTypes{types: map[string]bool{}, at: time.Now()}
+		for _, r := range rows {
+			if r.Status == "active" {
+				c.types[r.EventType] = true
+			}
+		}
+		s.mu.Lock()
+		s.tasks[programID] = c
+		s.mu.Unlock()
+	}
+	return c.types[eventType]
+}
 
 // ErrRace means a concurrent duplicate of the event committed first; the
 // caller retries and gets the stored result.
@@ -170,18 +214,16 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 		return r, s.refund(ctx, tx, p, e, m, &r, now)
 	}
 	firstOrder := false
-	if e.order != nil {
-		if simulate {
-			firstOrder = false
-		} else {
-			ok, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
-				Amount: e.order.Amount, CreatedAt: now})
-			if err != nil {
-				return r, err
-			}
-			if !ok {
-				return r, failure.New(failure.Conflict, "order %s was already paid by another event", e.order.ID)
-			}
+	if e.order != nil && !simulate {
+		ok, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
+			Amount: e.order.Amount, CreatedAt: now})
+		if err != nil {
+			return r, err
+		}
+		if !ok {
+			return r, failure.New(failure.Conflict, "order %s was already paid by another event", e.order.ID)
+		}
+		if p.Referral != nil && p.Referral.On == program.OnFirstOrder && m.ReferredBy != "" {
 			n, err := tx.CountOrders(ctx, p.ID, m.ID)
 			if err != nil {
 				return r, err
@@ -195,25 +237,47 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 		return r, err
 	}
 	in := rulesInput(p, e, m)
+	var earns []ledger.EarnInput
+	var paid []int // the awards that earn, in the order of earns
+	var caps []capped
 	for _, match := range set.Evaluate(ctx, in) {
 		if match.Err != nil {
 			r.Skipped = append(r.Skipped, Skipped{RuleID: match.Rule.ID, Reason: match.Err.Error()})
 			continue
 		}
-		a, err := s.award(ctx, tx, p, e, m, match, now)
+		a, periods, err := s.limit(ctx, tx, p, e, m, match)
 		if err != nil {
 			return r, err
 		}
-		if a != nil {
-			r.Awards = append(r.Awards, *a)
+		if a == nil {
+			continue
+		}
+		r.Awards = append(r.Awards, *a)
+		if a.Points == 0 {
+			continue
+		}
+		rule := match.Rule
+		meta, _ := json.Marshal(map[string]any{"event_id": e.ID, "rule_id": rule.ID, "rule_version": rule.Version})
+		earns = append(earns, ledger.EarnInput{
+			MemberID: m.ID, Points: a.Points, Currency: a.Currency, Reason: "rule: " + rule.Name, Reference: e.ID,
+			MerchantID: e.MerchantID, Expiry: rule.Reward.Expires, EarnedAt: e.at, Metadata: meta, Now: now,
+		})
+		paid = append(paid, len(r.Awards)-1)
+		if len(periods) > 0 {
+			caps = append(caps, capped{rule.ID, periods, a.Points})
 		}
 	}
-
-	done, err := engage.Advance(ctx, tx, p, m.ID, e.Type, e.MerchantID, e.at, now)
-	if err != nil {
+	if err := s.credit(ctx, tx, p, e, m, r.Awards, earns, paid, caps, now); err != nil {
 		return r, err
 	}
-	r.Tasks = done
+
+	if s.hasTasks(ctx, tx, p.ID, e.Type) {
+		done, err := engage.Advance(ctx, tx, p, m.ID, e.Type, e.MerchantID, e.at, now)
+		if err != nil {
+			return r, err
+		}
+		r.Tasks = done
+	}
 	if firstOrder {
 		if _, err := engage.FirstOrder(ctx, tx, p, m.ID, now); err != nil {
 			return r, err
@@ -237,19 +301,27 @@ func rulesInput(p program.Program, e *event, m store.Member) *rules.Input {
 	}
 }
 
-// award applies a match's caps and budget and credits what is left.
-func (s *Service) award(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, match rules.Match, now time.Time) (*Award, error) {
+// capped is a rule's award counted against per-member caps.
+type capped struct {
+	ruleID  string
+	periods []string
+	points  int64
+}
+
+// limit applies a match's per-member caps and budget; it returns the award
+// (nil for none) and the cap periods to count it in.
+func (s *Service) limit(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, match rules.Match) (*Award, []string, error) {
 	rule := match.Rule
 	a := &Award{RuleID: rule.ID, RuleVersion: rule.Version, Currency: rule.Currency(), Points: match.Points}
 	if a.Points <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var periods []string
-	var caps []int64
-	var names []string
 	if rule.Limits != nil && rule.Limits.PerMember != nil {
 		pm := rule.Limits.PerMember
 		day, week, month := rules.Periods(e.at, p.Location)
+		var caps []int64
+		var names []string
 		for _, c := range []struct {
 			name, period string
 			cap          *int64
@@ -258,11 +330,9 @@ func (s *Service) award(ctx context.Context, tx *store.Tx, p program.Program, e 
 				periods, caps, names = append(periods, c.period), append(caps, *c.cap), append(names, c.name)
 			}
 		}
-	}
-	if len(periods) > 0 {
 		used, err := tx.Usage(ctx, rule.ID, m.ID, periods)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, per := range periods {
 			if left := max(caps[i]-used[per], 0); a.Points > left {
@@ -273,36 +343,49 @@ func (s *Service) award(ctx context.Context, tx *store.Tx, p program.Program, e 
 	if a.Points > 0 && rule.Budget() > 0 {
 		took, err := tx.TakeBudget(ctx, p.ID, rule.ID, a.Points)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if took < a.Points {
 			a.Points, a.Capped, a.CappedBy = took, true, "budget"
 		}
 	}
-	if a.Points <= 0 {
+	if a.Points < 0 {
 		a.Points = 0
-		return a, nil
 	}
-	meta, _ := json.Marshal(map[string]any{"event_id": e.ID, "rule_id": rule.ID, "rule_version": rule.Version})
-	t, err := ledger.Earn(ctx, tx, p.Ledger(), ledger.EarnInput{
-		MemberID: m.ID, Points: a.Points, Currency: a.Currency, Reason: "rule: " + rule.Name, Reference: e.ID,
-		MerchantID: e.MerchantID, Expiry: rule.Reward.Expires, EarnedAt: e.at, Metadata: meta, Now: now,
-	})
+	return a, periods, nil
+}
+
+// credit writes an event's awards: one ledger write for all of them (each
+// keeps its transaction and lot), their cap usage, and one statement of
+// award rows.
+func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, awards []Award,
+	earns []ledger.EarnInput, paid []int, caps []capped, now time.Time) error {
+	if len(earns) == 0 {
+		return nil
+	}
+	txns, err := ledger.EarnMany(ctx, tx, p.Ledger(), earns, now)
 	if err != nil {
-		return nil, fmt.Errorf("award rule %s: %w", rule.ID, err)
+		return fmt.Errorf("award: %w", err)
 	}
-	a.TransactionID = &t.ID
-	if err := tx.AddUsage(ctx, p.ID, rule.ID, m.ID, periods, a.Points); err != nil {
-		return nil, err
+	for _, c := range caps {
+		if err := tx.AddUsage(ctx, p.ID, c.ruleID, m.ID, c.periods, c.points); err != nil {
+			return err
+		}
 	}
 	orderID := ""
 	if e.order != nil {
 		orderID = e.order.ID
 	}
-	err = tx.InsertAward(ctx, store.AwardRow{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: rule.ID,
-		RuleVersion: rule.Version, MemberID: m.ID, Currency: a.Currency, Points: a.Points, TransactionID: t.ID,
-		OrderID: store.OptString(orderID), Capped: a.Capped, CreatedAt: now})
-	return a, err
+	rows := make([]store.AwardRow, len(txns))
+	for i, t := range txns {
+		a := &awards[paid[i]]
+		tid := t.ID
+		a.TransactionID = &tid
+		rows[i] = store.AwardRow{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: a.RuleID,
+			RuleVersion: a.RuleVersion, MemberID: m.ID, Currency: a.Currency, Points: a.Points, TransactionID: t.ID,
+			OrderID: store.OptString(orderID), Capped: a.Capped, CreatedAt: now}
+	}
+	return tx.InsertAwards(ctx, rows)
 }
 
 // refund claws back a refunded order's awards in proportion: after refunds

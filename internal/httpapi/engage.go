@@ -148,6 +148,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(w, r, body, 201, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return engage.CreateTask(ctx, tx, p, in, s.clock.Now())
 	})
 }
@@ -182,6 +183,7 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(w, r, body, 200, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return engage.UpdateTask(ctx, tx, p, r.PathValue("id"), in, s.clock.Now())
 	})
 }
@@ -198,6 +200,7 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(w, r, body, 204, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return nil, engage.DeleteTask(ctx, tx, p, r.PathValue("id"), s.clock.Now())
 	})
 }

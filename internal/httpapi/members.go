@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jifen/jifen/internal/engage"
@@ -195,27 +196,41 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// getBalance reads a member's balances in one query (two when it has
+// points that expire): a balance read is the most frequent request of a
+// points programme.
 func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
+	ref := r.PathValue("member")
 	p, err := s.program(r)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	bals, err := s.db.Read().Balances(ctx, p.ID, m.ID)
+	memberID := ref
+	if !strings.HasPrefix(ref, "mem_") {
+		m, err := s.resolve(r, ref)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		memberID = m.ID
+	}
+	_, bals, found, err := s.db.Read().MemberBalances(ctx, p.ID, memberID)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	exp, err := s.db.Read().ExpiringPoints(ctx, p.ID, m.ID, 50)
-	if err != nil {
-		s.problem(w, r, err)
+	if !found {
+		s.problem(w, r, failure.New(failure.NotFound, "member %s not found", ref))
 		return
+	}
+	var exp []store.Expiring
+	if hasExpiring(bals) {
+		if exp, err = s.db.Read().ExpiringPoints(ctx, p.ID, memberID, 50); err != nil {
+			s.problem(w, r, err)
+			return
+		}
 	}
 	out := make(map[string]*balanceBody, len(p.Currencies))
 	for code := range p.Currencies {
@@ -239,6 +254,17 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	encode(w, 200, out)
+}
+
+// hasExpiring says whether any points could be listed as expiring: with
+// nothing available there are none, and the second query is saved.
+func hasExpiring(bals []store.Balance) bool {
+	for _, b := range bals {
+		if b.Available > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // maxExpiringDates is how many expiry dates a balance lists per currency.

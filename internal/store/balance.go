@@ -103,6 +103,32 @@ func (tx *Tx) SaveBalance(ctx context.Context, programID string, b Balance, now 
 	return nil
 }
 
+// MemberBalances reads a member's status and every balance row in one
+// query; found is false when the program has no such member.
+func (c *Conn) MemberBalances(ctx context.Context, programID, memberID string) (status string, out []Balance, found bool, err error) {
+	rows, err := c.query(ctx, `SELECT m.status, b.member_id, b.currency, b.available, b.pending, b.held, b.debt,
+		b.lifetime_earned, b.lifetime_spent, b.lifetime_expired
+		FROM members m LEFT JOIN balances b ON b.member_id = m.id AND b.program_id = m.program_id
+		WHERE m.id = ? AND m.program_id = ? ORDER BY b.currency`, memberID, programID)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("member balances: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		found = true
+		var mid, cur sql.NullString
+		var v [7]sql.NullInt64
+		if err := rows.Scan(&status, &mid, &cur, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+			return "", nil, false, err
+		}
+		if cur.Valid {
+			out = append(out, Balance{MemberID: mid.String, Currency: cur.String, Available: v[0].Int64, Pending: v[1].Int64,
+				Held: v[2].Int64, Debt: v[3].Int64, LifetimeEarned: v[4].Int64, LifetimeSpent: v[5].Int64, LifetimeExpired: v[6].Int64})
+		}
+	}
+	return status, out, found, classify(rows.Err())
+}
+
 // Balances reads every balance row of a member.
 func (c *Conn) Balances(ctx context.Context, programID, memberID string) ([]Balance, error) {
 	rows, err := c.query(ctx, `SELECT `+balanceColumns+` FROM balances WHERE member_id = ? AND program_id = ?

@@ -65,14 +65,20 @@ type AwardRow struct {
 	CreatedAt     time.Time
 }
 
-// InsertAward records an award.
-func (tx *Tx) InsertAward(ctx context.Context, a AwardRow) error {
+// InsertAwards records awards, in one statement.
+func (tx *Tx) InsertAwards(ctx context.Context, as []AwardRow) error {
+	if len(as) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 12*len(as))
+	for _, a := range as {
+		args = append(args, a.ID, a.ProgramID, a.EventID, a.RuleID, a.RuleVersion, a.MemberID, a.Currency, a.Points,
+			a.TransactionID, a.OrderID, a.Capped, ms(a.CreatedAt))
+	}
 	_, err := tx.exec(ctx, `INSERT INTO awards (id, program_id, event_id, rule_id, rule_version, member_id, currency, points,
-		transaction_id, order_id, capped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ProgramID, a.EventID, a.RuleID, a.RuleVersion, a.MemberID, a.Currency, a.Points, a.TransactionID,
-		a.OrderID, a.Capped, ms(a.CreatedAt))
+		transaction_id, order_id, capped, created_at) VALUES `+placeholders(len(as), 12), args...)
 	if err != nil {
-		return fmt.Errorf("insert award: %w", err)
+		return fmt.Errorf("insert awards: %w", err)
 	}
 	return nil
 }

@@ -27,7 +27,8 @@ type Options struct {
 	// MaxBatch caps how many operations one write transaction carries.
 	// Default 64; 1 turns group commit off.
 	MaxBatch int
-	// ReadConns is the size of the read pool. Default 8.
+	// ReadConns is the size of the read pool. Default 4 on SQLite (each
+	// keeps a 16 MiB page cache), 8 on PostgreSQL.
 	ReadConns int
 	Logger    *slog.Logger
 }
@@ -55,6 +56,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	if opt.ReadConns <= 0 {
 		opt.ReadConns = 8
+		if strings.HasPrefix(dsn, "sqlite:") {
+			opt.ReadConns = 4
+		}
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -100,8 +104,8 @@ func openSQLite(path string, opt Options) (*DB, error) {
 		return nil, errors.New("open: sqlite: empty path")
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-	// The writer keeps a larger page cache of its own (32 MiB); readers
-	// share the file through mmap and the operating system's cache.
+	// Each connection keeps a page cache of its own: the writer 32 MiB,
+	// each reader 16 MiB, so hot member rows are read without a syscall.
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -110,7 +114,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-16384)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)

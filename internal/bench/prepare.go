@@ -112,7 +112,7 @@ func Seed(ctx context.Context, dsn, key string, n int) (Seeded, error) {
 			return Seeded{}, err
 		}
 	}
-	return s, nil
+	return s, db.AnalyzeSeeded(ctx)
 }
 
 // Rules are the ten active rules of the earn scenarios: spend brackets

@@ -65,3 +65,17 @@ func (tx *Tx) SeedMembers(ctx context.Context, programID string, ms []SeedMember
 }
 
 func ms64(t time.Time) int64 { return t.UnixMilli() }
+
+// AnalyzeSeeded refreshes the planner's statistics of the tables
+// SeedMembers fills. After a bulk load the planner otherwise guesses until
+// autovacuum catches up, and may scan a whole table for one member. Tables
+// still empty are left alone: statistics saying "empty" would make cached
+// plans scan them whole once they fill.
+func (db *DB) AnalyzeSeeded(ctx context.Context) error {
+	for _, t := range []string{"members", "balances", "transactions", "postings", "lots", "lot_moves"} {
+		if _, err := db.write.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}

@@ -19,6 +19,8 @@ import (
 type Config struct {
 	Addr        string
 	DB          string
+	DBReplica   string // a streaming replica for lists and reports; empty: none
+	Ingest      string // nats://… to consume order events from JetStream; empty: off
 	AdminKey    string
 	NoMigrate   bool
 	LogFormat   string // text or json
@@ -77,6 +79,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.SetOutput(out)
 	fs.StringVar(&c.Addr, "addr", cmp.Or(getenv("JIFEN_ADDR"), DefaultAddr), "listen address (JIFEN_ADDR)")
 	db := dbFlag(fs, getenv)
+	fs.StringVar(&c.DBReplica, "db-replica", getenv("JIFEN_DB_REPLICA"), "PostgreSQL streaming replica for lists and reports (JIFEN_DB_REPLICA); balances and checks stay on --db")
+	fs.StringVar(&c.Ingest, "ingest", getenv("JIFEN_INGEST"), "consume events from NATS JetStream, e.g. nats://127.0.0.1:4222 (JIFEN_INGEST); off by default")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", envBool(getenv, "JIFEN_NO_MIGRATE", false), "do not run migrations at start (JIFEN_NO_MIGRATE)")
 	fs.StringVar(&c.LogFormat, "log-format", getenv("JIFEN_LOG_FORMAT"), "log format: text or json; default text on a terminal, else json (JIFEN_LOG_FORMAT)")
 	level := fs.String("log-level", cmp.Or(getenv("JIFEN_LOG_LEVEL"), "info"), "log level: debug, info, warn, error (JIFEN_LOG_LEVEL)")
@@ -122,6 +126,15 @@ func (c Config) validate() error {
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("--db %q: want sqlite:<path> or postgres://…", c.DB)
+	}
+	if c.DBReplica != "" && !strings.HasPrefix(c.DBReplica, "postgres://") && !strings.HasPrefix(c.DBReplica, "postgresql://") {
+		return fmt.Errorf("--db-replica %q: want postgres://…", c.DBReplica)
+	}
+	if c.DBReplica != "" && strings.HasPrefix(c.DB, "sqlite:") {
+		return fmt.Errorf("--db-replica needs --db on PostgreSQL")
+	}
+	if c.Ingest != "" && !strings.HasPrefix(c.Ingest, "nats://") && !strings.HasPrefix(c.Ingest, "tls://") {
+		return fmt.Errorf("--ingest %q: want nats://host:port", c.Ingest)
 	}
 	return nil
 }

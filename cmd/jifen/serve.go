@@ -33,7 +33,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log := logger(cfg.LogFormat, cfg.LogLevel, stderr)
 	db, err := store.Open(ctx, cfg.DB, store.Options{
-		Lanes: cfg.WriteLanes, MaxBatch: cfg.WriteBatch, ReadConns: cfg.ReadConns, Logger: log,
+		Lanes: cfg.WriteLanes, MaxBatch: cfg.WriteBatch, ReadConns: cfg.ReadConns, Replica: cfg.DBReplica, Logger: log,
 	})
 	if err != nil {
 		return err

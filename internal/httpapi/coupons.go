@@ -308,7 +308,7 @@ func (s *Server) memberCoupons(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	cs, next, err := coupon.MemberCoupons(r.Context(), s.db.Read(), principal(r).ProgramID, m.ID, status, pg)
+	cs, next, err := coupon.MemberCoupons(r.Context(), s.db.Replica(), principal(r).ProgramID, m.ID, status, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -128,7 +128,7 @@ func (s *Server) listCheckins(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	cs, err := s.db.Read().Checkins(r.Context(), principal(r).ProgramID, m.ID, pg.Limit)
+	cs, err := s.db.Replica().Checkins(r.Context(), principal(r).ProgramID, m.ID, pg.Limit)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -256,7 +256,7 @@ func (s *Server) memberReferrals(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	rs, err := s.db.Read().Referrals(r.Context(), principal(r).ProgramID, m.ID, 500)
+	rs, err := s.db.Replica().Referrals(r.Context(), principal(r).ProgramID, m.ID, 500)
 	if err != nil {
 		s.problem(w, r, err)
 		return

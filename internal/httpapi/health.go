@@ -12,6 +12,10 @@ type healthBody struct {
 	Status  string `json:"status"`
 	Version string `json:"version,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// Replica is "up" or "down" when a replica is configured. A replica
+	// that is down does not make the node unready: its reads go to the
+	// primary.
+	Replica string `json:"replica,omitempty"`
 }
 
 type pingBody struct {
@@ -59,5 +63,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		encode(w, http.StatusServiceUnavailable, healthBody{Status: "not_ready", Reason: "migrations not current"})
 		return
 	}
-	encode(w, 200, healthBody{Status: "ready", Version: s.version})
+	body := healthBody{Status: "ready", Version: s.version}
+	if configured, up, _ := s.db.ReplicaStatus(); configured {
+		body.Replica = "down"
+		if up {
+			body.Replica = "up"
+		}
+	}
+	encode(w, 200, body)
 }

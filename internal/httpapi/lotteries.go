@@ -152,7 +152,7 @@ func (s *Server) listDraws(w http.ResponseWriter, r *http.Request) {
 		}
 		memberID = m.ID
 	}
-	ds, next, err := lottery.Draws(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"), memberID, pg)
+	ds, next, err := lottery.Draws(r.Context(), s.db.Replica(), principal(r).ProgramID, r.PathValue("id"), memberID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -112,7 +112,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Phone = norm
 	}
-	ms, next, err := s.db.Read().Members(r.Context(), principal(r).ProgramID, f, pg)
+	ms, next, err := s.db.Replica().Members(r.Context(), principal(r).ProgramID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -35,6 +35,20 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) *metrics {
 		if write != read {
 			reg.MustRegister(collectors.NewDBStatsCollector(write, "write"))
 		}
+		if rp := db.ReplicaSQL(); rp != nil {
+			reg.MustRegister(collectors.NewDBStatsCollector(rp, "replica"))
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "jifen_replica_up", Help: "1 while lists and reports read from the replica, 0 while they fall back to the primary.",
+			}, func() float64 {
+				if _, up, _ := db.ReplicaStatus(); up {
+					return 1
+				}
+				return 0
+			}))
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "jifen_replica_lag_bytes", Help: "WAL bytes the replica had yet to replay at its last check.",
+			}, func() float64 { _, _, lag := db.ReplicaStatus(); return float64(lag) }))
+		}
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "jifen_writer_batches_total", Help: "Write transactions committed by the group-commit writer.",
 		}, func() float64 { b, _ := db.WriterStats(); return float64(b) }))

@@ -458,7 +458,7 @@ func (s *Server) listTxns(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	ts, next, err := s.db.Read().MemberTxns(r.Context(), principal(r).ProgramID, m.ID, f, pg)
+	ts, next, err := s.db.Replica().MemberTxns(r.Context(), principal(r).ProgramID, m.ID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -484,7 +484,7 @@ func (s *Server) listLots(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lots, next, err := s.db.Read().MemberLots(r.Context(), principal(r).ProgramID, m.ID, status, r.URL.Query().Get("currency"), pg)
+	lots, next, err := s.db.Replica().MemberLots(r.Context(), principal(r).ProgramID, m.ID, status, r.URL.Query().Get("currency"), pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -510,7 +510,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	hs, next, err := s.db.Read().MemberHolds(r.Context(), principal(r).ProgramID, m.ID, status, pg)
+	hs, next, err := s.db.Replica().MemberHolds(r.Context(), principal(r).ProgramID, m.ID, status, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -297,7 +297,7 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		}
 		f.MemberID = m.ID
 	}
-	rs, next, err := mall.ListRedemptions(r.Context(), s.db.Read(), principal(r).ProgramID, f, pg)
+	rs, next, err := mall.ListRedemptions(r.Context(), s.db.Replica(), principal(r).ProgramID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -103,7 +103,7 @@ func (s *Server) tierHistory(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	hs, next, err := s.db.Read().TierHistory(r.Context(), principal(r).ProgramID, m.ID, pg)
+	hs, next, err := s.db.Replica().TierHistory(r.Context(), principal(r).ProgramID, m.ID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

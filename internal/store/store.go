@@ -30,7 +30,10 @@ type Options struct {
 	// ReadConns is the size of the read pool. Default 4 on SQLite (each
 	// keeps a 16 MiB page cache), 8 on PostgreSQL.
 	ReadConns int
-	Logger    *slog.Logger
+	// Replica is the DSN of a PostgreSQL streaming standby for reads that
+	// may lag (DB.Replica); empty: none.
+	Replica string
+	Logger  *slog.Logger
 }
 
 // DB is an open store.
@@ -40,6 +43,8 @@ type DB struct {
 	write  *sql.DB // SQLite: one connection; PostgreSQL: the same pool
 	writer *Writer
 	log    *slog.Logger
+
+	replica *replica // nil without --db-replica
 
 	readStmts, writeStmts *stmtCache // SQLite only
 	url                   string     // DSN with any password removed, for logs
@@ -88,6 +93,16 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	if !db.d.postgres {
 		db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.write)
+	}
+	if opt.Replica != "" {
+		if !db.d.postgres {
+			db.Close()
+			return nil, errors.New("open: a replica needs the primary on PostgreSQL")
+		}
+		if db.replica, err = openReplica(ctx, opt.Replica, opt.ReadConns, db.read, opt.Logger); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	db.writer = newWriter(db.write, db.d, db.writeStmts, lanes, opt.MaxBatch, opt.Logger)
 	return db, nil
@@ -152,6 +167,9 @@ func (db *DB) Close() error {
 	db.readStmts.close()
 	db.writeStmts.close()
 	err := db.read.Close()
+	if db.replica != nil {
+		err = errors.Join(err, db.replica.close())
+	}
 	if db.write != db.read {
 		err = errors.Join(err, db.write.Close())
 	}
@@ -215,6 +233,9 @@ type Conn struct {
 	d     *dialect
 	tx    *sql.Tx    // set inside a transaction
 	stmts *stmtCache // SQLite: prepared statements, reused
+	// failed, when set, hears of every error (the replica uses it to
+	// notice at once that it went away).
+	failed func(error)
 }
 
 type querier interface {
@@ -255,7 +276,11 @@ func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, err
 		return rows, classify(err)
 	}
 	rows, err := c.q.QueryContext(ctx, q, args...)
-	return rows, classify(err)
+	err = classify(err)
+	if c.failed != nil {
+		c.failed(err)
+	}
+	return rows, err
 }
 
 func (c *Conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {

@@ -80,7 +80,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&c.Addr, "addr", cmp.Or(getenv("JIFEN_ADDR"), DefaultAddr), "listen address (JIFEN_ADDR)")
 	db := dbFlag(fs, getenv)
 	fs.StringVar(&c.DBReplica, "db-replica", getenv("JIFEN_DB_REPLICA"), "PostgreSQL streaming replica for lists and reports (JIFEN_DB_REPLICA); balances and checks stay on --db")
-	fs.StringVar(&c.Ingest, "ingest", getenv("JIFEN_INGEST"), "consume events from NATS JetStream, e.g. nats://127.0.0.1:4222 (JIFEN_INGEST); off by default")
+	fs.StringVar(&c.Ingest, "ingest", getenv("JIFEN_INGEST"), "consume events from NATS JetStream, e.g. nats://127.0.0.1:4222?stream=JIFEN_EVENTS&prefix=jifen&consumer=jifen (JIFEN_INGEST); off by default")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", envBool(getenv, "JIFEN_NO_MIGRATE", false), "do not run migrations at start (JIFEN_NO_MIGRATE)")
 	fs.StringVar(&c.LogFormat, "log-format", getenv("JIFEN_LOG_FORMAT"), "log format: text or json; default text on a terminal, else json (JIFEN_LOG_FORMAT)")
 	level := fs.String("log-level", cmp.Or(getenv("JIFEN_LOG_LEVEL"), "info"), "log level: debug, info, warn, error (JIFEN_LOG_LEVEL)")

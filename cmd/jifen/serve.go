@@ -76,6 +76,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Events from NATS JetStream (--ingest): consumed until shutdown, then
+	// drained before the database closes.
+	stopIngest, err := startIngest(ctx, cfg, db, programs, evs, clk, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopIngest()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -130,12 +130,17 @@ func runBackend(ctx context.Context, cfg Config, backend string) ([]Result, erro
 		return nil, err
 	}
 	cfg.progress("%s: seeded in %s; starting jifen serve", backend, time.Since(t0).Round(time.Millisecond))
-	srv, err := StartServer(ctx, cfg.Exe, dsn, key)
+	t := target{key: key, members: seeded.Members, run: "r" + id.Secret(6), events: new(atomic.Int64)}
+	if t.ingest, err = cfg.prepareIngest(ctx, backend, t.run); err != nil {
+		return nil, err
+	}
+	defer t.ingest.close() // after the server has stopped
+	srv, err := StartServer(ctx, cfg.Exe, dsn, key, t.ingest.serverEnv()...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Stop()
-	t := target{url: srv.URL, key: key, members: seeded.Members, run: "r" + id.Secret(6), events: new(atomic.Int64)}
+	t.url = srv.URL
 	return runScenarios(ctx, cfg, backend, dsn, t, srv)
 }
 
@@ -177,11 +182,13 @@ func runScenarios(ctx context.Context, cfg Config, backend, dsn string, t target
 			}
 			res, err = cfg.commit(ctx, backend, dsn)
 		case "ingest":
-			if cfg.NATS == "" {
-				cfg.progress("%s ingest: skipped (no --nats)", backend)
-				continue
+			if t.ingest == nil {
+				if srv == nil {
+					cfg.progress("%s ingest: skipped (it needs a server the bench starts, with --ingest)", backend)
+				}
+				continue // else prepareIngest said why
 			}
-			res, err = cfg.ingest(ctx, backend, dsn, t, srv)
+			res, err = cfg.ingest(ctx, backend, t, srv)
 		}
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", sc, err)

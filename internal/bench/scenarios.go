@@ -17,6 +17,7 @@ type target struct {
 	members []string
 	run     string        // unique per run, for event ids
 	events  *atomic.Int64 // event ids are never reused, warm-up included
+	ingest  *ingestRun    // the NATS stream the server consumes; nil: no ingest scenario
 }
 
 func (t target) request(method, path string, body string) *http.Request {
@@ -72,14 +73,19 @@ func (t target) balance(w *workerState, _ int64) Step {
 // earn posts an order.paid of three items (one of category B) for a random
 // member: three of the ten rules award.
 func (t target) earn(w *workerState, _ int64) Step {
+	return Step{Req: t.request("POST", "/v1/events", t.order(w)), OK: status(201)}
+}
+
+// order is the body of a new order.paid event for a random member, with an
+// id never used before; the earn and ingest scenarios send the same events.
+func (t target) order(w *workerState) string {
 	seq := t.events.Add(1)
 	amount := 10000 + w.rng.Int64N(90000)
 	b := amount / 4
-	body := fmt.Sprintf(`{"id":"%s-%d","type":"order.paid","member":"%s","data":{"order_id":"%s-%d","amount":%d,`+
+	return fmt.Sprintf(`{"id":"%s-%d","type":"order.paid","member":"%s","data":{"order_id":"%s-%d","amount":%d,`+
 		`"items":[{"sku":"tea","category":"A","quantity":1,"amount":%d},{"sku":"cup","category":"B","quantity":2,"amount":%d},`+
 		`{"sku":"post","category":"POSTAGE","quantity":1,"amount":%d}]}}`,
 		t.run, seq, t.member(w), t.run, seq, amount, amount-b-500, b, 500)
-	return Step{Req: t.request("POST", "/v1/events", body), OK: status(201)}
 }
 
 // spend alternates spends with hold-then-capture pairs.

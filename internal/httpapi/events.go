@@ -31,6 +31,27 @@ func (s *Server) decodeEvent(w http.ResponseWriter, r *http.Request) (events.Inp
 	return in, body, nil
 }
 
+// DecodeEvent decodes an event body exactly as POST /v1/events does: a
+// body over maxBody is payload_too_large, malformed JSON bad_request, a
+// field of the wrong type validation_failed. The NATS ingest decodes with
+// it, so both doors into the event pipeline refuse the same input with the
+// same code.
+func DecodeEvent(body []byte, maxBody int64) (events.Input, error) {
+	var in events.Input
+	if int64(len(body)) > maxBody {
+		return in, errTooLarge(maxBody)
+	}
+	err := decode(body, &in)
+	return in, err
+}
+
+// CheckEventMerchant is the check POST /v1/events makes in its
+// transaction before it processes the event: a named merchant must exist
+// in the program.
+func CheckEventMerchant(ctx context.Context, tx *store.Tx, programID, merchantID string) error {
+	return merchantFor(ctx, tx, programID, merchantID)
+}
+
 // postEvent processes an event once. A repeat of its id answers the first
 // result with 200, whatever its Idempotency-Key; a repeat of an
 // Idempotency-Key with the same body replays as for any write.

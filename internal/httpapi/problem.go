@@ -65,6 +65,20 @@ type Problem struct {
 // problem answers err as problem+json. 5xx answers are logged once, with
 // their cause; their detail never shows it.
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemOf(err)
+	if p.Code == "unavailable" {
+		w.Header().Set("Retry-After", "1")
+	}
+	if p.Status >= 500 {
+		requestLogger(r, s.log).Error("request failed", "status", p.Status, "code", p.Code, "err", err)
+	}
+	writeJSON(w, p.Status, "application/problem+json", p)
+}
+
+// ProblemOf is the problem document the API answers err with: the one
+// place a failure kind, or the API's own error, becomes a status and a
+// code. The NATS ingest uses it to label the events it dead-letters.
+func ProblemOf(err error) Problem {
 	p := Problem{Errors: []failure.FieldError{}}
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -87,12 +101,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 			p.Detail = "an internal error occurred; it has been logged"
 		case failure.Unavailable:
 			p.Detail = "the database cannot be reached; nothing was changed; retry shortly"
-			w.Header().Set("Retry-After", "1")
 		}
 	}
 	p.Type = "https://jifen.dev/problems/" + p.Code
-	if p.Status >= 500 {
-		requestLogger(r, s.log).Error("request failed", "status", p.Status, "code", p.Code, "err", err)
-	}
-	writeJSON(w, p.Status, "application/problem+json", p)
+	return p
 }

@@ -1,0 +1,197 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/httpapi"
+	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// Headers of a dead letter. Its body is the original message's.
+const (
+	HeaderCode       = "Jifen-Error-Code"    // the API's code: bad_request, validation_failed, not_found, conflict, …
+	HeaderStatus     = "Jifen-Error-Status"  // the status POST /v1/events would have answered
+	HeaderMessage    = "Jifen-Error-Message" // the detail, then each bad field
+	HeaderSubject    = "Jifen-Subject"       // where the event was published
+	HeaderSequence   = "Jifen-Sequence"      // its sequence in the stream
+	HeaderDeliveries = "Jifen-Deliveries"    // how many times it was tried
+)
+
+// handle processes one message and settles it: an ack once its
+// transaction has committed; a dead letter, then Term, when it is refused;
+// a Nak with a delay when it may succeed later.
+func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
+	var seq, delivered uint64 = 0, 1
+	if meta, err := msg.Metadata(); err == nil {
+		seq, delivered = meta.Sequence.Stream, meta.NumDelivered
+	}
+	replay, err := c.process(ctx, msg.Subject(), msg.Data())
+	if err == nil {
+		if aerr := msg.Ack(); aerr != nil {
+			// Committed: a redelivery will be a replay.
+			c.log.Warn("ingest: ack", "seq", seq, "err", aerr)
+		}
+		if replay {
+			c.results.WithLabelValues(resultReplay).Inc()
+		} else {
+			c.results.WithLabelValues(resultOK).Inc()
+		}
+		return
+	}
+	p := httpapi.ProblemOf(err)
+	var dep *dependsError
+	switch {
+	case p.Code == "unavailable" || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		// The database (or this node) is not there now; it will be. Never
+		// dead-lettered.
+		c.retry(msg, seq, delivered, err)
+		return
+	case (p.Code == "internal" || errors.As(err, &dep)) && delivered < uint64(c.cfg.Retries):
+		c.retry(msg, seq, delivered, err)
+		return
+	}
+	if p.Code == "internal" {
+		c.log.Error("ingest: event failed; dead-lettered", "seq", seq, "deliveries", delivered, "err", err)
+	}
+	if derr := c.deadLetter(ctx, msg, p, seq, delivered); derr != nil {
+		c.retry(msg, seq, delivered, derr)
+		return
+	}
+	c.results.WithLabelValues(resultDead).Inc()
+}
+
+// process runs a message's event as POST /v1/events does: decode and
+// validate, resolve the member for its writer lane, answer a known id
+// from the stored result, else check the merchant and process the event
+// in one group-committed transaction.
+func (c *Consumer) process(ctx context.Context, subject string, data []byte) (replay bool, err error) {
+	programID := c.names.program(subject)
+	p, err := c.cfg.Programs.Get(ctx, programID)
+	if err != nil {
+		return false, fmt.Errorf("program %q: %w", programID, err)
+	}
+	in, err := httpapi.DecodeEvent(data, c.cfg.MaxBody)
+	if err != nil {
+		return false, err
+	}
+	lane := in.Member // one member's events queue on one lane
+	if m, err := member.Resolve(ctx, c.cfg.DB.Read(), p.ID, in.Member); err == nil {
+		lane = m.ID
+	}
+	for attempt := 0; ; attempt++ {
+		if in.ID != "" {
+			if _, ok, err := c.cfg.Events.Stored(ctx, c.cfg.DB.Read(), p.ID, in.ID); err != nil {
+				return false, err
+			} else if ok {
+				return true, nil
+			}
+		}
+		err = c.cfg.DB.Write(ctx, lane, func(ctx context.Context, tx *store.Tx) (err error) {
+			if err := httpapi.CheckEventMerchant(ctx, tx, p.ID, in.MerchantID); err != nil {
+				return err
+			}
+			_, replay, err = c.cfg.Events.Process(ctx, tx, p, in, c.cfg.Clock.Now(), false)
+			return err
+		})
+		if errors.Is(err, events.ErrRace) && attempt < 3 {
+			continue // a redelivery on another node committed first: replay it
+		}
+		if err != nil && dependsOnEarlier(in, err) {
+			return false, &dependsError{err}
+		}
+		return replay, err
+	}
+}
+
+// dependsError marks a refusal that an earlier event, not yet processed,
+// may lift: the member it names not created yet, the order it refunds not
+// paid yet.
+type dependsError struct{ err error }
+
+func (e *dependsError) Error() string { return e.err.Error() }
+func (e *dependsError) Unwrap() error { return e.err }
+
+func dependsOnEarlier(in events.Input, err error) bool {
+	if failure.KindOf(err) == failure.NotFound {
+		return true
+	}
+	if fe := failure.As(err); fe != nil && fe.Kind == failure.Invalid && in.Type == events.OrderRefunded {
+		for _, f := range fe.Fields {
+			if f.Field == "data.order_id" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// retry hands a message back to be redelivered after a delay that doubles
+// with each delivery.
+func (c *Consumer) retry(msg jetstream.Msg, seq, delivered uint64, cause error) {
+	d := c.cfg.RetryDelay << min(delivered-1, 16)
+	d = min(d, MaxRetryDelay)
+	c.log.Warn("ingest: event will be retried", "seq", seq, "deliveries", delivered, "in", d, "err", cause)
+	if err := msg.NakWithDelay(d); err != nil {
+		c.log.Warn("ingest: nak", "seq", seq, "err", err) // redelivered after AckWait instead
+	}
+	c.results.WithLabelValues(resultRetry).Inc()
+}
+
+// deadLetter republishes a refused message on the program's dead-letter
+// subject, with the code and message POST /v1/events would have answered,
+// then terminates the original. The dead letter's message ID is derived
+// from the original's sequence, so a second attempt within the stream's
+// duplicate window publishes it once.
+func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, p httpapi.Problem, seq, delivered uint64) error {
+	programID := c.names.program(msg.Subject())
+	h := nats.Header{}
+	h.Set(HeaderCode, p.Code)
+	h.Set(HeaderStatus, strconv.Itoa(p.Status))
+	h.Set(HeaderMessage, problemText(p))
+	h.Set(HeaderSubject, msg.Subject())
+	h.Set(HeaderSequence, strconv.FormatUint(seq, 10))
+	h.Set(HeaderDeliveries, strconv.FormatUint(delivered, 10))
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := c.js.PublishMsg(pctx, &nats.Msg{Subject: c.names.DeadSubject(programID), Data: msg.Data(), Header: h},
+		jetstream.WithMsgID(c.names.Stream+"-dead-"+strconv.FormatUint(seq, 10)))
+	if err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	c.log.Info("ingest: event dead-lettered", "seq", seq, "subject", msg.Subject(), "code", p.Code, "detail", p.Detail)
+	if err := msg.Term(); err != nil {
+		c.log.Warn("ingest: term", "seq", seq, "err", err) // redelivered; the duplicate window drops the second dead letter
+	}
+	return nil
+}
+
+// problemText is a problem's detail and bad fields on one line, at most
+// 1 KiB, fit for a header.
+func problemText(p httpapi.Problem) string {
+	var b strings.Builder
+	b.WriteString(p.Detail)
+	for _, f := range p.Errors {
+		fmt.Fprintf(&b, "; %s %s", f.Field, f.Message)
+	}
+	s := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, b.String())
+	if len(s) > 1024 {
+		s = strings.ToValidUTF8(s[:1024], "")
+	}
+	return s
+}

@@ -1,7 +1,7 @@
 # Conveniences; the README's two commands need none of this.
 PG ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-pg race bench ci
+.PHONY: build test test-pg race bench crash-test ci
 
 build:
 	go build -o jifen ./cmd/jifen
@@ -17,6 +17,11 @@ race:
 
 bench:
 	JIFEN_TEST_POSTGRES='$(PG)' go test -run '^$$' -bench . -benchtime 3s ./internal/...
+
+# The long crash test: SIGKILL under load 30 times on SQLite and on
+# PostgreSQL (JIFEN_CRASH_KILLS=n to change). CI runs a small one.
+crash-test:
+	JIFEN_CRASH_LONG=1 JIFEN_TEST_POSTGRES='$(PG)' go test -count=1 -timeout 60m -v -run '^TestCrash$$' ./internal/faults/
 
 ci:
 	.ci/run

@@ -100,7 +100,7 @@ func ProblemOf(err error) Problem {
 		case failure.Internal:
 			p.Detail = "an internal error occurred; it has been logged"
 		case failure.Unavailable:
-			p.Detail = "the database cannot be reached; nothing was changed; retry shortly"
+			p.Detail = "the database cannot be reached; retry shortly with the same Idempotency-Key (a write whose commit was cut off may have been applied, and the key replays it)"
 		}
 	}
 	p.Type = "https://jifen.dev/problems/" + p.Code

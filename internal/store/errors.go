@@ -47,7 +47,8 @@ func unreachable(err error) bool {
 	switch {
 	case errors.As(err, &connectErr), errors.As(err, &opErr), errors.As(err, &netErr):
 		return true
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, pgconn.ErrConnClosed): // the server closed the connection under an operation
 		return true
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return true

@@ -62,5 +62,9 @@ func Parse(field string, v *string) (*time.Time, error) {
 		return nil, failure.Field(field, "must be an RFC 3339 time with an offset, such as 2026-11-26T10:00:00+08:00")
 	}
 	t = t.UTC().Truncate(time.Millisecond)
+	if t.Year() < 0 || t.Year() > 9999 {
+		// It would be stored, then fail every answer that shows it.
+		return nil, failure.Field(field, "must be between years 0000 and 9999 in UTC")
+	}
 	return &t, nil
 }

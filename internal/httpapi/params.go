@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -34,17 +35,7 @@ func page(r *http.Request) (store.Page, error) {
 }
 
 // parseTime reads an optional RFC 3339 instant from a request field.
-func parseTime(field string, v *string) (*time.Time, error) {
-	if v == nil || *v == "" {
-		return nil, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *v)
-	if err != nil {
-		return nil, failure.Field(field, "must be an RFC 3339 time with an offset, such as 2026-11-26T10:00:00+08:00")
-	}
-	t = t.UTC().Truncate(time.Millisecond)
-	return &t, nil
-}
+func parseTime(field string, v *string) (*time.Time, error) { return clock.Parse(field, v) }
 
 // asOf reads a job's as_of: default now; in the future it is refused.
 func asOf(v *string, now time.Time) (time.Time, error) {

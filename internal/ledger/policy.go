@@ -70,10 +70,27 @@ func (p Policy) ExpiresAt(earned time.Time, loc *time.Location) *time.Time {
 		t = earned.Add(time.Duration(p.Days) * 24 * time.Hour)
 	case EndOfYear:
 		y := earned.In(loc).Year() + p.Years
-		t = time.Date(y+1, time.January, 1, 0, 0, 0, 0, loc).Add(-time.Second)
+		t = startOfYear(y+1, loc).Add(-time.Second)
 	default:
 		return nil
 	}
 	t = t.UTC()
 	return &t
+}
+
+// startOfYear is the first instant of local year y in loc. Where the
+// clocks jump across that midnight, time.Date may answer an instant on the
+// wrong side of the jump: an hour early in Lima, whose DST began at 00:00
+// on 1 January 1986, so that points earned at 23:30 expired at once.
+func startOfYear(y int, loc *time.Location) time.Time {
+	t := time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
+	if t.Year() < y { // midnight was skipped: the year begins after the gap
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			t = end
+		}
+	} else if before := t.Add(-time.Nanosecond); before.Year() >= y { // midnight came twice: take the first
+		_, off := before.Zone()
+		t = time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).Add(-time.Duration(off) * time.Second).In(loc)
+	}
+	return t
 }

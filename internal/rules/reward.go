@@ -219,22 +219,23 @@ func PerAmountValue(r *Reward, o *Order) *big.Rat {
 		}
 	}
 	if len(r.CategoryMultipliers) > 0 {
-		var sum int64
-		weighted := new(big.Rat)
+		// Exact sums: item amounts are any int64s, and a sum that wrapped
+		// around would make the mix worth many times the top multiplier.
+		sum, weighted := new(big.Rat), new(big.Rat)
 		for _, it := range o.Items {
 			if it.Amount <= 0 {
 				continue
 			}
-			sum += it.Amount
 			m, ok := r.CategoryMultipliers[it.Category]
 			if !ok {
 				m = One
 			}
 			w := new(big.Rat).SetInt64(it.Amount)
+			sum.Add(sum, w)
 			weighted.Add(weighted, w.Mul(w, m.Rat()))
 		}
-		if sum > 0 {
-			value.Mul(value, weighted.Quo(weighted, new(big.Rat).SetInt64(sum)))
+		if sum.Sign() > 0 {
+			value.Mul(value, weighted.Quo(weighted, sum))
 		}
 	}
 	value.Mul(value, new(big.Rat).SetFrac64(r.Points, r.Per))

@@ -39,9 +39,9 @@ func (s *Server) registerCoupons() {
 	s.handle(route{method: "POST", path: "/v1/coupon-templates", access: operator, tag: "coupons", summary: "Create a coupon template",
 		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: s.createTemplate})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates", access: anyRole, tag: "coupons", summary: "List coupon templates",
-		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: s.listTemplates})
+		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: listOf(s, coupon.ListTemplates)})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates/{id}", access: anyRole, tag: "coupons", summary: "Read a coupon template",
-		out: coupon.Template{}, status: 200, handler: s.getTemplate})
+		out: coupon.Template{}, status: 200, handler: getOf(s, coupon.GetTemplate)})
 	s.handle(route{method: "PATCH", path: "/v1/coupon-templates/{id}", access: operator, tag: "coupons", summary: "Change a coupon template",
 		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: s.patchTemplate})
 	s.handle(route{method: "POST", path: "/v1/coupon-templates/{id}/claim", access: operator, tag: "coupons",
@@ -77,17 +77,9 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	named := ""
-	if in.MerchantID != nil {
-		named = *in.MerchantID
-	}
-	mer, err := actingMerchant(r, named)
-	if err != nil {
+	if err := actAsMerchant(r, &in.MerchantID); err != nil {
 		s.problem(w, r, err)
 		return
-	}
-	if mer != "" {
-		in.MerchantID = &mer
 	}
 	p, err := s.program(r)
 	if err != nil {
@@ -97,29 +89,6 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, body, 201, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.CreateTemplate(ctx, tx, p, in, s.clock.Now())
 	})
-}
-
-func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
-	pg, err := page(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	ts, next, err := coupon.ListTemplates(r.Context(), s.db.Read(), principal(r).ProgramID, pg)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	list(w, ts, next)
-}
-
-func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) {
-	t, err := coupon.GetTemplate(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, t)
 }
 
 func (s *Server) patchTemplate(w http.ResponseWriter, r *http.Request) {

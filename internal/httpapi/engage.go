@@ -36,7 +36,7 @@ func (s *Server) registerEngage() {
 	s.handle(route{method: "GET", path: "/v1/tasks", access: anyRole, tag: "engagement", summary: "List tasks",
 		out: listBody[engage.Task]{}, status: 200, handler: s.listTasks})
 	s.handle(route{method: "GET", path: "/v1/tasks/{id}", access: anyRole, tag: "engagement", summary: "Read a task",
-		out: engage.Task{}, status: 200, handler: s.getTask})
+		out: engage.Task{}, status: 200, handler: getOf(s, engage.GetTask)})
 	s.handle(route{method: "PATCH", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Change a task",
 		in: engage.TaskInput{}, out: engage.Task{}, status: 200, handler: s.patchTask})
 	s.handle(route{method: "DELETE", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Delete a task",
@@ -160,15 +160,6 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list(w, ts, "")
-}
-
-func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	t, err := engage.GetTask(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, t)
 }
 
 func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {

@@ -17,9 +17,9 @@ func (s *Server) registerLotteries() {
 	s.handle(route{method: "POST", path: "/v1/lotteries", access: operator, tag: "lottery", summary: "Create a lottery wheel",
 		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: s.createLottery})
 	s.handle(route{method: "GET", path: "/v1/lotteries", access: anyRole, tag: "lottery", summary: "List lotteries with their odds",
-		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: s.listLotteries})
+		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: listOf(s, lottery.List)})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}", access: anyRole, tag: "lottery",
-		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: s.getLottery})
+		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: getOf(s, lottery.Get)})
 	s.handle(route{method: "PATCH", path: "/v1/lotteries/{id}", access: operator, tag: "lottery", summary: "Pause or resume a lottery",
 		in: lotteryPatch{}, out: lottery.Lottery{}, status: 200, handler: s.patchLottery})
 	s.handle(route{method: "POST", path: "/v1/lotteries/{id}/draws", access: operator, tag: "lottery", summary: "Draw for a member",
@@ -35,17 +35,9 @@ func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	named := ""
-	if in.MerchantID != nil {
-		named = *in.MerchantID
-	}
-	mer, err := actingMerchant(r, named)
-	if err != nil {
+	if err := actAsMerchant(r, &in.MerchantID); err != nil {
 		s.problem(w, r, err)
 		return
-	}
-	if mer != "" {
-		in.MerchantID = &mer
 	}
 	p, err := s.program(r)
 	if err != nil {
@@ -55,29 +47,6 @@ func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, body, 201, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return lottery.Create(ctx, tx, p, in, s.clock.Now())
 	})
-}
-
-func (s *Server) listLotteries(w http.ResponseWriter, r *http.Request) {
-	pg, err := page(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	ls, next, err := lottery.List(r.Context(), s.db.Read(), principal(r).ProgramID, pg)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	list(w, ls, next)
-}
-
-func (s *Server) getLottery(w http.ResponseWriter, r *http.Request) {
-	l, err := lottery.Get(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, l)
 }
 
 func (s *Server) patchLottery(w http.ResponseWriter, r *http.Request) {

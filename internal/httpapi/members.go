@@ -57,17 +57,9 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	named := ""
-	if in.MerchantID != nil {
-		named = *in.MerchantID
-	}
-	mer, err := actingMerchant(r, named)
-	if err != nil {
+	if err := actAsMerchant(r, &in.MerchantID); err != nil {
 		s.problem(w, r, err)
 		return
-	}
-	if mer != "" {
-		in.MerchantID = &mer
 	}
 	p, err := s.program(r)
 	if err != nil {

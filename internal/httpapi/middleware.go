@@ -195,3 +195,17 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}
 	s.problem(w, r, &apiError{404, "not_found", "Not found", "no route " + r.Method + " " + r.URL.Path, nil})
 }
+
+// actAsMerchant applies actingMerchant to an optional merchant field of a
+// create request: a merchant key fills in (or must name) its own merchant.
+func actAsMerchant(r *http.Request, field **string) error {
+	named := ""
+	if *field != nil {
+		named = **field
+	}
+	mer, err := actingMerchant(r, named)
+	if err == nil && mer != "" {
+		*field = &mer
+	}
+	return err
+}

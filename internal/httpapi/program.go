@@ -33,9 +33,13 @@ func (s *Server) registerProgram() {
 	s.handle(route{method: "POST", path: "/v1/merchants", access: operator, tag: "program", summary: "Create a merchant",
 		in: merchantRequest{}, out: store.Merchant{}, status: 201, handler: s.createMerchant})
 	s.handle(route{method: "GET", path: "/v1/merchants", access: anyRole, tag: "program", summary: "List merchants",
-		out: listBody[store.Merchant]{}, status: 200, query: pageParams, handler: s.listMerchants})
+		out: listBody[store.Merchant]{}, status: 200, query: pageParams, handler: listOf(s, func(ctx context.Context, c *store.Conn, pid string, pg store.Page) ([]store.Merchant, string, error) {
+			return c.Merchants(ctx, pid, pg)
+		})})
 	s.handle(route{method: "GET", path: "/v1/merchants/{id}", access: anyRole, tag: "program", summary: "Read a merchant",
-		out: store.Merchant{}, status: 200, handler: s.getMerchant})
+		out: store.Merchant{}, status: 200, handler: getOf(s, func(ctx context.Context, c *store.Conn, pid, id string) (store.Merchant, error) {
+			return c.Merchant(ctx, pid, id)
+		})})
 
 	s.handle(route{method: "POST", path: "/v1/api-keys", access: admin, tag: "program", summary: "Create an API key",
 		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: s.createKey})
@@ -98,29 +102,6 @@ func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return program.CreateMerchant(ctx, tx, pid, in.Name, s.clock.Now())
 	})
-}
-
-func (s *Server) listMerchants(w http.ResponseWriter, r *http.Request) {
-	pg, err := page(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	ms, next, err := s.db.Read().Merchants(r.Context(), principal(r).ProgramID, pg)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	list(w, ms, next)
-}
-
-func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request) {
-	m, err := s.db.Read().Merchant(r.Context(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, m)
 }
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {

@@ -38,7 +38,7 @@ func (s *Server) registerSpending() {
 		summary: "List rewards (available_to: what a member may redeem now)", out: listBody[mall.Reward]{}, status: 200,
 		handler: s.listRewards, query: append([]param{{name: "available_to", desc: "a member"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/rewards/{id}", access: anyRole, tag: "spending", summary: "Read a reward",
-		out: mall.Reward{}, status: 200, handler: s.getReward})
+		out: mall.Reward{}, status: 200, handler: getOf(s, mall.GetReward)})
 	s.handle(route{method: "PATCH", path: "/v1/rewards/{id}", access: operator, tag: "spending",
 		summary: "Change a reward (stock restocks)", in: mall.RewardInput{}, out: mall.Reward{}, status: 200, handler: s.patchReward})
 
@@ -48,7 +48,7 @@ func (s *Server) registerSpending() {
 		out: listBody[mall.Redemption]{}, status: 200, handler: s.listRedemptions,
 		query: append([]param{{name: "member"}, {name: "reward_id"}, {name: "status"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/redemptions/{id}", access: anyRole, tag: "spending", summary: "Read a redemption",
-		out: mall.Redemption{}, status: 200, handler: s.getRedemption})
+		out: mall.Redemption{}, status: 200, handler: getOf(s, mall.GetRedemption)})
 	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/fulfil", access: operator, tag: "spending",
 		summary: "Mark a redemption delivered", out: mall.Redemption{}, status: 200, handler: s.fulfil})
 	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/cancel", access: operator, tag: "spending",
@@ -129,17 +129,9 @@ func (s *Server) createReward(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	named := ""
-	if in.MerchantID != nil {
-		named = *in.MerchantID
-	}
-	mer, err := actingMerchant(r, named)
-	if err != nil {
+	if err := actAsMerchant(r, &in.MerchantID); err != nil {
 		s.problem(w, r, err)
 		return
-	}
-	if mer != "" {
-		in.MerchantID = &mer
 	}
 	p, err := s.program(r)
 	if err != nil {
@@ -182,15 +174,6 @@ func (s *Server) listRewards(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list(w, rs, next)
-}
-
-func (s *Server) getReward(w http.ResponseWriter, r *http.Request) {
-	rw, err := mall.GetReward(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, rw)
 }
 
 func (s *Server) patchReward(w http.ResponseWriter, r *http.Request) {
@@ -303,15 +286,6 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list(w, rs, next)
-}
-
-func (s *Server) getRedemption(w http.ResponseWriter, r *http.Request) {
-	rd, err := mall.GetRedemption(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, rd)
 }
 
 func (s *Server) redemptionAction(w http.ResponseWriter, r *http.Request, act func(ctx context.Context, tx *store.Tx, p program.Program, id string, now time.Time) (mall.Redemption, error)) {

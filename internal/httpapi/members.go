@@ -178,7 +178,7 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lp, _, err := s.ledgerProgram(r)
+	lp, err := s.ledgerProgram(r)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -119,6 +119,35 @@ func withTierRaise(ctx context.Context, tx *store.Tx, p program.Program, memberI
 
 // merchantFor checks the merchant a write names (or the merchant key's
 // own) inside the transaction: it must exist in the program.
+// memberWrite answers a ledger operation on the path's {member} with 201:
+// it resolves the member and the acting merchant (a merchant key acts only
+// as itself; named is the body's merchant_id) and checks that merchant in
+// the operation's own transaction.
+func (s *Server) memberWrite(w http.ResponseWriter, r *http.Request, body []byte, named string,
+	op func(ctx context.Context, tx *store.Tx, p program.Program, memberID, merchantID string) (any, error)) {
+	mer, err := actingMerchant(r, named)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	m, err := s.resolve(r, r.PathValue("member"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.program(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+		if err := merchantFor(ctx, tx, p.ID, mer); err != nil {
+			return nil, err
+		}
+		return op(ctx, tx, p, m.ID, mer)
+	})
+}
+
 func merchantFor(ctx context.Context, tx *store.Tx, programID, merchantID string) error {
 	if merchantID == "" {
 		return nil
@@ -157,33 +186,10 @@ func (s *Server) earn(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	mer, err := actingMerchant(r, in.MerchantID)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	lp, _, err := s.ledgerProgram(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		if err := merchantFor(ctx, tx, lp.ID, mer); err != nil {
-			return nil, err
-		}
-		return withTierRaise(ctx, tx, p, m.ID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
-			return ledger.Earn(ctx, tx, lp, ledger.EarnInput{
-				MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
+	s.memberWrite(w, r, body, in.MerchantID, func(ctx context.Context, tx *store.Tx, p program.Program, memberID, mer string) (any, error) {
+		return withTierRaise(ctx, tx, p, memberID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
+			return ledger.Earn(ctx, tx, p.Ledger(), ledger.EarnInput{
+				MemberID: memberID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
 				MerchantID: mer, AvailableAt: availableAt, ExpiresAt: expiresAt, Metadata: in.Metadata, Now: s.clock.Now(),
 			})
 		})
@@ -207,27 +213,9 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	mer, err := actingMerchant(r, in.MerchantID)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	lp, _, err := s.ledgerProgram(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		if err := merchantFor(ctx, tx, lp.ID, mer); err != nil {
-			return nil, err
-		}
-		return ledger.Spend(ctx, tx, lp, ledger.SpendInput{
-			MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
+	s.memberWrite(w, r, body, in.MerchantID, func(ctx context.Context, tx *store.Tx, p program.Program, memberID, mer string) (any, error) {
+		return ledger.Spend(ctx, tx, p.Ledger(), ledger.SpendInput{
+			MemberID: memberID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Reference: in.Reference,
 			MerchantID: mer, Metadata: in.Metadata, Now: s.clock.Now(),
 		})
 	})
@@ -252,25 +240,10 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	lp, _, err := s.ledgerProgram(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return withTierRaise(ctx, tx, p, m.ID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
-			return ledger.Adjust(ctx, tx, lp, ledger.AdjustInput{
-				MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Metadata: in.Metadata, Now: s.clock.Now(),
+	s.memberWrite(w, r, body, "", func(ctx context.Context, tx *store.Tx, p program.Program, memberID, _ string) (any, error) {
+		return withTierRaise(ctx, tx, p, memberID, in.Currency, s.clock.Now(), func() (ledger.Txn, error) {
+			return ledger.Adjust(ctx, tx, p.Ledger(), ledger.AdjustInput{
+				MemberID: memberID, Points: in.Points, Currency: in.Currency, Reason: in.Reason, Metadata: in.Metadata, Now: s.clock.Now(),
 			})
 		})
 	})
@@ -294,27 +267,9 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	mer, err := actingMerchant(r, in.MerchantID)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	lp, _, err := s.ledgerProgram(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		if err := merchantFor(ctx, tx, lp.ID, mer); err != nil {
-			return nil, err
-		}
-		return ledger.PlaceHold(ctx, tx, lp, ledger.HoldInput{
-			MemberID: m.ID, Points: in.Points, Currency: in.Currency, Reference: in.Reference, MerchantID: mer,
+	s.memberWrite(w, r, body, in.MerchantID, func(ctx context.Context, tx *store.Tx, p program.Program, memberID, mer string) (any, error) {
+		return ledger.PlaceHold(ctx, tx, p.Ledger(), ledger.HoldInput{
+			MemberID: memberID, Points: in.Points, Currency: in.Currency, Reference: in.Reference, MerchantID: mer,
 			ExpiresIn: time.Duration(in.ExpiresInSeconds) * time.Second, Now: s.clock.Now(),
 		})
 	})
@@ -354,7 +309,7 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lp, _, err := s.ledgerProgram(r)
+	lp, err := s.ledgerProgram(r)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -375,7 +330,7 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lp, _, err := s.ledgerProgram(r)
+	lp, err := s.ledgerProgram(r)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -432,7 +387,7 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lp, _, err := s.ledgerProgram(r)
+	lp, err := s.ledgerProgram(r)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -143,10 +143,7 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // ledgerProgram reads the request's program settings for the ledger.
-func (s *Server) ledgerProgram(r *http.Request) (ledger.Program, program.Program, error) {
+func (s *Server) ledgerProgram(r *http.Request) (ledger.Program, error) {
 	p, err := s.program(r)
-	if err != nil {
-		return ledger.Program{}, p, err
-	}
-	return p.Ledger(), p, nil
+	return p.Ledger(), err
 }

@@ -1,5 +1,5 @@
 // Package auth owns API keys and roles: creating, listing and deleting
-// keys, and turning a bearer secret into a Principal. Secrets are shown
+// keys, and turning a bearer secret into an Actor. Secrets are shown
 // once and stored only as a SHA-256 hash; the service remembers recent
 // lookups for a few seconds so that authentication costs no query on the
 // hot path, and forgets a key at once when this node deletes it.
@@ -24,15 +24,6 @@ const (
 	Merchant = "merchant" // operations and reads, as its own merchant
 	ReadOnly = "readonly" // reads
 )
-
-// Principal is who a request acts as.
-type Principal struct {
-	ProgramID  string
-	KeyID      string
-	Name       string
-	Role       string
-	MerchantID string
-}
 
 // Key is an API key as the API shows it. Secret is set only when the key
 // is created.
@@ -72,7 +63,7 @@ type Service struct {
 }
 
 type cachedKey struct {
-	p   Principal
+	a   Actor
 	err error
 	at  time.Time
 }
@@ -84,27 +75,27 @@ func NewService(db *store.DB, ttl time.Duration) *Service {
 
 // Authenticate finds the live key with this secret. An unknown or deleted
 // key is failure.NotFound.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error) {
 	h := Hash(secret)
 	now := time.Now()
 	s.mu.Lock()
 	c, ok := s.cache[h]
 	s.mu.Unlock()
 	if ok && now.Sub(c.at) < s.ttl {
-		return c.p, c.err
+		return c.a, c.err
 	}
 	k, err := s.db.Read().APIKeyByHash(ctx, h)
 	if err != nil && failure.KindOf(err) != failure.NotFound {
-		return Principal{}, err // the database is away: do not remember that
+		return Actor{}, err // the database is away: do not remember that
 	}
-	p := Principal{ProgramID: k.ProgramID, KeyID: k.ID, Name: k.Name, Role: k.Role, MerchantID: string(k.MerchantID)}
+	a := Actor{ProgramID: k.ProgramID, Kind: KindAPIKey, ID: k.ID, Name: k.Name, Role: k.Role, MerchantID: string(k.MerchantID)}
 	s.mu.Lock()
 	if len(s.cache) > 100_000 {
 		clear(s.cache) // a flood of random secrets must not grow memory
 	}
-	s.cache[h] = cachedKey{p, err, now}
+	s.cache[h] = cachedKey{a, err, now}
 	s.mu.Unlock()
-	return p, err
+	return a, err
 }
 
 // forget drops a cached key.

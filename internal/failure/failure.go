@@ -1,6 +1,9 @@
-// Package failure holds the kinds of error the domain returns. It is a leaf
-// package (standard library only): domain code returns a kind, and httpapi
-// alone turns a kind into a status and a problem+json code.
+// Package failure holds the kinds of error Jifen returns and the one table
+// that gives each kind its stable code, its HTTP status and its title. It
+// is a leaf package (standard library only): domain code returns a kind;
+// the HTTP API writes Describe(err) as problem+json, and the NATS ingest
+// writes the same description into a dead letter's headers, so both doors
+// refuse the same input with the same code.
 package failure
 
 import (
@@ -8,8 +11,8 @@ import (
 	"fmt"
 )
 
-// Kind classifies an error for the caller. One kind per domain code in the
-// API contract.
+// Kind classifies an error for the caller. One kind per code of the API
+// contract.
 type Kind uint8
 
 const (
@@ -26,29 +29,62 @@ const (
 	IdempotencyConflict             // idempotency_conflict
 	Forbidden                       // forbidden: the actor may not do this to this thing
 	Unavailable                     // unavailable: the database cannot be reached
+	BadRequest                      // bad_request: malformed JSON, a duplicate key, invalid UTF-8
+	PayloadTooLarge                 // payload_too_large
+	Unauthenticated                 // unauthenticated
+	MethodNotAllowed                // method_not_allowed
 )
 
-var names = [...]string{
-	Internal:            "internal",
-	Invalid:             "invalid",
-	NotFound:            "not_found",
-	Conflict:            "conflict",
-	InsufficientPoints:  "insufficient_points",
-	LimitExceeded:       "limit_exceeded",
-	OutOfStock:          "out_of_stock",
-	NotStarted:          "not_started",
-	Ended:               "ended",
-	MemberExists:        "member_exists",
-	IdempotencyConflict: "idempotency_conflict",
-	Forbidden:           "forbidden",
-	Unavailable:         "unavailable",
+// kinds is the API's error vocabulary: code, status and title per kind.
+var kinds = [...]struct {
+	code   string
+	status int
+	title  string
+}{
+	Internal:            {"internal", 500, "Internal error"},
+	Invalid:             {"validation_failed", 422, "Validation failed"},
+	NotFound:            {"not_found", 404, "Not found"},
+	Conflict:            {"conflict", 409, "Conflict"},
+	InsufficientPoints:  {"insufficient_points", 422, "Insufficient points"},
+	LimitExceeded:       {"limit_exceeded", 422, "Limit exceeded"},
+	OutOfStock:          {"out_of_stock", 409, "Out of stock"},
+	NotStarted:          {"not_started", 422, "Not started"},
+	Ended:               {"ended", 422, "Ended"},
+	MemberExists:        {"member_exists", 409, "Member exists"},
+	IdempotencyConflict: {"idempotency_conflict", 409, "Idempotency key reused"},
+	Forbidden:           {"forbidden", 403, "Forbidden"},
+	Unavailable:         {"unavailable", 503, "Service unavailable"},
+	BadRequest:          {"bad_request", 400, "Bad request"},
+	PayloadTooLarge:     {"payload_too_large", 413, "Payload too large"},
+	Unauthenticated:     {"unauthenticated", 401, "Unauthenticated"},
+	MethodNotAllowed:    {"method_not_allowed", 405, "Method not allowed"},
 }
 
-func (k Kind) String() string {
-	if int(k) < len(names) {
-		return names[k]
+// Code is the kind's stable machine-readable code (validation_failed, …).
+func (k Kind) Code() string {
+	if int(k) < len(kinds) {
+		return kinds[k].code
 	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
+	return kinds[Internal].code
+}
+
+// Status is the HTTP status the API answers the kind with.
+func (k Kind) Status() int {
+	if int(k) < len(kinds) {
+		return kinds[k].status
+	}
+	return kinds[Internal].status
+}
+
+func (k Kind) String() string { return k.Code() }
+
+// Kinds lists every kind, for tests and the OpenAPI document.
+func Kinds() []Kind {
+	out := make([]Kind, len(kinds))
+	for i := range kinds {
+		out[i] = Kind(i)
+	}
+	return out
 }
 
 // FieldError names one bad field of the input and what is wrong with it.
@@ -132,10 +168,55 @@ func (fs *Fields) Add(field, format string, args ...any) {
 	*fs = append(*fs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// Merge adds the field errors of err (an Invalid error); any other error
+// is returned for the caller to fail with.
+func (fs *Fields) Merge(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e := As(err); e != nil && e.Kind == Invalid {
+		*fs = append(*fs, e.Fields...)
+		return nil
+	}
+	return err
+}
+
 // Err returns nil when no field was added, else an Invalid error naming them.
 func (fs Fields) Err() error {
 	if len(fs) == 0 {
 		return nil
 	}
 	return &Error{Kind: Invalid, Message: "the request is not valid", Fields: fs}
+}
+
+// Problem is how an error is shown to a client: RFC 9457's fields and the
+// API's code and field errors.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Errors []FieldError `json:"errors"`
+}
+
+// Describe is the problem err is answered with. An Internal error shows
+// nothing of its cause.
+func Describe(err error) Problem {
+	k := KindOf(err)
+	p := Problem{Status: k.Status(), Code: k.Code(), Title: kinds[k].title, Errors: []FieldError{}}
+	if fe := As(err); fe != nil && k != Internal {
+		p.Detail = fe.Message
+		if fe.Fields != nil {
+			p.Errors = fe.Fields
+		}
+	}
+	switch k {
+	case Internal:
+		p.Detail = "an internal error occurred; it has been logged"
+	case Unavailable:
+		p.Detail = "the database cannot be reached; retry shortly with the same Idempotency-Key (a write whose commit was cut off may have been applied, and the key replays it)"
+	}
+	p.Type = "https://jifen.dev/problems/" + p.Code
+	return p
 }

@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
-	"strings"
 
-	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/input"
 )
 
 // readBody reads the whole request body, refusing one over the limit
-// without reading further.
+// without reading further. The raw body is kept with the request for the
+// idempotency hash (see write).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if st := stateOf(r); st != nil && st.read {
+		return st.body, nil
+	}
 	if r.ContentLength > s.maxBody {
 		return nil, errTooLarge(s.maxBody)
 	}
@@ -25,72 +27,22 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		if errors.As(err, &mbe) {
 			return nil, errTooLarge(s.maxBody)
 		}
-		return nil, errBadRequest("the request body could not be read")
+		return nil, input.Errorf("the request body could not be read")
+	}
+	if st := stateOf(r); st != nil {
+		st.body, st.read = b, true
 	}
 	return b, nil
 }
 
-// decode reads JSON into v. An empty body is an empty object. Malformed
-// JSON is bad_request; a value of the wrong type is validation_failed
-// naming the field.
-func decode(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				if k := reflect.TypeOf(v).Elem().Kind(); k == reflect.Slice {
-					return errBadRequest("the request body must be a JSON array")
-				}
-				return errBadRequest("the request body must be a JSON object")
-			}
-			return failure.Field(te.Field, "must be %s", jsonKind(te.Type.Kind().String()))
-		}
-		return errBadRequest("malformed JSON: " + err.Error())
-	}
-	if dec.More() {
-		return errBadRequest("malformed JSON: more than one value in the body")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errBadRequest("malformed JSON: trailing data after the body")
-	}
-	return nil
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"):
-		return "an integer"
-	case strings.HasPrefix(goKind, "float"):
-		return "a number"
-	case goKind == "string":
-		return "a string"
-	case goKind == "bool":
-		return "true or false"
-	case goKind == "slice", goKind == "array":
-		return "an array"
-	case goKind == "map", goKind == "struct":
-		return "an object"
-	}
-	return "of another type"
-}
-
-// decodeBody reads and decodes the request body into a T; it returns the
-// raw body too, for the idempotency hash.
-func decodeBody[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, []byte, error) {
+// decode reads the request body into a T, strictly (input.Decode).
+func decode[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, error) {
 	var in T
 	body, err := s.readBody(w, r)
 	if err != nil {
-		return in, nil, err
+		return in, err
 	}
-	if err := decode(body, &in); err != nil {
-		return in, nil, err
-	}
-	return in, body, nil
+	return in, input.Decode(body, &in)
 }
 
 // marshal writes v as JSON without escaping <, > and & (condition text such
@@ -106,13 +58,11 @@ func marshal(v any) ([]byte, error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"code":"internal"}`)
+	b, err := marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"code":"internal"}`)
 	}
-	writeRaw(w, status, contentType, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	writeRaw(w, status, contentType, b)
 }
 
 func writeRaw(w http.ResponseWriter, status int, contentType string, b []byte) {
@@ -126,7 +76,11 @@ func writeRaw(w http.ResponseWriter, status int, contentType string, b []byte) {
 
 const jsonType = "application/json; charset=utf-8"
 
-func encode(w http.ResponseWriter, status int, v any) { writeJSON(w, status, jsonType, v) }
+// encode answers v as JSON.
+func encode(w http.ResponseWriter, status int, v any) error {
+	writeJSON(w, status, jsonType, v)
+	return nil
+}
 
 // listBody is the shape of every list.
 type listBody[T any] struct {
@@ -134,7 +88,8 @@ type listBody[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func list[T any](w http.ResponseWriter, data []T, next string) {
+// list answers a page of a list.
+func list[T any](w http.ResponseWriter, data []T, next string) error {
 	if data == nil {
 		data = []T{}
 	}
@@ -142,5 +97,16 @@ func list[T any](w http.ResponseWriter, data []T, next string) {
 	if next != "" {
 		b.NextCursor = &next
 	}
-	encode(w, http.StatusOK, b)
+	return encode(w, http.StatusOK, b)
+}
+
+// decodeBody is decode that also returns the raw body (for handlers not
+// yet moved to write).
+func decodeBody[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, []byte, error) {
+	in, err := decode[T](s, w, r)
+	if err != nil {
+		return in, nil, err
+	}
+	body, _ := s.readBody(w, r)
+	return in, body, nil
 }

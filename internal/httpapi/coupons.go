@@ -37,31 +37,31 @@ type couponsExpiredBody struct {
 
 func (s *Server) registerCoupons() {
 	s.handle(route{method: "POST", path: "/v1/coupon-templates", access: operator, tag: "coupons", summary: "Create a coupon template",
-		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: s.createTemplate})
+		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: legacy(s.createTemplate)})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates", access: anyRole, tag: "coupons", summary: "List coupon templates",
 		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: listOf(s, coupon.ListTemplates)})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates/{id}", access: anyRole, tag: "coupons", summary: "Read a coupon template",
 		out: coupon.Template{}, status: 200, handler: getOf(s, coupon.GetTemplate)})
 	s.handle(route{method: "PATCH", path: "/v1/coupon-templates/{id}", access: operator, tag: "coupons", summary: "Change a coupon template",
-		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: s.patchTemplate})
+		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: legacy(s.patchTemplate)})
 	s.handle(route{method: "POST", path: "/v1/coupon-templates/{id}/claim", access: operator, tag: "coupons",
 		summary: "A member claims (or buys with points) a coupon", in: memberRequest{}, out: coupon.Coupon{}, status: 201,
-		handler: s.claimCoupon})
+		handler: legacy(s.claimCoupon)})
 	s.handle(route{method: "GET", path: "/v1/coupons/{code}", access: anyRole, tag: "coupons", summary: "Read a coupon",
-		out: coupon.Coupon{}, status: 200, handler: s.getCoupon})
+		out: coupon.Coupon{}, status: 200, handler: legacy(s.getCoupon)})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/validate", access: anyRole, tag: "coupons",
 		summary: "Whether a coupon can be used on an order, and for how much", in: couponOrderRequest{}, out: coupon.Check{},
-		status: 200, handler: s.validateCoupon})
+		status: 200, handler: legacy(s.validateCoupon)})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/redeem", access: operator, tag: "coupons",
 		summary: "Use a coupon on an order (once per reference)", in: couponOrderRequest{}, out: coupon.Coupon{}, status: 200,
-		handler: s.redeemCoupon})
+		handler: legacy(s.redeemCoupon)})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/unredeem", access: operator, tag: "coupons",
 		summary: "Give a coupon back when its order is cancelled", in: unredeemRequest{}, out: coupon.Coupon{}, status: 200,
-		handler: s.unredeemCoupon})
+		handler: legacy(s.unredeemCoupon)})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/transfer", access: operator, tag: "coupons",
-		summary: "Give a coupon to another member", in: transferRequest{}, out: coupon.Coupon{}, status: 200, handler: s.transferCoupon})
+		summary: "Give a coupon to another member", in: transferRequest{}, out: coupon.Coupon{}, status: 200, handler: legacy(s.transferCoupon)})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/coupons", access: anyRole, tag: "coupons", summary: "A member's coupons",
-		out: listBody[coupon.Coupon]{}, status: 200, handler: s.memberCoupons,
+		out: listBody[coupon.Coupon]{}, status: 200, handler: legacy(s.memberCoupons),
 		query: append([]param{{name: "status"}}, pageParams...)})
 	s.handle(route{method: "POST", path: "/v1/jobs/expire-coupons", access: admin, tag: "jobs",
 		summary: "Mark coupons past their validity expired", in: jobRequest{}, out: couponsExpiredBody{}, status: 200,
@@ -86,7 +86,7 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.CreateTemplate(ctx, tx, p, in, s.clock.Now())
 	})
 }
@@ -111,7 +111,7 @@ func (s *Server) patchTemplate(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.UpdateTemplate(ctx, tx, p, cur.ID, in, s.clock.Now())
 	})
 }
@@ -140,7 +140,7 @@ func (s *Server) claimCoupon(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
 			return nil, err
 		}
@@ -149,7 +149,7 @@ func (s *Server) claimCoupon(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCoupon(w http.ResponseWriter, r *http.Request) {
-	c, err := coupon.Get(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("code"))
+	c, err := coupon.Get(r.Context(), s.db.Read(), actor(r).ProgramID, r.PathValue("code"))
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -213,7 +213,7 @@ func (s *Server) redeemCoupon(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, memberID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, memberID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.Redeem(ctx, tx, p, r.PathValue("code"), memberID, *in.OrderAmount, in.Reference, s.clock.Now())
 	})
 }
@@ -229,7 +229,7 @@ func (s *Server) unredeemCoupon(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.Unredeem(ctx, tx, p, r.PathValue("code"), in.Reference, s.clock.Now())
 	})
 }
@@ -254,7 +254,7 @@ func (s *Server) transferCoupon(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
 		return coupon.Transfer(ctx, tx, p, r.PathValue("code"), "", to.ID, s.clock.Now())
 	})
 }
@@ -277,7 +277,7 @@ func (s *Server) memberCoupons(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	cs, next, err := coupon.MemberCoupons(r.Context(), s.db.Replica(), principal(r).ProgramID, m.ID, status, pg)
+	cs, next, err := coupon.MemberCoupons(r.Context(), s.db.Replica(), actor(r).ProgramID, m.ID, status, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

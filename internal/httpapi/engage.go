@@ -23,34 +23,34 @@ type checkinBody struct {
 
 func (s *Server) registerEngage() {
 	s.handle(route{method: "PUT", path: "/v1/checkin", access: admin, tag: "engagement", summary: "Configure daily check-in",
-		in: program.CheckinConfig{}, out: program.CheckinConfig{}, status: 200, handler: s.putCheckin})
+		in: program.CheckinConfig{}, out: program.CheckinConfig{}, status: 200, handler: legacy(s.putCheckin)})
 	s.handle(route{method: "GET", path: "/v1/checkin", access: anyRole, tag: "engagement", summary: "Read the check-in configuration",
-		out: program.CheckinConfig{}, status: 200, handler: s.getCheckin})
+		out: program.CheckinConfig{}, status: 200, handler: legacy(s.getCheckin)})
 	s.handle(route{method: "POST", path: "/v1/members/{member}/checkins", access: operator, tag: "engagement",
-		summary: "Check a member in for today", out: checkinBody{}, status: 201, handler: s.checkIn})
+		summary: "Check a member in for today", out: checkinBody{}, status: 201, handler: legacy(s.checkIn)})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/checkins", access: anyRole, tag: "engagement",
-		summary: "A member's recent check-ins", out: listBody[store.Checkin]{}, status: 200, handler: s.listCheckins})
+		summary: "A member's recent check-ins", out: listBody[store.Checkin]{}, status: 200, handler: legacy(s.listCheckins)})
 
 	s.handle(route{method: "POST", path: "/v1/tasks", access: operator, tag: "engagement", summary: "Create a task",
-		in: engage.TaskInput{}, out: engage.Task{}, status: 201, handler: s.createTask})
+		in: engage.TaskInput{}, out: engage.Task{}, status: 201, handler: legacy(s.createTask)})
 	s.handle(route{method: "GET", path: "/v1/tasks", access: anyRole, tag: "engagement", summary: "List tasks",
-		out: listBody[engage.Task]{}, status: 200, handler: s.listTasks})
+		out: listBody[engage.Task]{}, status: 200, handler: legacy(s.listTasks)})
 	s.handle(route{method: "GET", path: "/v1/tasks/{id}", access: anyRole, tag: "engagement", summary: "Read a task",
 		out: engage.Task{}, status: 200, handler: getOf(s, engage.GetTask)})
 	s.handle(route{method: "PATCH", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Change a task",
-		in: engage.TaskInput{}, out: engage.Task{}, status: 200, handler: s.patchTask})
+		in: engage.TaskInput{}, out: engage.Task{}, status: 200, handler: legacy(s.patchTask)})
 	s.handle(route{method: "DELETE", path: "/v1/tasks/{id}", access: operator, tag: "engagement", summary: "Delete a task",
-		status: 204, handler: s.deleteTask})
+		status: 204, handler: legacy(s.deleteTask)})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tasks", access: anyRole, tag: "engagement",
 		summary: "A member's progress on tasks this period", out: listBody[engage.MemberTask]{}, status: 200,
-		handler: s.memberTasks})
+		handler: legacy(s.memberTasks)})
 
 	s.handle(route{method: "PUT", path: "/v1/referral", access: admin, tag: "engagement", summary: "Configure referral rewards",
-		in: program.ReferralConfig{}, out: program.ReferralConfig{}, status: 200, handler: s.putReferral})
+		in: program.ReferralConfig{}, out: program.ReferralConfig{}, status: 200, handler: legacy(s.putReferral)})
 	s.handle(route{method: "GET", path: "/v1/referral", access: anyRole, tag: "engagement", summary: "Read the referral configuration",
-		out: program.ReferralConfig{}, status: 200, handler: s.getReferral})
+		out: program.ReferralConfig{}, status: 200, handler: legacy(s.getReferral)})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/referrals", access: anyRole, tag: "engagement",
-		summary: "The members a member referred", out: listBody[store.Referral]{}, status: 200, handler: s.memberReferrals})
+		summary: "The members a member referred", out: listBody[store.Referral]{}, status: 200, handler: legacy(s.memberReferrals)})
 
 	s.handle(route{method: "POST", path: "/v1/jobs/birthdays", access: admin, tag: "jobs",
 		summary: "Post member.birthday for members born on as_of's local date", in: jobRequest{},
@@ -66,8 +66,8 @@ func (s *Server) putCheckin(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		p, err := s.programs.SetCheckin(ctx, tx, pid, in, s.clock.Now())
 		return p.Checkin, err
 	})
@@ -104,7 +104,7 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		now := s.clock.Now()
 		ch, err := engage.CheckIn(ctx, tx, p, m.ID, now)
 		if err != nil {
@@ -128,7 +128,7 @@ func (s *Server) listCheckins(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	cs, err := s.db.Replica().Checkins(r.Context(), principal(r).ProgramID, m.ID, pg.Limit)
+	cs, err := s.db.Replica().Checkins(r.Context(), actor(r).ProgramID, m.ID, pg.Limit)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -147,14 +147,14 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return engage.CreateTask(ctx, tx, p, in, s.clock.Now())
 	})
 }
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
-	ts, err := engage.ListTasks(r.Context(), s.db.Read(), principal(r).ProgramID)
+	ts, err := engage.ListTasks(r.Context(), s.db.Read(), actor(r).ProgramID)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -173,7 +173,7 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return engage.UpdateTask(ctx, tx, p, r.PathValue("id"), in, s.clock.Now())
 	})
@@ -190,7 +190,7 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 204, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 204, "tasks:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		tx.After(func() { s.events.ForgetTasks(p.ID) })
 		return nil, engage.DeleteTask(ctx, tx, p, r.PathValue("id"), s.clock.Now())
 	})
@@ -221,8 +221,8 @@ func (s *Server) putReferral(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		p, err := s.programs.SetReferral(ctx, tx, pid, in, s.clock.Now())
 		return p.Referral, err
 	})
@@ -247,7 +247,7 @@ func (s *Server) memberReferrals(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	rs, err := s.db.Replica().Referrals(r.Context(), principal(r).ProgramID, m.ID, 500)
+	rs, err := s.db.Replica().Referrals(r.Context(), actor(r).ProgramID, m.ID, 500)
 	if err != nil {
 		s.problem(w, r, err)
 		return

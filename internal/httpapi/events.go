@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/jifen/jifen/internal/input"
 	"net/http"
 
 	"github.com/jifen/jifen/internal/events"
@@ -14,10 +15,10 @@ import (
 func (s *Server) registerEvents() {
 	s.handle(route{method: "POST", path: "/v1/events", access: operator, tag: "events",
 		summary: "Post an event (order paid or refunded, check-in, share, custom)", in: events.Input{},
-		out: events.Result{}, status: 201, handler: s.postEvent})
+		out: events.Result{}, status: 201, handler: legacy(s.postEvent)})
 	s.handle(route{method: "POST", path: "/v1/events/simulate", access: anyRole, tag: "events",
 		summary: "What an event would earn; nothing is written", in: events.Input{}, out: events.Result{},
-		status: 200, handler: s.simulateEvent})
+		status: 200, handler: legacy(s.simulateEvent)})
 }
 
 func (s *Server) decodeEvent(w http.ResponseWriter, r *http.Request) (events.Input, []byte, error) {
@@ -41,7 +42,7 @@ func DecodeEvent(body []byte, maxBody int64) (events.Input, error) {
 	if int64(len(body)) > maxBody {
 		return in, errTooLarge(maxBody)
 	}
-	err := decode(body, &in)
+	err := input.Decode(body, &in)
 	return in, err
 }
 
@@ -84,7 +85,9 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if found {
-				s.replay(w, r, rec, hash)
+				if err := s.replay(w, rec, hash); err != nil {
+					s.problem(w, r, err)
+				}
 				return
 			}
 		}
@@ -118,7 +121,7 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 			}
 			return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: status, Body: out}, s.clock.Now())
 		})
-		if (errors.Is(err, events.ErrRace) || errors.Is(err, store.ErrIdemRace)) && attempt < 3 {
+		if (errors.Is(err, events.ErrRace) || errors.Is(err, store.ErrRace)) && attempt < 3 {
 			continue // a concurrent duplicate committed first: answer with its result
 		}
 		if err != nil {

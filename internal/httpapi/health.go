@@ -27,41 +27,40 @@ type pingBody struct {
 
 func (s *Server) registerHealth() {
 	s.handle(route{method: "GET", path: "/healthz", access: public, tag: "health", summary: "Process is up",
-		out: healthBody{}, status: 200, handler: func(w http.ResponseWriter, r *http.Request) {
-			encode(w, 200, healthBody{Status: "ok", Version: s.version})
+		out: healthBody{}, status: 200, handler: func(w http.ResponseWriter, r *http.Request) error {
+			return encode(w, 200, healthBody{Status: "ok", Version: s.version})
 		}})
 	s.handle(route{method: "GET", path: "/readyz", access: public, tag: "health",
 		summary: "Database reachable and migrations current", out: healthBody{}, status: 200, handler: s.ready})
 	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	s.handle(route{method: "GET", path: "/metrics", access: public, tag: "health", summary: "Prometheus metrics",
-		status: 200, handler: metrics.ServeHTTP})
+		status: 200, handler: legacy(metrics.ServeHTTP)})
 	s.handle(route{method: "GET", path: "/openapi.json", access: public, tag: "health", summary: "This API's OpenAPI document",
-		status: 200, handler: func(w http.ResponseWriter, r *http.Request) {
+		status: 200, handler: func(w http.ResponseWriter, r *http.Request) error {
 			writeRaw(w, 200, jsonType, s.openapi)
+			return nil
 		}})
 	// The floor of the stack: routing, middleware, authentication and JSON,
 	// without the database. jifen bench measures everything against it.
 	s.handle(route{method: "GET", path: "/v1/ping", access: anyRole, tag: "health",
 		summary: "Check a key (touches no database)", out: pingBody{}, status: 200,
-		handler: func(w http.ResponseWriter, r *http.Request) {
-			p := principal(r)
-			encode(w, 200, pingBody{OK: true, ProgramID: p.ProgramID, KeyID: p.KeyID, Role: p.Role})
+		handler: func(w http.ResponseWriter, r *http.Request) error {
+			a := actor(r)
+			return encode(w, 200, pingBody{OK: true, ProgramID: a.ProgramID, KeyID: a.ID, Role: a.Role})
 		}})
 }
 
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {
 		w.Header().Set("Retry-After", "1")
-		encode(w, http.StatusServiceUnavailable, healthBody{Status: "not_ready", Reason: "database unreachable"})
-		return
+		return encode(w, http.StatusServiceUnavailable, healthBody{Status: "not_ready", Reason: "database unreachable"})
 	}
 	ok, err := s.db.MigrationsCurrent(ctx)
 	if err != nil || !ok {
 		w.Header().Set("Retry-After", "1")
-		encode(w, http.StatusServiceUnavailable, healthBody{Status: "not_ready", Reason: "migrations not current"})
-		return
+		return encode(w, http.StatusServiceUnavailable, healthBody{Status: "not_ready", Reason: "migrations not current"})
 	}
 	body := healthBody{Status: "ready", Version: s.version}
 	if configured, up, _ := s.db.ReplicaStatus(); configured {
@@ -70,5 +69,5 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 			body.Replica = "up"
 		}
 	}
-	encode(w, 200, body)
+	return encode(w, 200, body)
 }

@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -44,49 +44,46 @@ func (s *Server) registerJobs() {
 // member), so its idempotency record is written after the run: a replay
 // returns the first run's counts, and a run interrupted half-way is simply
 // run again (every job is safe to repeat).
-func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time.Time) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		in, body, err := decodeBody[jobRequest](s, w, r)
+func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time.Time) (any, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in, err := decode[jobRequest](s, w, r)
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
 		at, err := asOf(in.AsOf, s.clock.Now())
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
 		p, err := s.program(r)
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
+		body, _ := s.readBody(w, r)
 		key, hash, err := idempotencyKey(r, body)
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
 		if key != "" {
 			rec, found, err := s.db.Read().Idempotent(r.Context(), p.ID, key)
 			if err != nil {
-				s.problem(w, r, err)
-				return
+				return err
 			}
 			if found {
-				s.replay(w, r, rec, hash)
-				return
+				return s.replay(w, rec, hash)
 			}
 		}
 		res, err := run(r.Context(), p, at)
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
-		out, _ := json.Marshal(res)
+		out, err := marshal(res)
+		if err != nil {
+			return err
+		}
 		if key != "" {
 			err := s.db.Write(r.Context(), "job", func(ctx context.Context, tx *store.Tx) error {
 				err := tx.ClaimIdempotent(ctx, p.ID, key, hash, s.clock.Now())
-				if err == store.ErrIdemRace {
+				if errors.Is(err, store.ErrRace) {
 					return nil // a concurrent duplicate ran too; both runs are harmless
 				}
 				if err != nil {
@@ -95,23 +92,22 @@ func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time
 				return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now())
 			})
 			if err != nil {
-				s.problem(w, r, err)
-				return
+				return err
 			}
 		}
 		writeRaw(w, 200, jsonType, out)
+		return nil
 	}
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	checks, err := s.db.Read().Verify(r.Context(), principal(r).ProgramID)
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
+	checks, err := s.db.Read().Verify(r.Context(), actor(r).ProgramID)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
 	ok := true
 	for _, c := range checks {
 		ok = ok && c.OK
 	}
-	encode(w, 200, verifyBody{OK: ok, Checks: checks})
+	return encode(w, 200, verifyBody{OK: ok, Checks: checks})
 }

@@ -15,18 +15,18 @@ type lotteryPatch struct {
 
 func (s *Server) registerLotteries() {
 	s.handle(route{method: "POST", path: "/v1/lotteries", access: operator, tag: "lottery", summary: "Create a lottery wheel",
-		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: s.createLottery})
+		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: legacy(s.createLottery)})
 	s.handle(route{method: "GET", path: "/v1/lotteries", access: anyRole, tag: "lottery", summary: "List lotteries with their odds",
 		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: listOf(s, lottery.List)})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}", access: anyRole, tag: "lottery",
 		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: getOf(s, lottery.Get)})
 	s.handle(route{method: "PATCH", path: "/v1/lotteries/{id}", access: operator, tag: "lottery", summary: "Pause or resume a lottery",
-		in: lotteryPatch{}, out: lottery.Lottery{}, status: 200, handler: s.patchLottery})
+		in: lotteryPatch{}, out: lottery.Lottery{}, status: 200, handler: legacy(s.patchLottery)})
 	s.handle(route{method: "POST", path: "/v1/lotteries/{id}/draws", access: operator, tag: "lottery", summary: "Draw for a member",
-		in: memberRequest{}, out: lottery.Draw{}, status: 201, handler: s.draw})
+		in: memberRequest{}, out: lottery.Draw{}, status: 201, handler: legacy(s.draw)})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}/draws", access: anyRole, tag: "lottery",
 		summary: "A lottery's draws with the random values used", out: listBody[lottery.Draw]{}, status: 200,
-		query: append([]param{{name: "member"}}, pageParams...), handler: s.listDraws})
+		query: append([]param{{name: "member"}}, pageParams...), handler: legacy(s.listDraws)})
 }
 
 func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +44,7 @@ func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return lottery.Create(ctx, tx, p, in, s.clock.Now())
 	})
 }
@@ -69,7 +69,7 @@ func (s *Server) patchLottery(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return lottery.SetStatus(ctx, tx, p, cur.ID, in.Status, s.clock.Now())
 	})
 }
@@ -98,7 +98,7 @@ func (s *Server) draw(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
 			return nil, err
 		}
@@ -121,7 +121,7 @@ func (s *Server) listDraws(w http.ResponseWriter, r *http.Request) {
 		}
 		memberID = m.ID
 	}
-	ds, next, err := lottery.Draws(r.Context(), s.db.Replica(), principal(r).ProgramID, r.PathValue("id"), memberID, pg)
+	ds, next, err := lottery.Draws(r.Context(), s.db.Replica(), actor(r).ProgramID, r.PathValue("id"), memberID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

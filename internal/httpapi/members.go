@@ -27,28 +27,28 @@ type expiringBody struct {
 func (s *Server) registerMembers() {
 	m := "/v1/members/{member}"
 	s.handle(route{method: "POST", path: "/v1/members", access: operator, tag: "members", summary: "Create a member",
-		in: member.Input{}, out: member.Member{}, status: 201, handler: s.createMember})
+		in: member.Input{}, out: member.Member{}, status: 201, handler: legacy(s.createMember)})
 	s.handle(route{method: "GET", path: "/v1/members", access: anyRole, tag: "members", summary: "List members",
-		out: listBody[member.Member]{}, status: 200, handler: s.listMembers,
+		out: listBody[member.Member]{}, status: 200, handler: legacy(s.listMembers),
 		query: append([]param{{name: "external_id"}, {name: "phone"}, {name: "tier"}, {name: "status"},
 			{name: "tag", desc: "members with every given tag", array: true}}, pageParams...)})
 	s.handle(route{method: "GET", path: m, access: anyRole, tag: "members", summary: "Read a member",
-		out: member.Member{}, status: 200, handler: s.getMember})
+		out: member.Member{}, status: 200, handler: legacy(s.getMember)})
 	s.handle(route{method: "PATCH", path: m, access: operator, tag: "members", summary: "Change a member's profile",
-		in: member.Input{}, out: member.Member{}, status: 200, handler: s.patchMember})
+		in: member.Input{}, out: member.Member{}, status: 200, handler: legacy(s.patchMember)})
 	s.handle(route{method: "POST", path: m + "/freeze", access: operator, tag: "members", summary: "Freeze a member",
-		out: member.Member{}, status: 200, handler: s.freeze(true)})
+		out: member.Member{}, status: 200, handler: legacy(s.freeze(true))})
 	s.handle(route{method: "POST", path: m + "/unfreeze", access: operator, tag: "members", summary: "Unfreeze a member",
-		out: member.Member{}, status: 200, handler: s.freeze(false)})
+		out: member.Member{}, status: 200, handler: legacy(s.freeze(false))})
 	s.handle(route{method: "POST", path: m + "/erase", access: admin, tag: "members",
-		summary: "Erase a member's personal data", out: member.Member{}, status: 200, handler: s.eraseMember})
+		summary: "Erase a member's personal data", out: member.Member{}, status: 200, handler: legacy(s.eraseMember)})
 	s.handle(route{method: "GET", path: m + "/balance", access: anyRole, tag: "members",
-		summary: "Read a member's balances", out: map[string]balanceBody{}, status: 200, handler: s.getBalance})
+		summary: "Read a member's balances", out: map[string]balanceBody{}, status: 200, handler: legacy(s.getBalance)})
 }
 
 // resolve finds the member a path or body names, in the request's program.
 func (s *Server) resolve(r *http.Request, ref string) (member.Member, error) {
-	return member.Resolve(r.Context(), s.db.Read(), principal(r).ProgramID, ref)
+	return member.Resolve(r.Context(), s.db.Read(), actor(r).ProgramID, ref)
 }
 
 func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +70,7 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 	if in.ExternalID != nil {
 		lane = "ext:" + *in.ExternalID
 	}
-	s.write(w, r, body, 201, lane, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, lane, func(ctx context.Context, tx *store.Tx) (any, error) {
 		m, err := member.Create(ctx, tx, p.ID, in, s.clock.Now(), p.Location)
 		if err != nil {
 			return nil, err
@@ -104,7 +104,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Phone = norm
 	}
-	ms, next, err := s.db.Replica().Members(r.Context(), principal(r).ProgramID, f, pg)
+	ms, next, err := s.db.Replica().Members(r.Context(), actor(r).ProgramID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -113,7 +113,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
-	m, err := member.Get(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("member"))
+	m, err := member.Get(r.Context(), s.db.Read(), actor(r).ProgramID, r.PathValue("member"))
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -137,7 +137,7 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		updated, err := member.Update(ctx, tx, p.ID, m.ID, in, s.clock.Now(), p.Location)
 		if err != nil {
 			return nil, err
@@ -161,8 +161,8 @@ func (s *Server) freeze(frozen bool) http.HandlerFunc {
 			s.problem(w, r, err)
 			return
 		}
-		s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-			return member.SetFrozen(ctx, tx, principal(r).ProgramID, m.ID, frozen, s.clock.Now())
+		s.writeLegacy(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+			return member.SetFrozen(ctx, tx, actor(r).ProgramID, m.ID, frozen, s.clock.Now())
 		})
 	}
 }
@@ -183,7 +183,7 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return member.Erase(ctx, tx, lp, m.ID, s.clock.Now())
 	})
 }

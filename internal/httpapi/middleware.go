@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -17,9 +18,22 @@ type ctxKey int
 
 const (
 	keyRequestID ctxKey = iota
-	keyPrincipal
+	keyActor
 	keyLogger
+	keyState
 )
+
+// state is what one request keeps while it is served: its body, once
+// read (for the idempotency hash).
+type state struct {
+	body []byte
+	read bool
+}
+
+func stateOf(r *http.Request) *state {
+	st, _ := r.Context().Value(keyState).(*state)
+	return st
+}
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
@@ -60,6 +74,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), keyRequestID, rid)
 	ctx = context.WithValue(ctx, keyLogger, s.log.With("request_id", rid))
+	ctx = context.WithValue(ctx, keyState, &state{})
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
@@ -69,7 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			requestLogger(r, s.log).Error("panic", "panic", p)
 			if sw.status == 0 {
-				s.problem(sw, r, errInternal)
+				s.problem(sw, r, errors.New("panic"))
 			}
 		}
 		route := r.Pattern
@@ -82,8 +97,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	s.mux.ServeHTTP(sw, r)
 }
-
-var errInternal = &apiError{500, "internal", "Internal error", "an internal error occurred; it has been logged", nil}
 
 func validRequestID(s string) bool {
 	if len(s) < 1 || len(s) > 64 {
@@ -110,66 +123,61 @@ func requestLogger(r *http.Request, fallback *slog.Logger) *slog.Logger {
 	return fallback
 }
 
-// guard authenticates /v1 requests and checks the route's role.
+// guard authenticates /v1 requests, checks the route's role, runs the
+// handler and answers the error it returns as problem+json.
 func (s *Server) guard(rt route) http.Handler {
-	if rt.access == public {
-		return rt.handler
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err != nil {
+		if rt.access != public {
+			a, err := s.authenticate(r)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			if !rt.access.allows(a.Role) {
+				s.problem(w, r, errForbidden(rt.method+" "+rt.path+" needs "+strings.Join(rolesOf(rt.access), " or ")+
+					" key; this is a "+a.Role+" key"))
+				return
+			}
+			ctx := context.WithValue(r.Context(), keyActor, a)
+			ctx = context.WithValue(ctx, keyLogger, requestLogger(r, s.log).With("program", a.ProgramID, "key", a.ID))
+			r = r.WithContext(ctx)
+		}
+		if err := rt.handler(w, r); err != nil {
 			s.problem(w, r, err)
-			return
 		}
-		if !rt.access.allows(p.Role) {
-			s.problem(w, r, errForbidden(rt.method+" "+rt.path+" needs "+strings.Join(rolesOf(rt.access), " or ")+
-				" key; this is a "+p.Role+" key"))
-			return
-		}
-		ctx := context.WithValue(r.Context(), keyPrincipal, p)
-		ctx = context.WithValue(ctx, keyLogger, requestLogger(r, s.log).With("program", p.ProgramID, "key", p.KeyID))
-		rt.handler(w, r.WithContext(ctx))
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	if h == "" {
-		return auth.Principal{}, errUnauthenticated("an API key is required: Authorization: Bearer <key>")
+		return auth.Actor{}, errUnauthenticated("an API key is required: Authorization: Bearer <key>")
 	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		return auth.Principal{}, errUnauthenticated("the Authorization header must be: Bearer <key>")
+		return auth.Actor{}, errUnauthenticated("the Authorization header must be: Bearer <key>")
 	}
-	p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+	a, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(secret))
 	if failure.KindOf(err) == failure.NotFound {
-		return auth.Principal{}, errUnauthenticated("the API key is not valid")
+		return auth.Actor{}, errUnauthenticated("the API key is not valid")
 	}
-	return p, err
+	return a, err
 }
 
-func principal(r *http.Request) auth.Principal {
-	p, _ := r.Context().Value(keyPrincipal).(auth.Principal)
-	return p
+// actor is who the request acts for.
+func actor(r *http.Request) auth.Actor {
+	a, _ := r.Context().Value(keyActor).(auth.Actor)
+	return a
 }
 
 // program returns the settings of the request's program.
 func (s *Server) program(r *http.Request) (program.Program, error) {
-	return s.programs.Get(r.Context(), principal(r).ProgramID)
+	return s.programs.Get(r.Context(), actor(r).ProgramID)
 }
 
-// actingMerchant is the merchant a request acts as: a merchant key always
-// acts as its own merchant (naming another is forbidden); other keys act
-// as the merchant they name, if any.
+// actingMerchant is the merchant a request acts as (auth.Actor.ActingMerchant).
 func actingMerchant(r *http.Request, named string) (string, error) {
-	p := principal(r)
-	if p.Role == auth.Merchant {
-		if named != "" && named != p.MerchantID {
-			return "", errForbidden("a merchant key acts only as its own merchant " + p.MerchantID)
-		}
-		return p.MerchantID, nil
-	}
-	return named, nil
+	return actor(r).ActingMerchant(named)
 }
 
 // notFound answers every /v1 path that no route matches: 405 when the path
@@ -189,11 +197,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		s.problem(w, r, &apiError{405, "method_not_allowed", "Method not allowed",
-			r.Method + " is not allowed here; allowed: " + strings.Join(allowed, ", "), nil})
+		s.problem(w, r, failure.New(failure.MethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, strings.Join(allowed, ", ")))
 		return
 	}
-	s.problem(w, r, &apiError{404, "not_found", "Not found", "no route " + r.Method + " " + r.URL.Path, nil})
+	s.problem(w, r, failure.New(failure.NotFound, "no route %s %s", r.Method, r.URL.Path))
 }
 
 // actAsMerchant applies actingMerchant to an optional merchant field of a

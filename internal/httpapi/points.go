@@ -67,32 +67,32 @@ var txnTypes = []string{ledger.TypeEarn, ledger.TypeSpend, ledger.TypeAdjust, le
 func (s *Server) registerPoints() {
 	m := "/v1/members/{member}"
 	s.handle(route{method: "POST", path: m + "/points/earn", access: operator, tag: "points", summary: "Earn points",
-		in: earnRequest{}, out: ledger.Txn{}, status: 201, handler: s.earn})
+		in: earnRequest{}, out: ledger.Txn{}, status: 201, handler: legacy(s.earn)})
 	s.handle(route{method: "POST", path: m + "/points/spend", access: operator, tag: "points", summary: "Spend points",
-		in: spendRequest{}, out: ledger.Txn{}, status: 201, handler: s.spend})
+		in: spendRequest{}, out: ledger.Txn{}, status: 201, handler: legacy(s.spend)})
 	s.handle(route{method: "POST", path: m + "/points/adjust", access: admin, tag: "points", summary: "Adjust points",
-		in: adjustRequest{}, out: ledger.Txn{}, status: 201, handler: s.adjust})
+		in: adjustRequest{}, out: ledger.Txn{}, status: 201, handler: legacy(s.adjust)})
 	s.handle(route{method: "GET", path: m + "/transactions", access: anyRole, tag: "points",
-		summary: "List a member's transactions", out: listBody[ledger.Txn]{}, status: 200, handler: s.listTxns,
+		summary: "List a member's transactions", out: listBody[ledger.Txn]{}, status: 200, handler: legacy(s.listTxns),
 		query: append([]param{{name: "type"}, {name: "currency"}}, pageParams...)})
 	s.handle(route{method: "GET", path: m + "/lots", access: anyRole, tag: "points", summary: "List a member's lots",
-		out: listBody[store.Lot]{}, status: 200, handler: s.listLots,
+		out: listBody[store.Lot]{}, status: 200, handler: legacy(s.listLots),
 		query: append([]param{{name: "status"}, {name: "currency"}}, pageParams...)})
 	s.handle(route{method: "POST", path: m + "/holds", access: operator, tag: "holds", summary: "Hold points",
-		in: holdRequest{}, out: ledger.Hold{}, status: 201, handler: s.placeHold})
+		in: holdRequest{}, out: ledger.Hold{}, status: 201, handler: legacy(s.placeHold)})
 	s.handle(route{method: "GET", path: m + "/holds", access: anyRole, tag: "holds", summary: "List a member's holds",
-		out: listBody[ledger.Hold]{}, status: 200, handler: s.listHolds,
+		out: listBody[ledger.Hold]{}, status: 200, handler: legacy(s.listHolds),
 		query: append([]param{{name: "status"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/holds/{id}", access: anyRole, tag: "holds", summary: "Read a hold",
-		out: ledger.Hold{}, status: 200, handler: s.getHold})
+		out: ledger.Hold{}, status: 200, handler: legacy(s.getHold)})
 	s.handle(route{method: "POST", path: "/v1/holds/{id}/capture", access: operator, tag: "holds", summary: "Capture a hold",
-		in: captureRequest{}, out: ledger.Hold{}, status: 200, handler: s.captureHold})
+		in: captureRequest{}, out: ledger.Hold{}, status: 200, handler: legacy(s.captureHold)})
 	s.handle(route{method: "POST", path: "/v1/holds/{id}/release", access: operator, tag: "holds", summary: "Release a hold",
-		out: ledger.Hold{}, status: 200, handler: s.releaseHold})
+		out: ledger.Hold{}, status: 200, handler: legacy(s.releaseHold)})
 	s.handle(route{method: "GET", path: "/v1/transactions/{id}", access: anyRole, tag: "points",
-		summary: "Read a transaction", out: ledger.Txn{}, status: 200, handler: s.getTxn})
+		summary: "Read a transaction", out: ledger.Txn{}, status: 200, handler: legacy(s.getTxn)})
 	s.handle(route{method: "POST", path: "/v1/transactions/{id}/reverse", access: operator, tag: "points",
-		summary: "Reverse a transaction", in: reverseRequest{}, out: ledger.Txn{}, status: 201, handler: s.reverse})
+		summary: "Reverse a transaction", in: reverseRequest{}, out: ledger.Txn{}, status: 201, handler: legacy(s.reverse)})
 }
 
 // withTierRaise runs a ledger write and, when it changes the growth value
@@ -140,7 +140,7 @@ func (s *Server) memberWrite(w http.ResponseWriter, r *http.Request, body []byte
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		if err := merchantFor(ctx, tx, p.ID, mer); err != nil {
 			return nil, err
 		}
@@ -278,7 +278,7 @@ func (s *Server) placeHold(w http.ResponseWriter, r *http.Request) {
 // holdFor reads a hold of the request's program; a merchant key sees only
 // its own merchant's holds.
 func (s *Server) holdFor(r *http.Request) (ledger.Hold, error) {
-	h, err := s.db.Read().Hold(r.Context(), principal(r).ProgramID, r.PathValue("id"))
+	h, err := s.db.Read().Hold(r.Context(), actor(r).ProgramID, r.PathValue("id"))
 	if err != nil {
 		return h, err
 	}
@@ -314,7 +314,7 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, h.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, h.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return ledger.Capture(ctx, tx, lp, h.ID, in.Points, s.clock.Now())
 	})
 }
@@ -335,13 +335,13 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, h.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, h.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return ledger.Release(ctx, tx, lp, h.ID, s.clock.Now())
 	})
 }
 
 func (s *Server) getTxn(w http.ResponseWriter, r *http.Request) {
-	pid := principal(r).ProgramID
+	pid := actor(r).ProgramID
 	t, err := s.db.Read().Txn(r.Context(), pid, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
@@ -381,7 +381,7 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
+	pid := actor(r).ProgramID
 	t, err := s.db.Read().Txn(r.Context(), pid, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
@@ -392,7 +392,7 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, t.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, t.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return ledger.Reverse(ctx, tx, lp, ledger.ReverseInput{TransactionID: t.ID, Points: in.Points, Reason: in.Reason, Now: s.clock.Now()})
 	})
 }
@@ -413,7 +413,7 @@ func (s *Server) listTxns(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	ts, next, err := s.db.Replica().MemberTxns(r.Context(), principal(r).ProgramID, m.ID, f, pg)
+	ts, next, err := s.db.Replica().MemberTxns(r.Context(), actor(r).ProgramID, m.ID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -439,7 +439,7 @@ func (s *Server) listLots(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	lots, next, err := s.db.Replica().MemberLots(r.Context(), principal(r).ProgramID, m.ID, status, r.URL.Query().Get("currency"), pg)
+	lots, next, err := s.db.Replica().MemberLots(r.Context(), actor(r).ProgramID, m.ID, status, r.URL.Query().Get("currency"), pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -465,7 +465,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	hs, next, err := s.db.Replica().MemberHolds(r.Context(), principal(r).ProgramID, m.ID, status, pg)
+	hs, next, err := s.db.Replica().MemberHolds(r.Context(), actor(r).ProgramID, m.ID, status, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -24,14 +24,14 @@ type currencyBody struct {
 
 func (s *Server) registerProgram() {
 	s.handle(route{method: "GET", path: "/v1/program", access: anyRole, tag: "program", summary: "Read the program",
-		out: program.Program{}, status: 200, handler: s.getProgram})
+		out: program.Program{}, status: 200, handler: legacy(s.getProgram)})
 	s.handle(route{method: "PATCH", path: "/v1/program", access: admin, tag: "program", summary: "Change the program",
-		in: program.Patch{}, out: program.Program{}, status: 200, handler: s.patchProgram})
+		in: program.Patch{}, out: program.Program{}, status: 200, handler: legacy(s.patchProgram)})
 	s.handle(route{method: "GET", path: "/v1/currencies", access: anyRole, tag: "program", summary: "List point currencies",
-		out: listBody[currencyBody]{}, status: 200, handler: s.listCurrencies})
+		out: listBody[currencyBody]{}, status: 200, handler: legacy(s.listCurrencies)})
 
 	s.handle(route{method: "POST", path: "/v1/merchants", access: operator, tag: "program", summary: "Create a merchant",
-		in: merchantRequest{}, out: store.Merchant{}, status: 201, handler: s.createMerchant})
+		in: merchantRequest{}, out: store.Merchant{}, status: 201, handler: legacy(s.createMerchant)})
 	s.handle(route{method: "GET", path: "/v1/merchants", access: anyRole, tag: "program", summary: "List merchants",
 		out: listBody[store.Merchant]{}, status: 200, query: pageParams, handler: listOf(s, func(ctx context.Context, c *store.Conn, pid string, pg store.Page) ([]store.Merchant, string, error) {
 			return c.Merchants(ctx, pid, pg)
@@ -42,11 +42,11 @@ func (s *Server) registerProgram() {
 		})})
 
 	s.handle(route{method: "POST", path: "/v1/api-keys", access: admin, tag: "program", summary: "Create an API key",
-		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: s.createKey})
+		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: legacy(s.createKey)})
 	s.handle(route{method: "GET", path: "/v1/api-keys", access: admin, tag: "program", summary: "List API keys",
-		out: listBody[auth.Key]{}, status: 200, query: pageParams, handler: s.listKeys})
+		out: listBody[auth.Key]{}, status: 200, query: pageParams, handler: legacy(s.listKeys)})
 	s.handle(route{method: "DELETE", path: "/v1/api-keys/{id}", access: admin, tag: "program", summary: "Delete an API key",
-		status: 204, handler: s.deleteKey})
+		status: 204, handler: legacy(s.deleteKey)})
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
@@ -64,14 +64,14 @@ func (s *Server) patchProgram(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.programs.Update(ctx, tx, pid, in, s.clock.Now())
 	})
 }
 
 func (s *Server) listCurrencies(w http.ResponseWriter, r *http.Request) {
-	curs, err := s.db.Read().Currencies(r.Context(), principal(r).ProgramID)
+	curs, err := s.db.Read().Currencies(r.Context(), actor(r).ProgramID)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -98,8 +98,8 @@ func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return program.CreateMerchant(ctx, tx, pid, in.Name, s.clock.Now())
 	})
 }
@@ -110,8 +110,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.auth.Create(ctx, tx, pid, in, s.clock.Now())
 	})
 }
@@ -122,7 +122,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	ks, next, err := s.auth.List(r.Context(), principal(r).ProgramID, pg)
+	ks, next, err := s.auth.List(r.Context(), actor(r).ProgramID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -136,8 +136,8 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 204, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 204, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return nil, s.auth.Delete(ctx, tx, pid, r.PathValue("id"), s.clock.Now())
 	})
 }

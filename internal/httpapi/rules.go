@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/jifen/jifen/internal/input"
 	"net/http"
 	"slices"
 
@@ -50,7 +51,7 @@ func (in ruleRequest) apply(d *rules.Def) error {
 			d.Limits = nil
 		} else {
 			var l rules.Limits
-			if err := decode(in.Limits, &l); err != nil {
+			if err := input.Decode(in.Limits, &l); err != nil {
 				if fe := failure.As(err); fe != nil {
 					for _, f := range fe.Fields {
 						fs.Add("limits."+f.Field, "%s", f.Message)
@@ -96,18 +97,18 @@ func (in ruleRequest) apply(d *rules.Def) error {
 
 func (s *Server) registerRules() {
 	s.handle(route{method: "POST", path: "/v1/rules", access: operator, tag: "rules", summary: "Create an earning rule",
-		in: ruleRequest{}, out: rulebook.Rule{}, status: 201, handler: s.createRule})
+		in: ruleRequest{}, out: rulebook.Rule{}, status: 201, handler: legacy(s.createRule)})
 	s.handle(route{method: "GET", path: "/v1/rules", access: anyRole, tag: "rules", summary: "List earning rules",
-		out: listBody[rulebook.Rule]{}, status: 200, handler: s.listRules,
+		out: listBody[rulebook.Rule]{}, status: 200, handler: legacy(s.listRules),
 		query: append([]param{{name: "status"}, {name: "event_type"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/rules/{id}", access: anyRole, tag: "rules", summary: "Read an earning rule",
-		out: rulebook.Rule{}, status: 200, handler: s.getRule})
+		out: rulebook.Rule{}, status: 200, handler: legacy(s.getRule)})
 	s.handle(route{method: "PATCH", path: "/v1/rules/{id}", access: operator, tag: "rules",
-		summary: "Change an earning rule (a new version)", in: ruleRequest{}, out: rulebook.Rule{}, status: 200, handler: s.patchRule})
+		summary: "Change an earning rule (a new version)", in: ruleRequest{}, out: rulebook.Rule{}, status: 200, handler: legacy(s.patchRule)})
 	s.handle(route{method: "DELETE", path: "/v1/rules/{id}", access: operator, tag: "rules", summary: "Delete an earning rule",
-		status: 204, handler: s.deleteRule})
+		status: 204, handler: legacy(s.deleteRule)})
 	s.handle(route{method: "GET", path: "/v1/rules/{id}/versions", access: anyRole, tag: "rules",
-		summary: "List a rule's versions", out: listBody[rulebook.Version]{}, status: 200, handler: s.ruleVersions})
+		summary: "List a rule's versions", out: listBody[rulebook.Version]{}, status: 200, handler: legacy(s.ruleVersions)})
 }
 
 func (s *Server) createRule(w http.ResponseWriter, r *http.Request) {
@@ -125,15 +126,15 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 201, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 201, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.rules.Create(ctx, tx, pid, d, s.clock.Now())
 	})
 }
 
 // ownRule checks that a merchant key edits only its merchant's rules.
 func ownRule(r *http.Request, ru rulebook.Rule) error {
-	p := principal(r)
+	p := actor(r)
 	if p.Role == auth.Merchant && ru.MerchantID != p.MerchantID {
 		return errForbidden("a merchant key edits only its own merchant's rules")
 	}
@@ -141,7 +142,7 @@ func ownRule(r *http.Request, ru rulebook.Rule) error {
 }
 
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request) {
-	ru, err := s.rules.Get(r.Context(), s.db.Read(), principal(r).ProgramID, r.PathValue("id"))
+	ru, err := s.rules.Get(r.Context(), s.db.Read(), actor(r).ProgramID, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -155,7 +156,7 @@ func (s *Server) patchRule(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
+	pid := actor(r).ProgramID
 	cur, err := s.rules.Get(r.Context(), s.db.Read(), pid, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
@@ -172,7 +173,7 @@ func (s *Server) patchRule(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var applyErr error
-	s.write(w, r, body, 200, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		ru, err := s.rules.Update(ctx, tx, pid, cur.ID, func(d *rules.Def) { applyErr = in.apply(d) }, s.clock.Now())
 		if applyErr != nil {
 			return nil, applyErr
@@ -187,7 +188,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
+	pid := actor(r).ProgramID
 	cur, err := s.rules.Get(r.Context(), s.db.Read(), pid, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
@@ -197,7 +198,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 204, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 204, "rules:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return nil, s.rules.Delete(ctx, tx, pid, cur.ID, s.clock.Now())
 	})
 }
@@ -215,7 +216,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, failure.Field("status", "must be one of %v", ruleStatuses))
 		return
 	}
-	rs, next, err := s.rules.List(r.Context(), principal(r).ProgramID, status, r.URL.Query().Get("event_type"), pg)
+	rs, next, err := s.rules.List(r.Context(), actor(r).ProgramID, status, r.URL.Query().Get("event_type"), pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -224,7 +225,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ruleVersions(w http.ResponseWriter, r *http.Request) {
-	vs, err := s.rules.Versions(r.Context(), principal(r).ProgramID, r.PathValue("id"))
+	vs, err := s.rules.Versions(r.Context(), actor(r).ProgramID, r.PathValue("id"))
 	if err != nil {
 		s.problem(w, r, err)
 		return

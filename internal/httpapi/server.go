@@ -128,7 +128,17 @@ type route struct {
 	out     any     // response body type, nil for none
 	status  int     // success status
 	query   []param // query parameters
-	handler http.HandlerFunc
+	handler handler
+}
+
+// handler serves one route. It decodes the request, calls one operation
+// and encodes its answer; an error it returns is answered as problem+json
+// by guard.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// legacy adapts a handler that answers its own errors.
+func legacy(h http.HandlerFunc) handler {
+	return func(w http.ResponseWriter, r *http.Request) error { h(w, r); return nil }
 }
 
 type param struct {

@@ -30,29 +30,29 @@ type redemptionRequest struct {
 func (s *Server) registerSpending() {
 	s.handle(route{method: "POST", path: "/v1/checkout/quote", access: anyRole, tag: "spending",
 		summary: "How many points a member may use on an order", in: quoteRequest{}, out: mall.Quote{}, status: 200,
-		handler: s.quote})
+		handler: legacy(s.quote)})
 
 	s.handle(route{method: "POST", path: "/v1/rewards", access: operator, tag: "spending", summary: "Create a points-mall reward",
-		in: mall.RewardInput{}, out: mall.Reward{}, status: 201, handler: s.createReward})
+		in: mall.RewardInput{}, out: mall.Reward{}, status: 201, handler: legacy(s.createReward)})
 	s.handle(route{method: "GET", path: "/v1/rewards", access: anyRole, tag: "spending",
 		summary: "List rewards (available_to: what a member may redeem now)", out: listBody[mall.Reward]{}, status: 200,
-		handler: s.listRewards, query: append([]param{{name: "available_to", desc: "a member"}}, pageParams...)})
+		handler: legacy(s.listRewards), query: append([]param{{name: "available_to", desc: "a member"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/rewards/{id}", access: anyRole, tag: "spending", summary: "Read a reward",
 		out: mall.Reward{}, status: 200, handler: getOf(s, mall.GetReward)})
 	s.handle(route{method: "PATCH", path: "/v1/rewards/{id}", access: operator, tag: "spending",
-		summary: "Change a reward (stock restocks)", in: mall.RewardInput{}, out: mall.Reward{}, status: 200, handler: s.patchReward})
+		summary: "Change a reward (stock restocks)", in: mall.RewardInput{}, out: mall.Reward{}, status: 200, handler: legacy(s.patchReward)})
 
 	s.handle(route{method: "POST", path: "/v1/redemptions", access: operator, tag: "spending", summary: "Redeem a reward",
-		in: redemptionRequest{}, out: mall.Redemption{}, status: 201, handler: s.redeem})
+		in: redemptionRequest{}, out: mall.Redemption{}, status: 201, handler: legacy(s.redeem)})
 	s.handle(route{method: "GET", path: "/v1/redemptions", access: anyRole, tag: "spending", summary: "List redemptions",
-		out: listBody[mall.Redemption]{}, status: 200, handler: s.listRedemptions,
+		out: listBody[mall.Redemption]{}, status: 200, handler: legacy(s.listRedemptions),
 		query: append([]param{{name: "member"}, {name: "reward_id"}, {name: "status"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/redemptions/{id}", access: anyRole, tag: "spending", summary: "Read a redemption",
 		out: mall.Redemption{}, status: 200, handler: getOf(s, mall.GetRedemption)})
 	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/fulfil", access: operator, tag: "spending",
-		summary: "Mark a redemption delivered", out: mall.Redemption{}, status: 200, handler: s.fulfil})
+		summary: "Mark a redemption delivered", out: mall.Redemption{}, status: 200, handler: legacy(s.fulfil)})
 	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/cancel", access: operator, tag: "spending",
-		summary: "Cancel a redemption: points and stock back", out: mall.Redemption{}, status: 200, handler: s.cancelRedemption})
+		summary: "Cancel a redemption: points and stock back", out: mall.Redemption{}, status: 200, handler: legacy(s.cancelRedemption)})
 	s.registerCoupons()
 	s.registerLotteries()
 }
@@ -116,7 +116,7 @@ func (s *Server) quote(w http.ResponseWriter, r *http.Request) {
 
 // ownMerchant checks that a merchant key edits only its merchant's things.
 func ownMerchant(r *http.Request, merchantID *string) error {
-	p := principal(r)
+	p := actor(r)
 	if p.Role == auth.Merchant && (merchantID == nil || *merchantID != p.MerchantID) {
 		return errForbidden("a merchant key edits only its own merchant's objects")
 	}
@@ -138,7 +138,7 @@ func (s *Server) createReward(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, "rewards:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 201, "rewards:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return mall.CreateReward(ctx, tx, p, in, s.clock.Now())
 	})
 }
@@ -168,7 +168,7 @@ func (s *Server) listRewards(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	rs, next, err := mall.ListRewards(r.Context(), s.db.Read(), principal(r).ProgramID, pg)
+	rs, next, err := mall.ListRewards(r.Context(), s.db.Read(), actor(r).ProgramID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -202,7 +202,7 @@ func (s *Server) patchReward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.write(w, r, body, 200, "rewards:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, "rewards:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.mall.UpdateReward(ctx, tx, p, cur.ID, in, s.clock.Now())
 	})
 }
@@ -230,15 +230,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	if s.replayed(w, r, body) {
-		return
-	}
-	pid := principal(r).ProgramID
-	now := s.clock.Now()
-	if err := s.mall.Precheck(r.Context(), pid, in.RewardID, now); err != nil {
-		s.problem(w, r, err)
-		return
-	}
+	_ = body
 	m, err := s.resolve(r, in.Member)
 	if err != nil {
 		s.problem(w, r, err)
@@ -249,13 +241,18 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	err = s.write(w, r, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
 			return nil, err
 		}
 		return s.mall.Redeem(ctx, tx, p, mall.RedeemInput{MemberID: m.ID, RewardID: in.RewardID, Quantity: in.Quantity,
 			MerchantID: in.MerchantID}, s.clock.Now())
+	}, func(ctx context.Context) error {
+		return s.mall.Precheck(ctx, p.ID, in.RewardID, s.clock.Now())
 	})
+	if err != nil {
+		s.problem(w, r, err)
+	}
 }
 
 var redemptionStatuses = []string{mall.Pending, mall.Fulfilled, mall.Cancelled}
@@ -280,7 +277,7 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		}
 		f.MemberID = m.ID
 	}
-	rs, next, err := mall.ListRedemptions(r.Context(), s.db.Replica(), principal(r).ProgramID, f, pg)
+	rs, next, err := mall.ListRedemptions(r.Context(), s.db.Replica(), actor(r).ProgramID, f, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -304,7 +301,7 @@ func (s *Server) redemptionAction(w http.ResponseWriter, r *http.Request, act fu
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, rd.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, rd.MemberID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return act(ctx, tx, p, rd.ID, s.clock.Now())
 	})
 }

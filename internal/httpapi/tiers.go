@@ -23,15 +23,15 @@ type upgradeBody struct {
 
 func (s *Server) registerTiers() {
 	s.handle(route{method: "PUT", path: "/v1/tiers", access: admin, tag: "tiers", summary: "Replace the tiers (low to high)",
-		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: s.putTiers})
+		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: legacy(s.putTiers)})
 	s.handle(route{method: "GET", path: "/v1/tiers", access: anyRole, tag: "tiers", summary: "The tiers as stored (low to high)",
-		out: []program.Tier{}, status: 200, handler: s.getTiers})
+		out: []program.Tier{}, status: 200, handler: legacy(s.getTiers)})
 	s.handle(route{method: "POST", path: "/v1/members/{member}/tier/upgrade", access: operator, tag: "tiers",
 		summary: "Buy a member a higher tier with points", in: upgradeRequest{}, out: upgradeBody{}, status: 200,
-		handler: s.upgradeTier})
+		handler: legacy(s.upgradeTier)})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tier-history", access: anyRole, tag: "tiers",
 		summary: "A member's tier changes", out: listBody[store.TierChange]{}, status: 200, query: pageParams,
-		handler: s.tierHistory})
+		handler: legacy(s.tierHistory)})
 	s.handle(route{method: "POST", path: "/v1/jobs/tier-review", access: admin, tag: "jobs",
 		summary: "Lower tiers that the last 12 months of growth no longer reach", in: jobRequest{},
 		out: tier.ReviewResult{}, status: 200,
@@ -46,8 +46,8 @@ func (s *Server) putTiers(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	pid := principal(r).ProgramID
-	s.write(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
+	pid := actor(r).ProgramID
+	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
 		p, err := s.programs.SetTiers(ctx, tx, pid, in, s.clock.Now())
 		return tierList(p), err
 	})
@@ -86,7 +86,7 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	s.write(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
+	s.writeLegacy(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		c, err := tier.Upgrade(ctx, tx, p, m.ID, in.To, s.clock.Now())
 		return upgradeBody{MemberID: m.ID, From: c.From, To: c.To, Reason: c.Reason}, err
 	})
@@ -103,7 +103,7 @@ func (s *Server) tierHistory(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	hs, next, err := s.db.Replica().TierHistory(r.Context(), principal(r).ProgramID, m.ID, pg)
+	hs, next, err := s.db.Replica().TierHistory(r.Context(), actor(r).ProgramID, m.ID, pg)
 	if err != nil {
 		s.problem(w, r, err)
 		return

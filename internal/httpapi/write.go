@@ -13,39 +13,59 @@ import (
 	"github.com/jifen/jifen/internal/store"
 )
 
-// op is the effect of one write request, run inside a write transaction.
-// Its result is encoded as the response body.
+// op is the effect of one write request, run inside a write transaction:
+// one call of a domain operation. Its result is encoded as the response
+// body (nil for none).
 type op func(ctx context.Context, tx *store.Tx) (any, error)
 
-// write runs fn in a write transaction and answers with status and the
-// result. With an Idempotency-Key, the key is claimed first in the
-// transaction and the response stored in it after the effect: a repeat
-// with the same body gets the stored response (header Idempotent-Replayed:
-// true) and changes nothing; the same key with another body is
-// idempotency_conflict. Concurrent duplicates are applied once: the key's
-// primary key lets one claim it; the other waits for it (PostgreSQL) or
-// finds it taken, runs nothing, and replays the first. lane orders writes
-// that touch the same member on one lane of the writer.
-func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, status int, lane string, fn op) {
+// statusCoder is a result that chooses its own status (an event's replay
+// answers 200, not 201).
+type statusCoder interface{ StatusCode() int }
+
+// precheck refuses, before any transaction, a request the database would
+// refuse anyway (the flash-sale gate).
+type precheck func(ctx context.Context) error
+
+// write runs fn in a write transaction of the group-commit writer and
+// answers with status and its result. With an Idempotency-Key, the key is
+// claimed first in the transaction and the response stored in it after
+// the effect: a repeat with the same body gets the stored response
+// (header Idempotent-Replayed: true) and changes nothing; the same key
+// with another body is idempotency_conflict. Concurrent duplicates are
+// applied once: the key's primary key lets one claim it; the other waits
+// for it (PostgreSQL) or finds it taken, runs nothing, and replays the
+// first (store.ErrRace, retried here). lane orders writes that touch the
+// same member on one lane of the writer; pre runs after a replay check and
+// before the transaction.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, lane string, fn op, pre ...precheck) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
 	key, hash, err := idempotencyKey(r, body)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	programID := principal(r).ProgramID
+	programID := actor(r).ProgramID
 	for attempt := 0; ; attempt++ {
 		if key != "" {
 			rec, found, err := s.db.Read().Idempotent(r.Context(), programID, key)
 			if err != nil {
-				s.problem(w, r, err)
-				return
+				return err
 			}
 			if found {
-				s.replay(w, r, rec, hash)
-				return
+				return s.replay(w, rec, hash)
+			}
+		}
+		if attempt == 0 {
+			for _, check := range pre {
+				if err := check(r.Context()); err != nil {
+					return err
+				}
 			}
 		}
 		var out []byte
+		code := status
 		err = s.db.Write(r.Context(), lane, func(ctx context.Context, tx *store.Tx) error {
 			if key != "" {
 				if err := tx.ClaimIdempotent(ctx, programID, key, hash, s.clock.Now()); err != nil {
@@ -56,59 +76,45 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, stat
 			if err != nil {
 				return err
 			}
-			if out, err = marshal(v); err != nil {
-				return err
+			if sc, ok := v.(statusCoder); ok {
+				code = sc.StatusCode()
+			}
+			if v != nil {
+				if out, err = marshal(v); err != nil {
+					return err
+				}
 			}
 			if key == "" {
 				return nil
 			}
-			return tx.PutIdempotent(ctx, programID, key, store.IdemRecord{RequestHash: hash, Status: status, Body: out}, s.clock.Now())
+			return tx.PutIdempotent(ctx, programID, key, store.IdemRecord{RequestHash: hash, Status: code, Body: out}, s.clock.Now())
 		})
-		if errors.Is(err, store.ErrIdemRace) && attempt < 3 {
+		if errors.Is(err, store.ErrRace) && attempt < 3 {
 			continue // a concurrent duplicate committed first: replay it
 		}
 		if err != nil {
-			s.problem(w, r, err)
-			return
+			return err
 		}
-		if status == http.StatusNoContent {
-			w.WriteHeader(status)
-			return
+		if code == http.StatusNoContent {
+			w.WriteHeader(code)
+			return nil
 		}
-		writeRaw(w, status, jsonType, out)
-		return
+		writeRaw(w, code, jsonType, out)
+		return nil
 	}
 }
 
-// replayed answers a request whose Idempotency-Key is already stored, and
-// reports whether it did. Handlers that can answer some requests without a
-// transaction (the flash-sale gate) call it first, so that a retry of a
-// request that succeeded gets its first answer, not a different one.
-func (s *Server) replayed(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	key, hash, err := idempotencyKey(r, body)
-	if err != nil || key == "" {
-		return false
-	}
-	rec, found, err := s.db.Read().Idempotent(r.Context(), principal(r).ProgramID, key)
-	if err != nil || !found {
-		return false
-	}
-	s.replay(w, r, rec, hash)
-	return true
-}
-
-func (s *Server) replay(w http.ResponseWriter, r *http.Request, rec store.IdemRecord, hash string) {
+func (s *Server) replay(w http.ResponseWriter, rec store.IdemRecord, hash string) error {
 	if rec.RequestHash != hash {
-		s.problem(w, r, failure.New(failure.IdempotencyConflict,
-			"the Idempotency-Key was used for a different request"))
-		return
+		return failure.New(failure.IdempotencyConflict, "the Idempotency-Key was used for a different request")
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	if rec.Status == http.StatusNoContent {
 		w.WriteHeader(rec.Status)
-		return
+		return nil
 	}
 	writeRaw(w, rec.Status, jsonType, rec.Body)
+	return nil
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header (1–255
@@ -116,21 +122,22 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, rec store.IdemRe
 // path and body.
 func idempotencyKey(r *http.Request, body []byte) (key, hash string, err error) {
 	key = r.Header.Get("Idempotency-Key")
+	bad := func(msg string) error {
+		return &failure.Error{Kind: failure.BadRequest, Message: "Idempotency-Key must be 1 to 255 printable ASCII characters",
+			Fields: []failure.FieldError{{Field: "Idempotency-Key", Message: msg}}}
+	}
 	if key == "" {
 		if _, present := r.Header["Idempotency-Key"]; present {
-			return "", "", &apiError{400, "bad_request", "Bad request", "Idempotency-Key must be 1 to 255 printable ASCII characters",
-				[]failure.FieldError{{Field: "Idempotency-Key", Message: "must not be empty"}}}
+			return "", "", bad("must not be empty")
 		}
 		return "", "", nil
 	}
 	if len(key) > 255 {
-		return "", "", &apiError{400, "bad_request", "Bad request", "Idempotency-Key must be 1 to 255 printable ASCII characters",
-			[]failure.FieldError{{Field: "Idempotency-Key", Message: "must be at most 255 characters"}}}
+		return "", "", bad("must be at most 255 characters")
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
-			return "", "", &apiError{400, "bad_request", "Bad request", "Idempotency-Key must be 1 to 255 printable ASCII characters",
-				[]failure.FieldError{{Field: "Idempotency-Key", Message: "must be printable ASCII"}}}
+			return "", "", bad("must be printable ASCII")
 		}
 	}
 	h := sha256.New()
@@ -157,4 +164,11 @@ func canonical(body []byte) []byte {
 		return body
 	}
 	return out
+}
+
+// writeLegacy is write for handlers that answer their own errors.
+func (s *Server) writeLegacy(w http.ResponseWriter, r *http.Request, _ []byte, status int, lane string, fn op) {
+	if err := s.write(w, r, status, lane, fn); err != nil {
+		s.problem(w, r, err)
+	}
 }

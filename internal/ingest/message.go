@@ -49,7 +49,7 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		return
 	}
-	p := httpapi.ProblemOf(err)
+	p := failure.Describe(err)
 	var dep *dependsError
 	switch {
 	case p.Code == "unavailable" || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
@@ -153,7 +153,7 @@ func (c *Consumer) retry(msg jetstream.Msg, seq, delivered uint64, cause error) 
 // then terminates the original. The dead letter's message ID is derived
 // from the original's sequence, so a second attempt within the stream's
 // duplicate window publishes it once.
-func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, p httpapi.Problem, seq, delivered uint64) error {
+func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, p failure.Problem, seq, delivered uint64) error {
 	programID := c.names.program(msg.Subject())
 	h := nats.Header{}
 	h.Set(HeaderCode, p.Code)
@@ -178,7 +178,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, p httpapi.
 
 // problemText is a problem's detail and bad fields on one line, at most
 // 1 KiB, fit for a header.
-func problemText(p httpapi.Problem) string {
+func problemText(p failure.Problem) string {
 	var b strings.Builder
 	b.WriteString(p.Detail)
 	for _, f := range p.Errors {

@@ -28,14 +28,16 @@ func (c *Conn) Idempotent(ctx context.Context, programID, key string) (rec IdemR
 	return rec, true, nil
 }
 
-// ErrIdemRace means another transaction claimed the same key first; the
-// caller rolls back and replays what that one stored.
-var ErrIdemRace = errors.New("store: idempotency key claimed concurrently")
+// ErrRace means a concurrent duplicate — another request with the same
+// idempotency key, the same event id — committed first. The caller runs
+// the request again, and this time it finds and replays what the first
+// one stored.
+var ErrRace = errors.New("store: a concurrent duplicate committed first")
 
 // ClaimIdempotent takes a key for this transaction before its effect. If
 // another transaction holds it, PostgreSQL makes this one wait until that
 // one ends; if the key is taken (by a commit, or earlier in this batch) it
-// returns ErrIdemRace, so a concurrent duplicate never runs its effect and
+// returns ErrRace, so a concurrent duplicate never runs its effect and
 // is answered with the first response instead.
 func (tx *Tx) ClaimIdempotent(ctx context.Context, programID, key, hash string, now time.Time) error {
 	res, err := tx.exec(ctx, `INSERT INTO idempotency (program_id, key, request_hash, status, body, created_at)
@@ -44,7 +46,7 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, programID, key, hash string, 
 		return fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if affected(res) == 0 {
-		return ErrIdemRace
+		return ErrRace
 	}
 	return nil
 }

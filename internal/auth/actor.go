@@ -1,0 +1,62 @@
+package auth
+
+import "github.com/jifen/jifen/internal/failure"
+
+// Actor kinds.
+const (
+	KindAPIKey = "api_key"
+	KindSystem = "system" // jobs and ingest: the programme itself
+)
+
+// Actor is who an operation acts for: an API key (and, as they come,
+// operators and member tokens), or the system when a job or the ingest
+// runs an operation. Operations take the actor and check it themselves:
+// which programme they touch, and for a merchant key, which merchant.
+type Actor struct {
+	ProgramID  string
+	Kind       string
+	ID         string // the key's ID
+	Name       string
+	Role       string
+	MerchantID string // a merchant key's merchant
+}
+
+// System is the actor of jobs and the ingest in a programme: an admin.
+func System(programID string) Actor {
+	return Actor{ProgramID: programID, Kind: KindSystem, ID: "system", Name: "system", Role: Admin}
+}
+
+// IsMerchant says the actor is held to one merchant.
+func (a Actor) IsMerchant() bool { return a.Role == Merchant }
+
+// ActingMerchant is the merchant an operation acts as: a merchant key
+// always as its own (naming another is forbidden); any other actor as the
+// merchant it names, if any.
+func (a Actor) ActingMerchant(named string) (string, error) {
+	if a.IsMerchant() {
+		if named != "" && named != a.MerchantID {
+			return "", failure.New(failure.Forbidden, "a merchant key acts only as its own merchant %s", a.MerchantID)
+		}
+		return a.MerchantID, nil
+	}
+	return named, nil
+}
+
+// Sees reports whether the actor may see, or act on, something that
+// belongs to merchant owner ("" is the programme itself). Admins and
+// read-only keys see the whole programme; a merchant key sees only its
+// own merchant's things. Operations answer what it may not see as
+// not_found, as they answer another programme's.
+func (a Actor) Sees(owner string) bool {
+	return !a.IsMerchant() || owner == a.MerchantID
+}
+
+// MayEdit fails with Forbidden unless the actor may change a programme
+// object (a rule, a reward) that belongs to merchant owner: an admin any,
+// a merchant key only its own merchant's.
+func (a Actor) MayEdit(owner string) error {
+	if a.IsMerchant() && owner != a.MerchantID {
+		return failure.New(failure.Forbidden, "a merchant key edits only its own merchant's objects")
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -28,12 +29,12 @@ const (
 // Key is an API key as the API shows it. Secret is set only when the key
 // is created.
 type Key struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name"`
-	Role       string          `json:"role"`
-	MerchantID store.OptString `json:"merchant_id"`
-	Secret     string          `json:"secret,omitempty"`
-	CreatedAt  time.Time       `json:"created_at"`
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Role       string      `json:"role"`
+	MerchantID null.String `json:"merchant_id"`
+	Secret     string      `json:"secret,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
 }
 
 func fromStore(k store.APIKey) Key {
@@ -145,7 +146,7 @@ func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput,
 	}
 	k := store.APIKey{
 		ID: id.New("key"), ProgramID: programID, Name: in.Name, Role: in.Role,
-		MerchantID: store.OptString(in.MerchantID), SecretHash: Hash(secret), CreatedAt: now,
+		MerchantID: null.String(in.MerchantID), SecretHash: Hash(secret), CreatedAt: now,
 	}
 	if err := tx.InsertAPIKey(ctx, k); err != nil {
 		return Key{}, err

@@ -8,6 +8,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -46,7 +47,7 @@ type Coupon struct {
 	CreatedAt         time.Time  `json:"created_at"`
 }
 
-func optStr(s store.OptString) *string {
+func optStr(s null.String) *string {
 	if s == "" {
 		return nil
 	}
@@ -99,7 +100,7 @@ func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 		return Coupon{}, failure.New(failure.OutOfStock, "all %d coupons of %s have been issued", *t.Total, t.ID)
 	}
 	c := store.CouponRow{ProgramID: p.ID, TemplateID: t.ID, MemberID: memberID, Status: Active, Source: source,
-		TransactionID: store.OptString(txnID), CreatedAt: now, UpdatedAt: now}
+		TransactionID: null.String(txnID), CreatedAt: now, UpdatedAt: now}
 	if t.ValidDays != nil {
 		c.ValidFrom, c.ValidUntil = now, now.Add(time.Duration(*t.ValidDays)*24*time.Hour)
 	} else {
@@ -275,7 +276,7 @@ func Redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	default:
 		return Coupon{}, failure.New(failure.Conflict, "coupon %s is %s", c.Code, c.Status)
 	}
-	c.Status, c.RedeemedReference, c.RedeemedAt = Redeemed, store.OptString(reference), &now
+	c.Status, c.RedeemedReference, c.RedeemedAt = Redeemed, null.String(reference), &now
 	c.OrderAmount, c.Discount, c.UpdatedAt = &amount, &ch.Discount, now
 	return couponFrom(c), tx.UpdateCoupon(ctx, c)
 }
@@ -331,7 +332,7 @@ func Transfer(ctx context.Context, tx *store.Tx, p program.Program, code, fromMe
 	if err := ledger.Active(to); err != nil {
 		return Coupon{}, err
 	}
-	c.TransferredFrom, c.MemberID, c.UpdatedAt = store.OptString(c.MemberID), to.ID, now
+	c.TransferredFrom, c.MemberID, c.UpdatedAt = null.String(c.MemberID), to.ID, now
 	return couponFrom(c), tx.UpdateCoupon(ctx, c)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -106,10 +107,10 @@ func (t Template) row(programID string) store.CouponTemplateRow {
 		ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil, PointsPrice: t.PointsPrice, Transferable: t.Transferable,
 		Categories: t.Categories, Status: t.Status, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.DailyRelease != nil {
-		r.DailyTime, r.DailyQuantity = store.OptString(t.DailyRelease.Time), &t.DailyRelease.Quantity
+		r.DailyTime, r.DailyQuantity = null.String(t.DailyRelease.Time), &t.DailyRelease.Quantity
 	}
 	if t.MerchantID != nil {
-		r.MerchantID = store.OptString(*t.MerchantID)
+		r.MerchantID = null.String(*t.MerchantID)
 	}
 	return r
 }

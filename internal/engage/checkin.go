@@ -10,6 +10,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -64,7 +65,7 @@ func CheckIn(ctx context.Context, tx *store.Tx, p program.Program, memberID stri
 		if err != nil {
 			return store.Checkin{}, err
 		}
-		ch.TransactionID = store.OptString(t.ID)
+		ch.TransactionID = null.String(t.ID)
 	}
 	if inserted, err := tx.InsertCheckin(ctx, p.ID, ch); err != nil {
 		return store.Checkin{}, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -72,7 +73,7 @@ func reward(ctx context.Context, tx *store.Tx, p program.Program, r *store.Refer
 		if err != nil {
 			return err
 		}
-		r.InviterTxnID = store.OptString(t.ID)
+		r.InviterTxnID = null.String(t.ID)
 	}
 	if cfg.InviteePoints > 0 {
 		t, err := ledger.Earn(ctx, tx, p.Ledger(), ledger.EarnInput{MemberID: r.InviteeID, Points: cfg.InviteePoints,
@@ -80,7 +81,7 @@ func reward(ctx context.Context, tx *store.Tx, p program.Program, r *store.Refer
 		if err != nil {
 			return err
 		}
-		r.InviteeTxnID = store.OptString(t.ID)
+		r.InviteeTxnID = null.String(t.ID)
 	}
 	r.Status, r.RewardedAt = ReferralRewarded, &now
 	return tx.UpdateReferral(ctx, p.ID, *r)

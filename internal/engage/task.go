@@ -10,6 +10,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rules"
 	"github.com/jifen/jifen/internal/store"
@@ -214,7 +215,7 @@ func Advance(ctx context.Context, tx *store.Tx, p program.Program, memberID, eve
 			if err != nil {
 				return nil, err
 			}
-			tp.CompletedAt, tp.TransactionID = &now, store.OptString(earned.ID)
+			tp.CompletedAt, tp.TransactionID = &now, null.String(earned.ID)
 			done = append(done, Completion{TaskID: t.ID, Currency: earned.Currency, Points: earned.Points, TransactionID: earned.ID})
 		}
 		if err := tx.SaveProgress(ctx, p.ID, tp); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/rules"
@@ -148,7 +149,7 @@ func (s *Service) Process(ctx context.Context, tx *store.Tx, p program.Program, 
 		return out, false, nil
 	}
 	inserted, err := tx.InsertEvent(ctx, store.EventRow{
-		ProgramID: p.ID, ID: e.ID, Type: e.Type, MemberID: r.MemberID, MerchantID: store.OptString(e.MerchantID),
+		ProgramID: p.ID, ID: e.ID, Type: e.Type, MemberID: r.MemberID, MerchantID: null.String(e.MerchantID),
 		OccurredAt: e.at, Data: dataJSON(e.Data), Result: out, CreatedAt: now,
 	})
 	if err != nil {
@@ -383,7 +384,7 @@ func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e
 		a.TransactionID = &tid
 		rows[i] = store.AwardRow{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: a.RuleID,
 			RuleVersion: a.RuleVersion, MemberID: m.ID, Currency: a.Currency, Points: a.Points, TransactionID: t.ID,
-			OrderID: store.OptString(orderID), Capped: a.Capped, CreatedAt: now}
+			OrderID: null.String(orderID), Capped: a.Capped, CreatedAt: now}
 	}
 	return tx.InsertAwards(ctx, rows)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
 )
@@ -82,7 +83,7 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		if c, err := tier.Raise(ctx, tx, p, m, s.clock.Now()); err != nil {
 			return nil, err
 		} else if c != nil {
-			m.Tier = store.OptString(*c.To)
+			m.Tier = null.String(*c.To)
 		}
 		return m, nil
 	})

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // buildOpenAPI writes the OpenAPI 3.1 document of the route table. Schemas
@@ -141,7 +141,7 @@ type schemaGen struct {
 var (
 	timeType      = reflect.TypeOf(time.Time{})
 	rawType       = reflect.TypeOf(json.RawMessage{})
-	optStringType = reflect.TypeOf(store.OptString(""))
+	optStringType = reflect.TypeOf(null.String(""))
 )
 
 // ref returns a schema for t, registering named structs as components.

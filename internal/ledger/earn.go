@@ -8,6 +8,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -184,14 +185,14 @@ func (o *op) credit(typ, account string, c credit, b *store.Balance) (Txn, error
 	in, now := c.in, o.now
 	e := newEntry(typ, in.MemberID, c.cur.Code, now)
 	e.txn.Points = in.Points
-	e.txn.Reason = store.OptString(in.Reason)
-	e.txn.Reference = store.OptString(in.Reference)
-	e.txn.MerchantID = store.OptString(in.MerchantID)
+	e.txn.Reason = null.String(in.Reason)
+	e.txn.Reference = null.String(in.Reference)
+	e.txn.MerchantID = null.String(in.MerchantID)
 	e.txn.Metadata = in.Metadata
 	lot := Lot{
 		ID: id.New("lot"), MemberID: in.MemberID, Currency: c.cur.Code, Amount: in.Points, Remaining: in.Points,
 		Status: store.LotAvailable, AvailableAt: c.availableAt, ExpiresAt: c.expiresAt,
-		MerchantID: store.OptString(in.MerchantID), TransactionID: e.txn.ID, CreatedAt: now,
+		MerchantID: null.String(in.MerchantID), TransactionID: e.txn.ID, CreatedAt: now,
 	}
 	e.post(account, "", -in.Points)
 	e.move(lot, store.MoveIssue, in.Points, "")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -145,7 +146,7 @@ func (e *entry) post(account, member string, amount int64) {
 	e.postings = append(e.postings, store.Posting{Account: account, MemberID: member, Currency: e.txn.Currency, Amount: amount})
 }
 
-func (e *entry) move(l Lot, kind string, points int64, at store.OptString) {
+func (e *entry) move(l Lot, kind string, points int64, at null.String) {
 	e.moves = append(e.moves, store.LotMove{
 		LotID: l.ID, TransactionID: e.txn.ID, Kind: kind, Points: points,
 		IssuerMerchantID: l.MerchantID, AtMerchantID: at, CreatedAt: e.txn.CreatedAt,

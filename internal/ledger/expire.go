@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -11,7 +12,7 @@ import (
 // transaction dated at, and takes their points out of b.
 func (o *op) expireLots(b *store.Balance, lots []Lot, at time.Time, reason string) error {
 	e := newEntry(TypeExpire, b.MemberID, b.Currency, at)
-	e.txn.Reason = store.OptString(reason)
+	e.txn.Reason = null.String(reason)
 	var avail, pend int64
 	for i := range lots {
 		l := &lots[i]

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -36,7 +37,7 @@ func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold
 	}
 	h := Hold{
 		ID: id.New("hold"), MemberID: in.MemberID, Points: in.Points, Status: store.HoldHeld,
-		Reference: store.OptString(in.Reference), MerchantID: store.OptString(in.MerchantID),
+		Reference: null.String(in.Reference), MerchantID: null.String(in.MerchantID),
 		ExpiresAt: in.Now.Add(ttl), CreatedAt: in.Now, UpdatedAt: in.Now,
 	}
 	o := newOp(tx, p, in.Now)
@@ -114,7 +115,7 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 	e.txn.Points = c
 	e.txn.Reference = h.Reference
 	e.txn.MerchantID = h.MerchantID
-	e.txn.HoldID = store.OptString(h.ID)
+	e.txn.HoldID = null.String(h.ID)
 	e.post(store.AccountHeld, h.MemberID, -c)
 	e.post(store.AccountRedemption, "", c)
 	b.Held -= c
@@ -125,7 +126,7 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 	if err := o.flush(ctx); err != nil {
 		return Hold{}, err
 	}
-	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, store.OptString(e.txn.ID), now
+	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, null.String(e.txn.ID), now
 	return h, tx.UpdateHold(ctx, p.ID, h)
 }
 
@@ -178,8 +179,8 @@ func (o *op) refillHold(ctx context.Context, b *store.Balance, h Hold, n int64, 
 	e.txn.Points = n
 	e.txn.Reference = h.Reference
 	e.txn.MerchantID = h.MerchantID
-	e.txn.HoldID = store.OptString(h.ID)
-	e.txn.Reason = store.OptString(reason)
+	e.txn.HoldID = null.String(h.ID)
+	e.txn.Reason = null.String(reason)
 	if err := o.refill(ctx, e, b, []string{h.HoldTxnID}, n, h.MerchantID); err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (o *op) refillHold(ctx context.Context, b *store.Balance, h Hold, n int64, 
 // the debt first, as later earnings do; b is adjusted for that, and the
 // caller posts and counts the n points themselves. The transactions in
 // from must be written already (they are earlier operations').
-func (o *op) refill(ctx context.Context, e *entry, b *store.Balance, from []string, n int64, at store.OptString) error {
+func (o *op) refill(ctx context.Context, e *entry, b *store.Balance, from []string, n int64, at null.String) error {
 	moves, err := o.tx.MovesOf(ctx, o.p.ID, from...)
 	if err != nil {
 		return err

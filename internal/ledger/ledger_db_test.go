@@ -9,6 +9,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/store/storetest"
@@ -161,7 +162,7 @@ func testReverseEarn(t *testing.T, b storetest.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Type != ledger.TypeReverse || r.Points != 30 || r.Reverses != store.OptString(e1.ID) {
+	if r.Type != ledger.TypeReverse || r.Points != 30 || r.Reverses != null.String(e1.ID) {
 		t.Fatalf("reverse = %+v", r)
 	}
 	wantBalance(t, f.balance(m), 70, 0, 0, 0)

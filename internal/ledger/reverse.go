@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -62,10 +63,10 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 
 	e := newEntry(TypeReverse, orig.MemberID, orig.Currency, in.Now)
 	e.txn.Points = x
-	e.txn.Reverses = store.OptString(orig.ID)
+	e.txn.Reverses = null.String(orig.ID)
 	e.txn.MerchantID = orig.MerchantID
 	e.txn.Reference = orig.Reference
-	e.txn.Reason = store.OptString(in.Reason)
+	e.txn.Reason = null.String(in.Reason)
 	e.txn.Metadata = in.Metadata
 	if clawback {
 		err = o.claw(ctx, e, b, orig, x)

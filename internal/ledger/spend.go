@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -94,11 +95,11 @@ func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
 	if in.typ == TypeAdjust {
 		e.txn.Points = -in.points
 	}
-	e.txn.Reason = store.OptString(in.reason)
-	e.txn.Reference = store.OptString(in.reference)
-	e.txn.MerchantID = store.OptString(in.merchantID)
+	e.txn.Reason = null.String(in.reason)
+	e.txn.Reference = null.String(in.reference)
+	e.txn.MerchantID = null.String(in.merchantID)
 	e.txn.Metadata = in.metadata
-	e.txn.HoldID = store.OptString(in.holdID)
+	e.txn.HoldID = null.String(in.holdID)
 	byID := make(map[string]*Lot, len(live))
 	for i := range live {
 		byID[live[i].ID] = &live[i]
@@ -106,7 +107,7 @@ func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
 	for _, t := range takes {
 		l := byID[t.LotID]
 		o.setLot(l, l.Remaining-t.Points, store.LotSpent)
-		e.move(*l, store.MoveRedeem, -t.Points, store.OptString(in.merchantID))
+		e.move(*l, store.MoveRedeem, -t.Points, null.String(in.merchantID))
 	}
 	e.post(store.AccountAvailable, in.memberID, -in.points)
 	b.Available -= in.points

@@ -23,6 +23,7 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/mall"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -193,7 +194,7 @@ func Create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now 
 	l := store.LotteryRow{ID: id.New("lty"), ProgramID: p.ID, Name: in.Name, CostPoints: in.CostPoints, DailyLimit: in.DailyLimit,
 		Fallback: fb, StartsAt: starts, EndsAt: ends, Status: status, CreatedAt: now, UpdatedAt: now}
 	if in.MerchantID != nil {
-		l.MerchantID = store.OptString(*in.MerchantID)
+		l.MerchantID = null.String(*in.MerchantID)
 	}
 	prizes := make([]store.PrizeRow, len(in.Prizes))
 	for i, pr := range in.Prizes {
@@ -379,7 +380,7 @@ func (d Drawer) Draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 		if err != nil {
 			return Draw{}, err
 		}
-		row.CostTxnID = store.OptString(t.ID)
+		row.CostTxnID = null.String(t.ID)
 	}
 	total := Total(prizes)
 	row.RandomRange = total
@@ -428,26 +429,26 @@ func (d Drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l st
 		if err != nil {
 			return err
 		}
-		row.PrizeTxnID = store.OptString(t.ID)
+		row.PrizeTxnID = null.String(t.ID)
 	case r.CouponTemplateID != nil:
 		c, err := coupon.Issue(ctx, tx, p, *r.CouponTemplateID, memberID, coupon.FromLottery, now)
 		if err != nil {
 			return fmt.Errorf("lottery prize %q: %w", prize.Name, err)
 		}
-		row.CouponCode = store.OptString(c.Code)
+		row.CouponCode = null.String(c.Code)
 	case r.RewardID != nil:
 		red, err := d.Mall.Grant(ctx, tx, p, mall.RedeemInput{MemberID: memberID, RewardID: *r.RewardID, MerchantID: merchantID},
 			"lottery", now)
 		if err != nil {
 			return fmt.Errorf("lottery prize %q: %w", prize.Name, err)
 		}
-		row.RedemptionID = store.OptString(red.ID)
+		row.RedemptionID = null.String(red.ID)
 	}
 	return nil
 }
 
 func drawFrom(row store.DrawRow, prize Prize) Draw {
-	opt := func(s store.OptString) *string {
+	opt := func(s null.String) *string {
 		if s == "" {
 			return nil
 		}

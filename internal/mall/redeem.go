@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -137,7 +138,7 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 	}
 	red := store.RedemptionRow{
 		ID: id.New("rdm"), ProgramID: p.ID, MemberID: m.ID, RewardID: rw.ID, Quantity: q, CashPrice: rw.CashPrice * q,
-		Status: Pending, MerchantID: store.OptString(merchant), Source: source, CreatedAt: now, UpdatedAt: now,
+		Status: Pending, MerchantID: null.String(merchant), Source: source, CreatedAt: now, UpdatedAt: now,
 	}
 	if charge && rw.PointsPrice > 0 {
 		red.Points = rw.PointsPrice * q
@@ -147,14 +148,14 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 		if err != nil {
 			return Redemption{}, err
 		}
-		red.TransactionID = store.OptString(t.ID)
+		red.TransactionID = null.String(t.ID)
 	}
 	if rw.Type == CouponT {
 		c, err := coupon.Issue(ctx, tx, p, *rw.CouponTemplateID, m.ID, coupon.FromRedemption, now)
 		if err != nil {
 			return Redemption{}, fmt.Errorf("issue coupon of reward %s: %w", rw.ID, err)
 		}
-		red.CouponCode = store.OptString(c.Code)
+		red.CouponCode = null.String(c.Code)
 	}
 	return redemptionFrom(red), tx.SaveRedemption(ctx, red)
 }
@@ -207,7 +208,7 @@ func (s *Service) Cancel(ctx context.Context, tx *store.Tx, p program.Program, r
 		if err != nil {
 			return Redemption{}, err
 		}
-		r.ReverseTxnID = store.OptString(rev.ID)
+		r.ReverseTxnID = null.String(rev.ID)
 	}
 	if err := tx.ReturnStock(ctx, p.ID, r.RewardID, r.Quantity); err != nil {
 		return Redemption{}, err

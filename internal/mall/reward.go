@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -67,7 +68,7 @@ type RewardInput struct {
 	Status           *string  `json:"status,omitempty"`
 }
 
-func optStr(s store.OptString) *string {
+func optStr(s null.String) *string {
 	if s == "" {
 		return nil
 	}
@@ -75,11 +76,11 @@ func optStr(s store.OptString) *string {
 	return &v
 }
 
-func strOpt(s *string) store.OptString {
+func strOpt(s *string) null.String {
 	if s == nil {
 		return ""
 	}
-	return store.OptString(*s)
+	return null.String(*s)
 }
 
 func fromRow(r store.RewardRow) Reward {

@@ -15,6 +15,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -73,7 +74,7 @@ func printable(s string) bool {
 // apply validates in and writes its fields into m.
 func (in Input) apply(m *Member, now time.Time, loc *time.Location) error {
 	var fs failure.Fields
-	text := func(field string, v *string, max int, dst *store.OptString) {
+	text := func(field string, v *string, max int, dst *null.String) {
 		if v == nil {
 			return
 		}
@@ -84,7 +85,7 @@ func (in Input) apply(m *Member, now time.Time, loc *time.Location) error {
 		case !printable(s):
 			fs.Add(field, "must not contain control characters")
 		default:
-			*dst = store.OptString(s)
+			*dst = null.String(s)
 		}
 	}
 	if in.ExternalID != nil && strings.TrimSpace(*in.ExternalID) == "" {
@@ -96,7 +97,7 @@ func (in Input) apply(m *Member, now time.Time, loc *time.Location) error {
 		if *in.Phone == "" {
 			m.Phone = ""
 		} else if p, ok := NormalizePhone(*in.Phone); ok {
-			m.Phone = store.OptString(p)
+			m.Phone = null.String(p)
 		} else {
 			fs.Add("phone", "must be E.164 (+8613800000000) or an 11-digit mainland mobile number")
 		}
@@ -119,7 +120,7 @@ func (in Input) apply(m *Member, now time.Time, loc *time.Location) error {
 		} else if d.After(now) || d.Year() < 1900 {
 			fs.Add("birthday", "must be a past date after 1900")
 		} else {
-			m.Birthday = store.OptString(*in.Birthday)
+			m.Birthday = null.String(*in.Birthday)
 		}
 	}
 	if in.Attributes != nil {
@@ -177,7 +178,7 @@ func Create(ctx context.Context, tx *store.Tx, programID string, in Input, now t
 		if _, err := tx.Merchant(ctx, programID, *in.MerchantID); err != nil {
 			return Member{}, failure.Field("merchant_id", "no such merchant")
 		}
-		m.MerchantID = store.OptString(*in.MerchantID)
+		m.MerchantID = null.String(*in.MerchantID)
 	}
 	if in.ReferralCode != nil && *in.ReferralCode != "" {
 		inviter, err := tx.MemberByReferralCode(ctx, programID, strings.ToUpper(strings.TrimSpace(*in.ReferralCode)))
@@ -187,7 +188,7 @@ func Create(ctx context.Context, tx *store.Tx, programID string, in Input, now t
 			}
 			return Member{}, err
 		}
-		m.ReferredBy = store.OptString(inviter.ID)
+		m.ReferredBy = null.String(inviter.ID)
 	}
 	for attempt := 0; ; attempt++ {
 		m.ReferralCode = newReferralCode()
@@ -286,7 +287,7 @@ func Update(ctx context.Context, tx *store.Tx, programID, memberID string, in In
 		if err := checkReferrer(ctx, &tx.Conn, programID, m.ID, inviter.ID); err != nil {
 			return Member{}, err
 		}
-		m.ReferredBy = store.OptString(inviter.ID)
+		m.ReferredBy = null.String(inviter.ID)
 	}
 	if err := in.apply(&m, now, loc); err != nil {
 		return Member{}, err

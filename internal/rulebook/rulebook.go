@@ -14,6 +14,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/rules"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -45,7 +46,7 @@ func row(programID string, r Rule) store.RuleRow {
 		budget = r.Limits.Budget
 	}
 	return store.RuleRow{ID: r.ID, ProgramID: programID, Version: r.Version, Status: r.Status, EventType: r.EventType,
-		MerchantID: store.OptString(r.MerchantID), Definition: def, Budget: budget, BudgetUsed: r.BudgetUsed,
+		MerchantID: null.String(r.MerchantID), Definition: def, Budget: budget, BudgetUsed: r.BudgetUsed,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // APIKey is a stored key. Only the hash of its secret is kept.
@@ -16,7 +17,7 @@ type APIKey struct {
 	ProgramID  string
 	Name       string
 	Role       string
-	MerchantID OptString
+	MerchantID null.String
 	SecretHash string
 	CreatedAt  time.Time
 }

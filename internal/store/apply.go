@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Changes is everything one ledger operation (or several, for an event
@@ -97,7 +99,7 @@ func txnParts(programID string, c Changes) []applyPart {
 		targs = append(targs, programID, t.ID, t.Type, t.MemberID, t.Currency, t.Points, t.MerchantID, t.Reference, t.Reason,
 			optJSON(t.Metadata), t.Status, ms(t.CreatedAt), t.Reverses, t.HoldID, t.Reversed)
 		for seq, p := range c.Postings[i] {
-			pargs = append(pargs, t.ID, seq, programID, p.Account, OptString(p.MemberID), p.Currency, p.Amount)
+			pargs = append(pargs, t.ID, seq, programID, p.Account, null.String(p.MemberID), p.Currency, p.Amount)
 			np++
 		}
 	}

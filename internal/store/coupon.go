@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // CouponTemplateRow is a stored coupon template.
@@ -22,14 +23,14 @@ type CouponTemplateRow struct {
 	Total          *int64
 	Issued         int64
 	PerMemberLimit *int64
-	DailyTime      OptString
+	DailyTime      null.String
 	DailyQuantity  *int64
 	ValidDays      *int64
 	ValidFrom      *time.Time
 	ValidUntil     *time.Time
 	PointsPrice    int64
 	Transferable   bool
-	MerchantID     OptString
+	MerchantID     null.String
 	Categories     []string
 	Status         string
 	CreatedAt      time.Time
@@ -165,12 +166,12 @@ type CouponRow struct {
 	Source            string
 	ValidFrom         time.Time
 	ValidUntil        time.Time
-	TransactionID     OptString
-	RedeemedReference OptString
+	TransactionID     null.String
+	RedeemedReference null.String
 	RedeemedAt        *time.Time
 	OrderAmount       *int64
 	Discount          *int64
-	TransferredFrom   OptString
+	TransferredFrom   null.String
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Checkin is one day's check-in of a member.
 type Checkin struct {
-	MemberID      string    `json:"member_id"`
-	Date          string    `json:"date"`
-	Streak        int64     `json:"streak"`
-	Points        int64     `json:"points"`
-	TransactionID OptString `json:"transaction_id"`
-	CreatedAt     time.Time `json:"created_at"`
+	MemberID      string      `json:"member_id"`
+	Date          string      `json:"date"`
+	Streak        int64       `json:"streak"`
+	Points        int64       `json:"points"`
+	TransactionID null.String `json:"transaction_id"`
+	CreatedAt     time.Time   `json:"created_at"`
 }
 
 // CheckinOn reads a member's check-in of a program-local date.
@@ -150,7 +151,7 @@ type TaskProgress struct {
 	Period        string
 	Progress      int64
 	CompletedAt   *time.Time
-	TransactionID OptString
+	TransactionID null.String
 }
 
 // Progress reads a member's progress on tasks in the given (task, period)
@@ -188,13 +189,13 @@ func (tx *Tx) SaveProgress(ctx context.Context, programID string, tp TaskProgres
 
 // Referral is an invitation that brought a member.
 type Referral struct {
-	InviteeID    string     `json:"invitee_id"`
-	InviterID    string     `json:"inviter_id"`
-	Status       string     `json:"status"`
-	InviterTxnID OptString  `json:"inviter_transaction_id"`
-	InviteeTxnID OptString  `json:"invitee_transaction_id"`
-	CreatedAt    time.Time  `json:"created_at"`
-	RewardedAt   *time.Time `json:"rewarded_at"`
+	InviteeID    string      `json:"invitee_id"`
+	InviterID    string      `json:"inviter_id"`
+	Status       string      `json:"status"`
+	InviterTxnID null.String `json:"inviter_transaction_id"`
+	InviteeTxnID null.String `json:"invitee_transaction_id"`
+	CreatedAt    time.Time   `json:"created_at"`
+	RewardedAt   *time.Time  `json:"rewarded_at"`
 }
 
 // InsertReferral records that inviter brought invitee; false when the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // EventRow is a processed event and the response it got.
@@ -16,7 +17,7 @@ type EventRow struct {
 	ID         string
 	Type       string
 	MemberID   string
-	MerchantID OptString
+	MerchantID null.String
 	OccurredAt time.Time
 	Data       []byte
 	Result     []byte
@@ -60,7 +61,7 @@ type AwardRow struct {
 	Currency      string
 	Points        int64
 	TransactionID string
-	OrderID       OptString
+	OrderID       null.String
 	Capped        bool
 	CreatedAt     time.Time
 }
@@ -93,7 +94,7 @@ func (c *Conn) OrderAwards(ctx context.Context, programID, orderID string) ([]Aw
 	defer rows.Close()
 	var out []AwardRow
 	for rows.Next() {
-		a := AwardRow{ProgramID: programID, OrderID: OptString(orderID)}
+		a := AwardRow{ProgramID: programID, OrderID: null.String(orderID)}
 		var at int64
 		if err := rows.Scan(&a.ID, &a.EventID, &a.RuleID, &a.RuleVersion, &a.MemberID, &a.Currency, &a.Points,
 			&a.TransactionID, &a.Capped, &at); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Hold statuses.
@@ -19,19 +20,19 @@ const (
 
 // Hold reserves points for an order until it is captured or released.
 type Hold struct {
-	ID            string    `json:"id"`
-	MemberID      string    `json:"member_id"`
-	Currency      string    `json:"currency"`
-	Points        int64     `json:"points"`
-	Captured      int64     `json:"captured"`
-	Status        string    `json:"status"`
-	Reference     OptString `json:"reference"`
-	MerchantID    OptString `json:"merchant_id"`
-	ExpiresAt     time.Time `json:"expires_at"`
-	HoldTxnID     string    `json:"hold_transaction_id"`
-	TransactionID OptString `json:"transaction_id,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string      `json:"id"`
+	MemberID      string      `json:"member_id"`
+	Currency      string      `json:"currency"`
+	Points        int64       `json:"points"`
+	Captured      int64       `json:"captured"`
+	Status        string      `json:"status"`
+	Reference     null.String `json:"reference"`
+	MerchantID    null.String `json:"merchant_id"`
+	ExpiresAt     time.Time   `json:"expires_at"`
+	HoldTxnID     string      `json:"hold_transaction_id"`
+	TransactionID null.String `json:"transaction_id,omitempty"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
 }
 
 const holdColumns = `id, member_id, currency, points, captured, status, reference, merchant_id, expires_at, hold_txn_id, transaction_id, created_at, updated_at`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Lot statuses.
@@ -23,17 +24,17 @@ const (
 // Lot holds the points of one earn. Spends draw on lots soonest-expiring
 // first; 0 <= Remaining <= Amount.
 type Lot struct {
-	ID            string     `json:"id"`
-	MemberID      string     `json:"member_id"`
-	Currency      string     `json:"currency"`
-	Amount        int64      `json:"amount"`
-	Remaining     int64      `json:"remaining"`
-	Status        string     `json:"status"`
-	AvailableAt   time.Time  `json:"available_at"`
-	ExpiresAt     *time.Time `json:"expires_at"`
-	MerchantID    OptString  `json:"merchant_id"`
-	TransactionID string     `json:"transaction_id"`
-	CreatedAt     time.Time  `json:"created_at"`
+	ID            string      `json:"id"`
+	MemberID      string      `json:"member_id"`
+	Currency      string      `json:"currency"`
+	Amount        int64       `json:"amount"`
+	Remaining     int64       `json:"remaining"`
+	Status        string      `json:"status"`
+	AvailableAt   time.Time   `json:"available_at"`
+	ExpiresAt     *time.Time  `json:"expires_at"`
+	MerchantID    null.String `json:"merchant_id"`
+	TransactionID string      `json:"transaction_id"`
+	CreatedAt     time.Time   `json:"created_at"`
 }
 
 const lotColumns = `id, member_id, currency, amount, remaining, status, available_at, expires_at, merchant_id, transaction_id, created_at`
@@ -234,13 +235,13 @@ const (
 
 // LotMove is one change of a lot's remaining points.
 type LotMove struct {
-	LotID            string    `json:"lot_id"`
-	TransactionID    string    `json:"transaction_id"`
-	Kind             string    `json:"kind"`
-	Points           int64     `json:"points"`
-	IssuerMerchantID OptString `json:"issuer_merchant_id"`
-	AtMerchantID     OptString `json:"at_merchant_id"`
-	CreatedAt        time.Time `json:"created_at"`
+	LotID            string      `json:"lot_id"`
+	TransactionID    string      `json:"transaction_id"`
+	Kind             string      `json:"kind"`
+	Points           int64       `json:"points"`
+	IssuerMerchantID null.String `json:"issuer_merchant_id"`
+	AtMerchantID     null.String `json:"at_merchant_id"`
+	CreatedAt        time.Time   `json:"created_at"`
 }
 
 // InsertMoves stores lot moves.

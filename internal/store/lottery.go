@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // LotteryRow is a stored lottery; Fallback is its fallback prize as JSON.
@@ -20,7 +21,7 @@ type LotteryRow struct {
 	Fallback   []byte
 	StartsAt   *time.Time
 	EndsAt     *time.Time
-	MerchantID OptString
+	MerchantID null.String
 	Status     string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -157,10 +158,10 @@ type DrawRow struct {
 	PrizeName    string
 	RandomValue  string
 	RandomRange  int64
-	CostTxnID    OptString
-	PrizeTxnID   OptString
-	CouponCode   OptString
-	RedemptionID OptString
+	CostTxnID    null.String
+	PrizeTxnID   null.String
+	CouponCode   null.String
+	RedemptionID null.String
 	Date         string
 	CreatedAt    time.Time
 }

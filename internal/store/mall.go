@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // RewardRow is a stored reward of the points mall.
@@ -16,7 +17,7 @@ type RewardRow struct {
 	ID               string
 	ProgramID        string
 	Name             string
-	Description      OptString
+	Description      null.String
 	Type             string
 	PointsPrice      int64
 	CashPrice        int64
@@ -26,8 +27,8 @@ type RewardRow struct {
 	StartsAt         *time.Time
 	EndsAt           *time.Time
 	Tiers            []string
-	CouponTemplateID OptString
-	MerchantID       OptString
+	CouponTemplateID null.String
+	MerchantID       null.String
 	Categories       []string
 	Status           string
 	CreatedAt        time.Time
@@ -173,10 +174,10 @@ type RedemptionRow struct {
 	Points        int64
 	CashPrice     int64
 	Status        string
-	TransactionID OptString
-	ReverseTxnID  OptString
-	CouponCode    OptString
-	MerchantID    OptString
+	TransactionID null.String
+	ReverseTxnID  null.String
+	CouponCode    null.String
+	MerchantID    null.String
 	Source        string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

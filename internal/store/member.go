@@ -12,24 +12,25 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Member is a stored member.
 type Member struct {
 	ID           string          `json:"id"`
-	ExternalID   OptString       `json:"external_id"`
-	Phone        OptString       `json:"phone"`
-	Name         OptString       `json:"name"`
+	ExternalID   null.String     `json:"external_id"`
+	Phone        null.String     `json:"phone"`
+	Name         null.String     `json:"name"`
 	Gender       string          `json:"gender"`
-	Birthday     OptString       `json:"birthday"`
-	Region       OptString       `json:"region"`
+	Birthday     null.String     `json:"birthday"`
+	Region       null.String     `json:"region"`
 	Attributes   json.RawMessage `json:"attributes"`
 	Tags         []string        `json:"tags"`
-	Tier         OptString       `json:"tier"`
+	Tier         null.String     `json:"tier"`
 	Status       string          `json:"status"`
 	ReferralCode string          `json:"referral_code"`
-	ReferredBy   OptString       `json:"referred_by"`
-	MerchantID   OptString       `json:"merchant_id"`
+	ReferredBy   null.String     `json:"referred_by"`
+	MerchantID   null.String     `json:"merchant_id"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	ProgramID    string          `json:"-"`
@@ -239,7 +240,7 @@ func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p 
 func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 	for _, k := range []struct {
 		field, col string
-		v          OptString
+		v          null.String
 	}{{"external_id", "external_id", m.ExternalID}, {"phone", "phone", m.Phone}} {
 		if k.v == "" {
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // RuleRow is a stored rule: its current version's definition (JSON) and
@@ -18,7 +19,7 @@ type RuleRow struct {
 	Version    int
 	Status     string
 	EventType  string
-	MerchantID OptString
+	MerchantID null.String
 	Definition []byte
 	Budget     *int64
 	BudgetUsed int64

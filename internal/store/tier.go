@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jifen/jifen/internal/null"
 )
 
 // TierChange is one entry of a member's tier history.
 type TierChange struct {
-	ID       string    `json:"-"`
-	MemberID string    `json:"-"`
-	From     OptString `json:"from"`
-	To       OptString `json:"to"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
+	ID       string      `json:"-"`
+	MemberID string      `json:"-"`
+	From     null.String `json:"from"`
+	To       null.String `json:"to"`
+	Reason   string      `json:"reason"`
+	At       time.Time   `json:"at"`
 }
 
 // SetTier changes a member's tier and records the change.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 )
 
 // Txn is a ledger transaction: one operation on one member's points in one
@@ -19,14 +20,14 @@ type Txn struct {
 	MemberID   string          `json:"member_id"`
 	Currency   string          `json:"currency"`
 	Points     int64           `json:"points"`
-	MerchantID OptString       `json:"merchant_id"`
-	Reference  OptString       `json:"reference"`
-	Reason     OptString       `json:"reason"`
+	MerchantID null.String     `json:"merchant_id"`
+	Reference  null.String     `json:"reference"`
+	Reason     null.String     `json:"reason"`
 	Metadata   json.RawMessage `json:"metadata"`
 	Status     string          `json:"status"`
 	CreatedAt  time.Time       `json:"created_at"`
-	Reverses   OptString       `json:"reverses,omitempty"`
-	HoldID     OptString       `json:"hold_id,omitempty"`
+	Reverses   null.String     `json:"reverses,omitempty"`
+	HoldID     null.String     `json:"hold_id,omitempty"`
 	Reversed   int64           `json:"reversed"`
 	LotMoves   []LotMove       `json:"lot_moves,omitempty"`
 }
@@ -66,7 +67,7 @@ func (tx *Tx) InsertTxn(ctx context.Context, programID string, t Txn, postings [
 	}
 	args := make([]any, 0, 7*len(postings))
 	for i, p := range postings {
-		args = append(args, t.ID, i, programID, p.Account, OptString(p.MemberID), p.Currency, p.Amount)
+		args = append(args, t.ID, i, programID, p.Account, null.String(p.MemberID), p.Currency, p.Amount)
 	}
 	_, err = tx.exec(ctx, `INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount)
 		VALUES `+placeholders(len(postings), 7), args...)

@@ -2,54 +2,9 @@ package store
 
 import (
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"time"
 )
-
-// OptString is a string that may be absent: empty is NULL in the database
-// and null in JSON.
-type OptString string
-
-// MarshalJSON writes null for the empty string.
-func (s OptString) MarshalJSON() ([]byte, error) {
-	if s == "" {
-		return []byte("null"), nil
-	}
-	return json.Marshal(string(s))
-}
-
-// UnmarshalJSON reads null as the empty string.
-func (s *OptString) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*s = ""
-		return nil
-	}
-	var v string
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*s = OptString(v)
-	return nil
-}
-
-// Scan reads NULL as the empty string.
-func (s *OptString) Scan(src any) error {
-	var ns sql.NullString
-	if err := ns.Scan(src); err != nil {
-		return err
-	}
-	*s = OptString(ns.String)
-	return nil
-}
-
-// Value writes the empty string as NULL.
-func (s OptString) Value() (driver.Value, error) {
-	if s == "" {
-		return nil, nil
-	}
-	return string(s), nil
-}
 
 // ms converts a time to the stored Unix milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -46,7 +47,7 @@ func rank(p program.Program, code string) int {
 }
 
 func set(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, to, reason string, now time.Time) (Change, error) {
-	c := store.TierChange{ID: id.New("tch"), MemberID: m.ID, From: m.Tier, To: store.OptString(to), Reason: reason, At: now}
+	c := store.TierChange{ID: id.New("tch"), MemberID: m.ID, From: m.Tier, To: null.String(to), Reason: reason, At: now}
 	if err := tx.SetTier(ctx, p.ID, c); err != nil {
 		return Change{}, err
 	}

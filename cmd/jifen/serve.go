@@ -14,14 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
-	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/httpapi"
 	"github.com/jifen/jifen/internal/jobs"
 	"github.com/jifen/jifen/internal/program"
-	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
 )
@@ -60,13 +59,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	programs := program.NewService(db, cfg.CacheTTL)
-	book := rulebook.New(db, cfg.CacheTTL)
-	evs := events.NewService(db, book)
-	api := httpapi.New(httpapi.Config{
-		DB: db, Programs: programs, Auth: auth.NewService(db, cfg.CacheTTL), Rules: book, Events: evs,
-		Clock: clk, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
-	})
+	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: cfg.CacheTTL})
+	programs, evs := a.Programs, a.Events
+	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString()})
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           api,

@@ -99,14 +99,3 @@ func list[T any](w http.ResponseWriter, data []T, next string) error {
 	}
 	return encode(w, http.StatusOK, b)
 }
-
-// decodeBody is decode that also returns the raw body (for handlers not
-// yet moved to write).
-func decodeBody[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, []byte, error) {
-	in, err := decode[T](s, w, r)
-	if err != nil {
-		return in, nil, err
-	}
-	body, _ := s.readBody(w, r)
-	return in, body, nil
-}

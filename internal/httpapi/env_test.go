@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
@@ -57,7 +58,7 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 		t.Fatal(err)
 	}
 	e.api = httpapi.New(httpapi.Config{
-		DB: db, Programs: program.NewService(db, 0), Auth: auth.NewService(db, time.Minute), Clock: e.clock,
+		App:      app.New(app.Config{DB: db, Clock: e.clock, CacheTTL: time.Nanosecond}),
 		Registry: prometheus.NewRegistry(), Version: "test",
 	})
 	e.srv = httptest.NewServer(e.api)
@@ -346,7 +347,7 @@ func newNodes(t *testing.T, dsn string, n int) []*env {
 			}
 		}
 		e.api = httpapi.New(httpapi.Config{
-			DB: db, Programs: program.NewService(db, 0), Auth: auth.NewService(db, time.Minute), Clock: e.clock,
+			App:      app.New(app.Config{DB: db, Clock: e.clock, CacheTTL: time.Nanosecond}),
 			Registry: prometheus.NewRegistry(), Version: "test",
 		})
 		e.srv = httptest.NewServer(e.api)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/httpapi"
@@ -193,10 +194,10 @@ func newFuzzAPI(f *testing.F) *fuzzAPI {
 	}
 	a := &fuzzAPI{ids: map[string]map[string]string{}, calls: map[string]int{}, logs: &lockedBuffer{}}
 	a.api = httpapi.New(httpapi.Config{
-		DB: db, Programs: program.NewService(db, 0), Auth: auth.NewService(db, time.Minute), Clock: clk,
+		// Lottery draws repeat from run to run.
+		App:      app.New(app.Config{DB: db, Clock: clk, CacheTTL: time.Nanosecond, Random: rand.NewChaCha8([32]byte{})}),
 		Registry: prometheus.NewRegistry(), Version: "test",
 		Logger: slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelError})),
-		Random: rand.NewChaCha8([32]byte{}), // lottery draws repeat from run to run
 	})
 	for _, rt := range a.api.Routes() {
 		if rt.Method != "GET" {

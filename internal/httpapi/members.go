@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
@@ -13,17 +11,6 @@ import (
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
 )
-
-// balanceBody is a member's balance in one currency.
-type balanceBody struct {
-	store.Balance
-	Expiring []expiringBody `json:"expiring"`
-}
-
-type expiringBody struct {
-	Date   string `json:"date"`
-	Points int64  `json:"points"`
-}
 
 func (s *Server) registerMembers() {
 	m := "/v1/members/{member}"
@@ -43,8 +30,6 @@ func (s *Server) registerMembers() {
 		out: member.Member{}, status: 200, handler: legacy(s.freeze(false))})
 	s.handle(route{method: "POST", path: m + "/erase", access: admin, tag: "members",
 		summary: "Erase a member's personal data", out: member.Member{}, status: 200, handler: legacy(s.eraseMember)})
-	s.handle(route{method: "GET", path: m + "/balance", access: anyRole, tag: "members",
-		summary: "Read a member's balances", out: map[string]balanceBody{}, status: 200, handler: legacy(s.getBalance)})
 }
 
 // resolve finds the member a path or body names, in the request's program.
@@ -188,77 +173,3 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) {
 		return member.Erase(ctx, tx, lp, m.ID, s.clock.Now())
 	})
 }
-
-// getBalance reads a member's balances in one query (two when it has
-// points that expire): a balance read is the most frequent request of a
-// points programme.
-func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) {
-	ref := r.PathValue("member")
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	memberID := ref
-	if !strings.HasPrefix(ref, "mem_") {
-		m, err := s.resolve(r, ref)
-		if err != nil {
-			s.problem(w, r, err)
-			return
-		}
-		memberID = m.ID
-	}
-	_, bals, found, err := s.db.Read().MemberBalances(ctx, p.ID, memberID)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if !found {
-		s.problem(w, r, failure.New(failure.NotFound, "member %s not found", ref))
-		return
-	}
-	var exp []store.Expiring
-	if hasExpiring(bals) {
-		if exp, err = s.db.Read().ExpiringPoints(ctx, p.ID, memberID, 50); err != nil {
-			s.problem(w, r, err)
-			return
-		}
-	}
-	out := make(map[string]*balanceBody, len(p.Currencies))
-	for code := range p.Currencies {
-		out[code] = &balanceBody{Expiring: []expiringBody{}}
-	}
-	for _, b := range bals {
-		if bb, ok := out[b.Currency]; ok {
-			bb.Balance = b
-		}
-	}
-	for _, e := range exp {
-		bb, ok := out[e.Currency]
-		if !ok {
-			continue
-		}
-		date := e.ExpiresAt.In(p.Location).Format(time.DateOnly)
-		if n := len(bb.Expiring); n > 0 && bb.Expiring[n-1].Date == date {
-			bb.Expiring[n-1].Points += e.Points
-		} else if n < maxExpiringDates {
-			bb.Expiring = append(bb.Expiring, expiringBody{Date: date, Points: e.Points})
-		}
-	}
-	encode(w, 200, out)
-}
-
-// hasExpiring says whether any points could be listed as expiring: with
-// nothing available there are none, and the second query is saved.
-func hasExpiring(bals []store.Balance) bool {
-	for _, b := range bals {
-		if b.Available > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// maxExpiringDates is how many expiry dates a balance lists per currency.
-const maxExpiringDates = 12

@@ -6,13 +6,12 @@
 package httpapi
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/events"
@@ -23,17 +22,9 @@ import (
 	"github.com/jifen/jifen/internal/store"
 )
 
-// Config is what the API needs.
+// Config is what the API needs: the App whose operations it serves.
 type Config struct {
-	DB       *store.DB
-	Programs *program.Service
-	Auth     *auth.Service
-	Rules    *rulebook.Book
-	Events   *events.Service
-	Mall     *mall.Service
-	// Random is the lottery's source of randomness (crypto/rand when nil).
-	Random io.Reader
-	Clock  clock.Clock
+	App    *app.App
 	Logger *slog.Logger
 	// Registry receives the API's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
@@ -44,6 +35,7 @@ type Config struct {
 
 // Server is the API's http.Handler.
 type Server struct {
+	app      *app.App
 	db       *store.DB
 	programs *program.Service
 	auth     *auth.Service
@@ -71,24 +63,16 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Rules == nil {
-		cfg.Rules = rulebook.New(cfg.DB, 2*time.Second)
-	}
-	if cfg.Events == nil {
-		cfg.Events = events.NewService(cfg.DB, cfg.Rules)
-	}
-	if cfg.Mall == nil {
-		cfg.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
-	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	a := cfg.App
 	s := &Server{
-		db: cfg.DB, programs: cfg.Programs, auth: cfg.Auth, rules: cfg.Rules, events: cfg.Events, mall: cfg.Mall,
-		drawer: lottery.Drawer{Mall: cfg.Mall, Random: cfg.Random}, clock: cfg.Clock, log: cfg.Logger,
+		app: a, db: a.DB, programs: a.Programs, auth: a.Auth, rules: a.Rules, events: a.Events, mall: a.Mall,
+		drawer: lottery.Drawer{Mall: a.Mall, Random: a.Random}, clock: a.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
-	s.metrics = newMetrics(cfg.Registry, cfg.DB)
+	s.metrics = newMetrics(cfg.Registry, a.DB)
 	s.register()
 	s.openapi = buildOpenAPI(s.routes, cfg.Version)
 	return s
@@ -135,21 +119,6 @@ type route struct {
 // and encodes its answer; an error it returns is answered as problem+json
 // by guard.
 type handler func(w http.ResponseWriter, r *http.Request) error
-
-// legacy adapts a handler that answers its own errors.
-func legacy(h http.HandlerFunc) handler {
-	return func(w http.ResponseWriter, r *http.Request) error { h(w, r); return nil }
-}
-
-type param struct {
-	name, desc string
-	array      bool
-}
-
-func (s *Server) handle(rt route) {
-	s.routes = append(s.routes, rt)
-	s.mux.Handle(rt.method+" "+rt.path, s.guard(rt))
-}
 
 // Route is a registered route, for tests.
 type Route struct{ Method, Path string }

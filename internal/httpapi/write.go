@@ -165,10 +165,3 @@ func canonical(body []byte) []byte {
 	}
 	return out
 }
-
-// writeLegacy is write for handlers that answer their own errors.
-func (s *Server) writeLegacy(w http.ResponseWriter, r *http.Request, _ []byte, status int, lane string, fn op) {
-	if err := s.write(w, r, status, lane, fn); err != nil {
-		s.problem(w, r, err)
-	}
-}

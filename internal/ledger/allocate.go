@@ -6,11 +6,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/store"
 )
-
-// Lot is a stored lot; spends draw on lots soonest-expiring first.
-type Lot = store.Lot
 
 // Take is how many points one move draws from (or puts back into) a lot.
 type Take struct {

@@ -30,15 +30,6 @@ const (
 	StatusPending   = "pending" // an earn whose points are not yet available
 )
 
-// Txn is a stored ledger transaction.
-type Txn = store.Txn
-
-// Hold is a stored hold.
-type Hold = store.Hold
-
-// Balance is a member's running totals in one currency.
-type Balance = store.Balance
-
 // op is one ledger operation at work: it locks balances, works out its
 // effect in memory, and writes everything at the end with one Apply (a few
 // multi-row statements on SQLite, one statement on PostgreSQL). Reads it
@@ -95,7 +86,7 @@ func (o *op) setLot(l *Lot, remaining int64, emptyStatus string) {
 	o.c.LotChanges = append(o.c.LotChanges, store.LotChange{ID: l.ID, Remaining: l.Remaining, Status: l.Status})
 }
 
-func (o *op) newLot(l Lot) { o.c.NewLots = append(o.c.NewLots, l) }
+func (o *op) newLot(l Lot) { o.c.NewLots = append(o.c.NewLots, l.record()) }
 
 // add records a finished transaction.
 func (o *op) add(e *entry) error {
@@ -107,9 +98,11 @@ func (o *op) add(e *entry) error {
 		// A bug, never an input error: refuse to write unbalanced books.
 		return fmt.Errorf("%s transaction %s: postings sum to %d", e.txn.Type, e.txn.ID, sum)
 	}
-	o.c.Txns = append(o.c.Txns, e.txn)
+	o.c.Txns = append(o.c.Txns, e.txn.record())
 	o.c.Postings = append(o.c.Postings, e.postings)
-	o.c.Moves = append(o.c.Moves, e.moves...)
+	for _, m := range e.moves {
+		o.c.Moves = append(o.c.Moves, m.record())
+	}
 	return nil
 }
 
@@ -126,13 +119,13 @@ func (o *op) flush(ctx context.Context) error {
 // entry collects one transaction's postings and lot moves while an
 // operation works out its effect.
 type entry struct {
-	txn      store.Txn
+	txn      Txn
 	postings []store.Posting
-	moves    []store.LotMove
+	moves    []LotMove
 }
 
 func newEntry(typ, memberID, currency string, now time.Time) *entry {
-	return &entry{txn: store.Txn{
+	return &entry{txn: Txn{
 		ID: id.New("txn"), Type: typ, MemberID: memberID, Currency: currency,
 		Status: StatusCompleted, CreatedAt: now,
 	}}
@@ -147,7 +140,7 @@ func (e *entry) post(account, member string, amount int64) {
 }
 
 func (e *entry) move(l Lot, kind string, points int64, at null.String) {
-	e.moves = append(e.moves, store.LotMove{
+	e.moves = append(e.moves, LotMove{
 		LotID: l.ID, TransactionID: e.txn.ID, Kind: kind, Points: points,
 		IssuerMerchantID: l.MerchantID, AtMerchantID: at, CreatedAt: e.txn.CreatedAt,
 	})

@@ -52,10 +52,11 @@ func ExpireDue(ctx context.Context, tx *store.Tx, p Program, memberID, currency 
 	if err != nil {
 		return 0, 0, err
 	}
-	due, err := tx.MemberLotsDue(ctx, p.ID, memberID, currency, asOf)
-	if err != nil || len(due) == 0 {
+	rows, err := tx.MemberLotsDue(ctx, p.ID, memberID, currency, asOf)
+	if err != nil || len(rows) == 0 {
 		return 0, 0, err
 	}
+	due := lotsOf(rows)
 	before := b.LifetimeExpired
 	if err := o.expireLots(b, due, asOf, "expired"); err != nil {
 		return 0, 0, err
@@ -72,10 +73,11 @@ func ActivateDue(ctx context.Context, tx *store.Tx, p Program, memberID, currenc
 	if err != nil {
 		return 0, 0, err
 	}
-	due, err := tx.MemberPendingDue(ctx, p.ID, memberID, currency, asOf)
-	if err != nil || len(due) == 0 {
+	rows, err := tx.MemberPendingDue(ctx, p.ID, memberID, currency, asOf)
+	if err != nil || len(rows) == 0 {
 		return 0, 0, err
 	}
+	due := lotsOf(rows)
 	e := newEntry(TypeActivate, memberID, currency, asOf)
 	var total int64
 	for i := range due {
@@ -112,7 +114,7 @@ func Forfeit(ctx context.Context, tx *store.Tx, p Program, memberID, currency, r
 		return 0, err
 	}
 	for _, h := range holds {
-		if _, err := o.release(ctx, b, h, reason); err != nil {
+		if _, err := o.release(ctx, b, holdOf(h), reason); err != nil {
 			return 0, err
 		}
 	}
@@ -126,7 +128,7 @@ func Forfeit(ctx context.Context, tx *store.Tx, p Program, memberID, currency, r
 		return 0, err
 	}
 	before := b.LifetimeExpired
-	if err := o.expireLots(b, lots, now, reason); err != nil {
+	if err := o.expireLots(b, lotsOf(lots), now, reason); err != nil {
 		return 0, err
 	}
 	return b.LifetimeExpired - before, o.flush(ctx)

@@ -186,7 +186,7 @@ func (f *fixture) balance(memberID string) ledger.Balance {
 	}
 	for _, b := range bs {
 		if b.Currency == ledger.Points {
-			return b
+			return ledger.Balance(b)
 		}
 	}
 	return ledger.Balance{MemberID: memberID, Currency: ledger.Points}

@@ -53,7 +53,7 @@ func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold
 		return Hold{}, err
 	}
 	h.Currency, h.HoldTxnID = txn.Currency, txn.ID
-	if err := tx.InsertHold(ctx, p.ID, h); err != nil {
+	if err := tx.InsertHold(ctx, p.ID, h.record()); err != nil {
 		return Hold{}, err
 	}
 	return h, nil
@@ -71,7 +71,7 @@ func (o *op) lockHold(ctx context.Context, holdID string) (Hold, *store.Balance,
 		return Hold{}, b, m, err
 	}
 	h, err = o.tx.Hold(ctx, o.p.ID, holdID)
-	return h, b, m, err
+	return holdOf(h), b, m, err
 }
 
 func checkOpen(h Hold, now time.Time) error {
@@ -127,7 +127,7 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 		return Hold{}, err
 	}
 	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, null.String(e.txn.ID), now
-	return h, tx.UpdateHold(ctx, p.ID, h)
+	return h, tx.UpdateHold(ctx, p.ID, h.record())
 }
 
 // Release gives a held hold's points back to the lots they came from.
@@ -169,7 +169,7 @@ func (o *op) release(ctx context.Context, b *store.Balance, h Hold, reason strin
 		return Hold{}, err
 	}
 	h.Status, h.UpdatedAt = store.HoldReleased, o.now
-	return h, o.tx.UpdateHold(ctx, o.p.ID, h)
+	return h, o.tx.UpdateHold(ctx, o.p.ID, h.record())
 }
 
 // refillHold records a release transaction that returns n of a hold's
@@ -219,14 +219,14 @@ func (o *op) refill(ctx context.Context, e *entry, b *store.Balance, from []stri
 	}
 	lots := make([]Lot, 0, len(byID))
 	for _, id := range ids {
-		lots = append(lots, byID[id])
+		lots = append(lots, lotOf(byID[id]))
 	}
 	takes, err := Refill(lots, taken, n)
 	if err != nil {
 		return err
 	}
 	for _, t := range takes {
-		l := byID[t.LotID]
+		l := lotOf(byID[t.LotID])
 		l.Status = store.LotAvailable // a lot past its expiry expires again at the next run
 		l.Remaining += t.Points
 		e.move(l, store.MoveReturn, t.Points, at)

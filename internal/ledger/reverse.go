@@ -25,10 +25,11 @@ type ReverseInput struct {
 // they came from). The sum reversed never exceeds the original: asking for
 // more is LimitExceeded.
 func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn, error) {
-	orig, err := tx.Txn(ctx, p.ID, in.TransactionID)
+	rec, err := tx.Txn(ctx, p.ID, in.TransactionID)
 	if err != nil {
 		return Txn{}, err
 	}
+	orig := txnOf(rec)
 	o := newOp(tx, p, in.Now)
 	b, m, err := o.lock(ctx, orig.MemberID, orig.Currency)
 	if err != nil {
@@ -37,9 +38,10 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	if m.Status == "erased" {
 		return Txn{}, failure.New(failure.Conflict, "member %s is erased; its points were forfeited", m.ID)
 	}
-	if orig, err = tx.Txn(ctx, p.ID, in.TransactionID); err != nil { // again, under the lock
+	if rec, err = tx.Txn(ctx, p.ID, in.TransactionID); err != nil { // again, under the lock
 		return Txn{}, err
 	}
+	orig = txnOf(rec)
 	clawback := orig.Type == TypeEarn || (orig.Type == TypeAdjust && orig.Points > 0)
 	refund := orig.Type == TypeSpend || orig.Type == TypeCapture || (orig.Type == TypeAdjust && orig.Points < 0)
 	if !clawback && !refund {
@@ -86,15 +88,18 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 }
 
 func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x int64) error {
-	own, err := o.tx.LotOfTransaction(ctx, o.p.ID, orig.ID)
+	rec, err := o.tx.LotOfTransaction(ctx, o.p.ID, orig.ID)
 	if err != nil {
 		return err
 	}
+	own := lotOf(rec)
 	var others []Lot
 	if own.Remaining < x {
-		if others, err = o.tx.SpendableLots(ctx, o.p.ID, orig.MemberID, orig.Currency); err != nil {
+		rows, err := o.tx.SpendableLots(ctx, o.p.ID, orig.MemberID, orig.Currency)
+		if err != nil {
 			return err
 		}
+		others = lotsOf(rows)
 	}
 	plan := Claw(own, others, x, o.p.NegativeBalance != Floor)
 	account := store.AccountIssuance

@@ -77,7 +77,7 @@ func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
 	}
 	// Points past their expiry are not spent: expire them here, in this
 	// transaction, rather than wait for the next expiry run.
-	due, live := splitDue(lots, in.now)
+	due, live := splitDue(lotsOf(lots), in.now)
 	if len(due) > 0 {
 		if err := o.expireLots(b, due, in.now, "expired"); err != nil {
 			return Txn{}, err

@@ -249,6 +249,17 @@ func Resolve(ctx context.Context, c *store.Conn, programID, ref string) (Member,
 	return m, err
 }
 
+// ID is the ID of the member a reference names. A member ID is taken as
+// it is, without a query: the operation that uses it reads the member
+// under its lock and answers not_found then.
+func ID(ctx context.Context, c *store.Conn, programID, ref string) (string, error) {
+	if strings.HasPrefix(ref, "mem_") {
+		return ref, nil
+	}
+	m, err := Resolve(ctx, c, programID, ref)
+	return m.ID, err
+}
+
 // Get resolves a member and reads its tags.
 func Get(ctx context.Context, c *store.Conn, programID, ref string) (Member, error) {
 	return Resolve(ctx, c, programID, ref)

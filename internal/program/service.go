@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
@@ -137,4 +138,21 @@ func CreateMerchant(ctx context.Context, tx *store.Tx, programID, name string, n
 		return store.Merchant{}, fmt.Errorf("create merchant: %w", err)
 	}
 	return m, nil
+}
+
+// ActingMerchant is the merchant an operation acts as (the actor's own
+// for a merchant key, else the one named), checked in the operation's
+// transaction: it must be a merchant of the programme.
+func ActingMerchant(ctx context.Context, tx *store.Tx, a auth.Actor, named string) (string, error) {
+	mer, err := a.ActingMerchant(named)
+	if err != nil || mer == "" {
+		return mer, err
+	}
+	if _, err := tx.Merchant(ctx, a.ProgramID, mer); err != nil {
+		if failure.KindOf(err) == failure.NotFound {
+			return "", failure.Field("merchant_id", "no such merchant")
+		}
+		return "", err
+	}
+	return mer, nil
 }

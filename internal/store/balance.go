@@ -12,15 +12,15 @@ import (
 // goes below zero; a clawback past zero is Debt, repaid first by later
 // earnings.
 type Balance struct {
-	MemberID        string `json:"-"`
-	Currency        string `json:"-"`
-	Available       int64  `json:"available"`
-	Pending         int64  `json:"pending"`
-	Held            int64  `json:"held"`
-	Debt            int64  `json:"debt"`
-	LifetimeEarned  int64  `json:"lifetime_earned"`
-	LifetimeSpent   int64  `json:"lifetime_spent"`
-	LifetimeExpired int64  `json:"lifetime_expired"`
+	MemberID        string
+	Currency        string
+	Available       int64
+	Pending         int64
+	Held            int64
+	Debt            int64
+	LifetimeEarned  int64
+	LifetimeSpent   int64
+	LifetimeExpired int64
 }
 
 const balanceColumns = `member_id, currency, available, pending, held, debt, lifetime_earned, lifetime_spent, lifetime_expired`

@@ -20,19 +20,19 @@ const (
 
 // Hold reserves points for an order until it is captured or released.
 type Hold struct {
-	ID            string      `json:"id"`
-	MemberID      string      `json:"member_id"`
-	Currency      string      `json:"currency"`
-	Points        int64       `json:"points"`
-	Captured      int64       `json:"captured"`
-	Status        string      `json:"status"`
-	Reference     null.String `json:"reference"`
-	MerchantID    null.String `json:"merchant_id"`
-	ExpiresAt     time.Time   `json:"expires_at"`
-	HoldTxnID     string      `json:"hold_transaction_id"`
-	TransactionID null.String `json:"transaction_id,omitempty"`
-	CreatedAt     time.Time   `json:"created_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
+	ID            string
+	MemberID      string
+	Currency      string
+	Points        int64
+	Captured      int64
+	Status        string
+	Reference     null.String
+	MerchantID    null.String
+	ExpiresAt     time.Time
+	HoldTxnID     string
+	TransactionID null.String
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 const holdColumns = `id, member_id, currency, points, captured, status, reference, merchant_id, expires_at, hold_txn_id, transaction_id, created_at, updated_at`
@@ -79,13 +79,23 @@ func (tx *Tx) UpdateHold(ctx context.Context, programID string, h Hold) error {
 	return nil
 }
 
+// HoldFilter selects a member's holds.
+type HoldFilter struct {
+	Status     string
+	MerchantID string // only holds placed by this merchant
+}
+
 // MemberHolds lists a member's holds, newest first.
-func (c *Conn) MemberHolds(ctx context.Context, programID, memberID, status string, p Page) ([]Hold, string, error) {
+func (c *Conn) MemberHolds(ctx context.Context, programID, memberID string, f HoldFilter, p Page) ([]Hold, string, error) {
 	q := `SELECT ` + holdColumns + ` FROM holds WHERE member_id = ? AND program_id = ?`
 	args := []any{memberID, programID}
-	if status != "" {
+	if f.Status != "" {
 		q += ` AND status = ?`
-		args = append(args, status)
+		args = append(args, f.Status)
+	}
+	if f.MerchantID != "" {
+		q += ` AND merchant_id = ?`
+		args = append(args, f.MerchantID)
 	}
 	if p.Cursor != "" {
 		q += ` AND id < ?`

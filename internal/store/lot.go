@@ -24,17 +24,17 @@ const (
 // Lot holds the points of one earn. Spends draw on lots soonest-expiring
 // first; 0 <= Remaining <= Amount.
 type Lot struct {
-	ID            string      `json:"id"`
-	MemberID      string      `json:"member_id"`
-	Currency      string      `json:"currency"`
-	Amount        int64       `json:"amount"`
-	Remaining     int64       `json:"remaining"`
-	Status        string      `json:"status"`
-	AvailableAt   time.Time   `json:"available_at"`
-	ExpiresAt     *time.Time  `json:"expires_at"`
-	MerchantID    null.String `json:"merchant_id"`
-	TransactionID string      `json:"transaction_id"`
-	CreatedAt     time.Time   `json:"created_at"`
+	ID            string
+	MemberID      string
+	Currency      string
+	Amount        int64
+	Remaining     int64
+	Status        string
+	AvailableAt   time.Time
+	ExpiresAt     *time.Time
+	MerchantID    null.String
+	TransactionID string
+	CreatedAt     time.Time
 }
 
 const lotColumns = `id, member_id, currency, amount, remaining, status, available_at, expires_at, merchant_id, transaction_id, created_at`
@@ -136,16 +136,20 @@ func (c *Conn) LotOfTransaction(ctx context.Context, programID, txnID string) (L
 }
 
 // MemberLots lists a member's lots, newest first.
-func (c *Conn) MemberLots(ctx context.Context, programID, memberID, status, currency string, p Page) ([]Lot, string, error) {
+func (c *Conn) MemberLots(ctx context.Context, programID, memberID string, f LotFilter, p Page) ([]Lot, string, error) {
 	q := `SELECT ` + lotColumns + ` FROM lots WHERE member_id = ? AND program_id = ?`
 	args := []any{memberID, programID}
-	if status != "" {
+	if f.Status != "" {
 		q += ` AND status = ?`
-		args = append(args, status)
+		args = append(args, f.Status)
 	}
-	if currency != "" {
+	if f.Currency != "" {
 		q += ` AND currency = ?`
-		args = append(args, currency)
+		args = append(args, f.Currency)
+	}
+	if f.MerchantID != "" {
+		q += ` AND merchant_id = ?`
+		args = append(args, f.MerchantID)
 	}
 	if p.Cursor != "" {
 		q += ` AND id < ?`
@@ -159,6 +163,13 @@ func (c *Conn) MemberLots(ctx context.Context, programID, memberID, status, curr
 	}
 	lots, cur := next(lots, p.Limit, func(l Lot) string { return l.ID })
 	return lots, cur, nil
+}
+
+// LotFilter selects a member's lots.
+type LotFilter struct {
+	Status     string
+	Currency   string
+	MerchantID string // only lots this merchant issued
 }
 
 // MemberCurrency names one member's balance in one currency.
@@ -235,13 +246,13 @@ const (
 
 // LotMove is one change of a lot's remaining points.
 type LotMove struct {
-	LotID            string      `json:"lot_id"`
-	TransactionID    string      `json:"transaction_id"`
-	Kind             string      `json:"kind"`
-	Points           int64       `json:"points"`
-	IssuerMerchantID null.String `json:"issuer_merchant_id"`
-	AtMerchantID     null.String `json:"at_merchant_id"`
-	CreatedAt        time.Time   `json:"created_at"`
+	LotID            string
+	TransactionID    string
+	Kind             string
+	Points           int64
+	IssuerMerchantID null.String
+	AtMerchantID     null.String
+	CreatedAt        time.Time
 }
 
 // InsertMoves stores lot moves.

@@ -15,21 +15,20 @@ import (
 // Txn is a ledger transaction: one operation on one member's points in one
 // currency, with postings that sum to zero.
 type Txn struct {
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	MemberID   string          `json:"member_id"`
-	Currency   string          `json:"currency"`
-	Points     int64           `json:"points"`
-	MerchantID null.String     `json:"merchant_id"`
-	Reference  null.String     `json:"reference"`
-	Reason     null.String     `json:"reason"`
-	Metadata   json.RawMessage `json:"metadata"`
-	Status     string          `json:"status"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Reverses   null.String     `json:"reverses,omitempty"`
-	HoldID     null.String     `json:"hold_id,omitempty"`
-	Reversed   int64           `json:"reversed"`
-	LotMoves   []LotMove       `json:"lot_moves,omitempty"`
+	ID         string
+	Type       string
+	MemberID   string
+	Currency   string
+	Points     int64
+	MerchantID null.String
+	Reference  null.String
+	Reason     null.String
+	Metadata   json.RawMessage
+	Status     string
+	CreatedAt  time.Time
+	Reverses   null.String
+	HoldID     null.String
+	Reversed   int64
 }
 
 // Posting is one leg of a transaction: an amount into (+) or out of (−) an
@@ -110,8 +109,9 @@ func (tx *Tx) SetTxnStatus(ctx context.Context, programID, id, status string) er
 
 // TxnFilter selects a member's transactions.
 type TxnFilter struct {
-	Type     string
-	Currency string
+	Type       string
+	Currency   string
+	MerchantID string // only transactions of this merchant
 }
 
 // MemberTxns lists a member's transactions, newest first.
@@ -125,6 +125,10 @@ func (c *Conn) MemberTxns(ctx context.Context, programID, memberID string, f Txn
 	if f.Currency != "" {
 		q += ` AND currency = ?`
 		args = append(args, f.Currency)
+	}
+	if f.MerchantID != "" {
+		q += ` AND merchant_id = ?`
+		args = append(args, f.MerchantID)
 	}
 	if p.Cursor != "" {
 		q += ` AND id < ?`

@@ -1,0 +1,60 @@
+// Package app wires Jifen's domain services together, once per process.
+// The HTTP API, the NATS ingest, the scheduled jobs and the benchmarks
+// all call the operations of one App, so none of them repeats a rule.
+package app
+
+import (
+	"io"
+	"time"
+
+	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/mall"
+	"github.com/jifen/jifen/internal/points"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/rulebook"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// Config is what the services need.
+type Config struct {
+	DB    *store.DB
+	Clock clock.Clock // default the system clock
+	// CacheTTL is how long a node trusts its copy of keys, programme
+	// settings and rules changed on another node (default 2 s).
+	CacheTTL time.Duration
+	// Random is the lottery's source of randomness (crypto/rand when nil).
+	Random io.Reader
+}
+
+// App is the domain services of one process.
+type App struct {
+	DB       *store.DB
+	Clock    clock.Clock
+	Random   io.Reader
+	Programs *program.Service
+	Auth     *auth.Service
+	Rules    *rulebook.Book
+	Points   *points.Service
+	Events   *events.Service
+	Mall     *mall.Service
+}
+
+// New builds the services.
+func New(cfg Config) *App {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 2 * time.Second
+	}
+	a := &App{DB: cfg.DB, Clock: cfg.Clock, Random: cfg.Random}
+	a.Programs = program.NewService(cfg.DB, cfg.CacheTTL)
+	a.Auth = auth.NewService(cfg.DB, cfg.CacheTTL)
+	a.Rules = rulebook.New(cfg.DB, cfg.CacheTTL)
+	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Events = events.NewService(cfg.DB, a.Rules)
+	a.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
+	return a
+}

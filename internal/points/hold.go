@@ -1,0 +1,141 @@
+package points
+
+import (
+	"context"
+	"time"
+
+	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/input"
+	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/store"
+)
+
+// MaxHoldSeconds bounds a hold's life: 30 days.
+const MaxHoldSeconds = 30 * 24 * 3600
+
+// HoldInput reserves points for an order.
+type HoldInput struct {
+	Points           int64  `json:"points"`
+	Currency         string `json:"currency,omitempty"`
+	Reference        string `json:"reference,omitempty"`
+	MerchantID       string `json:"merchant_id,omitempty"`
+	ExpiresInSeconds int64  `json:"expires_in_seconds,omitempty"` // default 900
+}
+
+// Validate checks the input on its own.
+func (in HoldInput) Validate() error {
+	var fs failure.Fields
+	input.Points(&fs, "points", in.Points)
+	input.Text(&fs, "reference", in.Reference, 128)
+	if in.ExpiresInSeconds < 0 || in.ExpiresInSeconds > MaxHoldSeconds {
+		fs.Add("expires_in_seconds", "must be between 1 and %d", MaxHoldSeconds)
+	}
+	return fs.Err()
+}
+
+// PlaceHold takes points out of the member's lots into its held account
+// until they are captured or released, or the hold expires.
+func (s *Service) PlaceHold(ctx context.Context, tx *store.Tx, a auth.Actor, ref string, in HoldInput) (ledger.Hold, error) {
+	if err := in.Validate(); err != nil {
+		return ledger.Hold{}, err
+	}
+	p, memberID, now, err := s.begin(ctx, tx, a, ref)
+	if err != nil {
+		return ledger.Hold{}, err
+	}
+	mer, err := program.ActingMerchant(ctx, tx, a, in.MerchantID)
+	if err != nil {
+		return ledger.Hold{}, err
+	}
+	return ledger.PlaceHold(ctx, tx, p.Ledger(), ledger.HoldInput{
+		MemberID: memberID, Points: in.Points, Currency: in.Currency, Reference: in.Reference, MerchantID: mer,
+		ExpiresIn: time.Duration(in.ExpiresInSeconds) * time.Second, Now: now,
+	})
+}
+
+// CaptureInput turns held points into a spend.
+type CaptureInput struct {
+	Points int64 `json:"points,omitempty"` // default all held
+}
+
+// Validate checks the input on its own.
+func (in CaptureInput) Validate() error {
+	var fs failure.Fields
+	input.OptPoints(&fs, "points", in.Points)
+	return fs.Err()
+}
+
+// Capture spends a hold's points (some of them: the rest go back to the
+// lots that expire last).
+func (s *Service) Capture(ctx context.Context, tx *store.Tx, a auth.Actor, holdID string, in CaptureInput) (ledger.Hold, error) {
+	if err := in.Validate(); err != nil {
+		return ledger.Hold{}, err
+	}
+	p, err := s.holdProgram(ctx, tx, a, holdID)
+	if err != nil {
+		return ledger.Hold{}, err
+	}
+	return ledger.Capture(ctx, tx, p.Ledger(), holdID, in.Points, s.clock.Now())
+}
+
+// Release gives a hold's points back to the lots they came from.
+func (s *Service) Release(ctx context.Context, tx *store.Tx, a auth.Actor, holdID string) (ledger.Hold, error) {
+	p, err := s.holdProgram(ctx, tx, a, holdID)
+	if err != nil {
+		return ledger.Hold{}, err
+	}
+	return ledger.Release(ctx, tx, p.Ledger(), holdID, s.clock.Now())
+}
+
+// holdProgram checks that the actor may act on the hold.
+func (s *Service) holdProgram(ctx context.Context, tx *store.Tx, a auth.Actor, holdID string) (program.Program, error) {
+	p, err := s.programs.Get(ctx, a.ProgramID)
+	if err != nil {
+		return p, err
+	}
+	h, err := tx.Hold(ctx, p.ID, holdID)
+	if err != nil {
+		return p, err
+	}
+	if !a.Sees(string(h.MerchantID)) {
+		return p, notFound("hold", holdID)
+	}
+	return p, nil
+}
+
+// GetHold reads a hold.
+func (s *Service) GetHold(ctx context.Context, a auth.Actor, holdID string) (ledger.Hold, error) {
+	h, err := ledger.GetHold(ctx, s.db.Read(), a.ProgramID, holdID)
+	if err != nil {
+		return h, err
+	}
+	if !a.Sees(string(h.MerchantID)) {
+		return ledger.Hold{}, notFound("hold", holdID)
+	}
+	return h, nil
+}
+
+// HoldStatuses are the statuses a hold list filters on.
+var HoldStatuses = []string{store.HoldHeld, store.HoldCaptured, store.HoldReleased}
+
+// Holds lists a member's holds, newest first.
+func (s *Service) Holds(ctx context.Context, a auth.Actor, ref, status string, pg store.Page) ([]ledger.Hold, string, error) {
+	var fs failure.Fields
+	input.OneOf(&fs, "status", status, HoldStatuses...)
+	if err := fs.Err(); err != nil {
+		return nil, "", err
+	}
+	c := s.db.Replica()
+	m, err := member.Resolve(ctx, c, a.ProgramID, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	f := store.HoldFilter{Status: status}
+	if a.IsMerchant() {
+		f.MerchantID = a.MerchantID
+	}
+	return ledger.MemberHolds(ctx, c, a.ProgramID, m.ID, f, pg)
+}

@@ -54,8 +54,8 @@ type LotMove struct {
 	CreatedAt        time.Time   `json:"created_at"`
 }
 
-func moveOf(r store.LotMove) LotMove     { return LotMove(r) }
-func (m LotMove) record() store.LotMove  { return store.LotMove(m) }
+func moveOf(r store.LotMove) LotMove       { return LotMove(r) }
+func (m LotMove) record() store.LotMove    { return store.LotMove(m) }
 func movesOf(rs []store.LotMove) []LotMove { return mapAll(rs, moveOf) }
 
 // Lot holds the points of one earn. Spends draw on lots soonest-expiring

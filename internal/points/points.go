@@ -73,4 +73,6 @@ func withTierRaise(ctx context.Context, tx *store.Tx, p program.Program, memberI
 }
 
 // notFound is how a merchant key is told of what it may not see.
-func notFound(what, id string) error { return failure.New(failure.NotFound, "%s %s not found", what, id) }
+func notFound(what, id string) error {
+	return failure.New(failure.NotFound, "%s %s not found", what, id)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/mall"
+	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
@@ -36,6 +37,7 @@ type App struct {
 	Programs *program.Service
 	Auth     *auth.Service
 	Rules    *rulebook.Book
+	Members  *member.Service
 	Points   *points.Service
 	Events   *events.Service
 	Mall     *mall.Service
@@ -53,8 +55,9 @@ func New(cfg Config) *App {
 	a.Programs = program.NewService(cfg.DB, cfg.CacheTTL)
 	a.Auth = auth.NewService(cfg.DB, cfg.CacheTTL)
 	a.Rules = rulebook.New(cfg.DB, cfg.CacheTTL)
+	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
-	a.Events = events.NewService(cfg.DB, a.Rules)
+	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Rules, cfg.Clock)
 	a.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
 	return a
 }

@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -36,19 +38,20 @@ func (s *Service) Birthdays(ctx context.Context, p program.Program, asOf time.Ti
 		}
 		for _, mid := range ids {
 			res.Members++
-			in := Input{ID: fmt.Sprintf("birthday:%s:%d", mid, local.Year()), Type: MemberBirthday, Member: mid}
-			var replay bool
+			at := asOf.Format(time.RFC3339Nano)
+			in := Input{ID: fmt.Sprintf("birthday:%s:%d", mid, local.Year()), Type: MemberBirthday, Member: mid, OccurredAt: &at}
+			var posted Posted
 			err := s.db.Write(ctx, mid, func(ctx context.Context, tx *store.Tx) (err error) {
-				_, replay, err = s.Process(ctx, tx, p, in, asOf, false)
+				posted, err = s.Post(ctx, tx, auth.System(p.ID), in)
 				return err
 			})
 			if failure.KindOf(err) == failure.Conflict {
 				continue // frozen since the list was read
 			}
-			if err != nil && err != ErrRace {
+			if err != nil && !errors.Is(err, store.ErrRace) {
 				return res, fmt.Errorf("birthday of %s: %w", mid, err)
 			}
-			if err == nil && !replay {
+			if err == nil && !posted.Replay {
 				res.Events++
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/rules"
 )
 
@@ -60,11 +61,11 @@ type refund struct {
 // drift); later is refused.
 const MaxAhead = 5 * time.Minute
 
-// parse checks an input against the program's currency and the server's
-// clock.
-func parse(in Input, currency string, now time.Time) (*event, error) {
+// Validate checks an event on its own: its id, type and member, and the
+// data its type needs (orders: ids, whole amounts in fen up to
+// input.MaxAmount, items).
+func (in Input) Validate() error {
 	var fs failure.Fields
-	e := &event{Input: in, at: now, received: now}
 	if n := utf8.RuneCountInString(in.ID); n < 1 || n > 128 || strings.ContainsFunc(in.ID, func(r rune) bool { return r < 0x20 }) {
 		fs.Add("id", "must be 1 to 128 printable characters")
 	}
@@ -75,29 +76,52 @@ func parse(in Input, currency string, now time.Time) (*event, error) {
 		fs.Add("member", "is required: a member ID or ext:<external_id>")
 	}
 	if in.OccurredAt != nil && *in.OccurredAt != "" {
+		if _, err := time.Parse(time.RFC3339Nano, *in.OccurredAt); err != nil {
+			fs.Add("occurred_at", "must be an RFC 3339 time with an offset")
+		}
+	}
+	if d := bytes.TrimSpace(in.Data); len(d) > 0 && string(d) != "null" && d[0] != '{' {
+		fs.Add("data", "must be a JSON object")
+	}
+	if err := fs.Err(); err != nil {
+		return err
+	}
+	switch in.Type {
+	case OrderPaid:
+		_, err := parseOrder(in.Data, "")
+		return err
+	case OrderRefunded:
+		_, err := parseRefund(in.Data, "")
+		return err
+	}
+	return nil
+}
+
+// parse checks an input against the program's currency and the server's
+// clock, and reads its data.
+func parse(in Input, currency string, now time.Time) (*event, error) {
+	e := &event{Input: in, at: now, received: now}
+	if in.OccurredAt != nil && *in.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, *in.OccurredAt)
 		switch {
 		case err != nil:
-			fs.Add("occurred_at", "must be an RFC 3339 time with an offset")
+			return nil, failure.Field("occurred_at", "must be an RFC 3339 time with an offset")
 		case t.After(now.Add(MaxAhead)):
-			fs.Add("occurred_at", "is more than 5 minutes ahead of the server's clock")
-		default:
-			e.at = t.UTC().Truncate(time.Millisecond)
+			return nil, failure.Field("occurred_at", "is more than 5 minutes ahead of the server's clock")
 		}
+		e.at = t.UTC().Truncate(time.Millisecond)
 	}
 	e.data = map[string]any{}
 	if len(bytes.TrimSpace(in.Data)) > 0 && string(bytes.TrimSpace(in.Data)) != "null" {
+		// The data is read for CEL with json.Number, so a whole number
+		// stays an int however large.
 		dec := json.NewDecoder(bytes.NewReader(in.Data))
 		dec.UseNumber()
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil || obj == nil {
-			fs.Add("data", "must be a JSON object")
-		} else {
-			e.data = rules.JSONData(obj).(map[string]any)
+			return nil, failure.Field("data", "must be a JSON object")
 		}
-	}
-	if err := fs.Err(); err != nil {
-		return nil, err
+		e.data = rules.JSONData(obj).(map[string]any)
 	}
 	switch in.Type {
 	case OrderPaid:
@@ -116,17 +140,28 @@ func parse(in Input, currency string, now time.Time) (*event, error) {
 	return e, nil
 }
 
+// MaxItems bounds the items of one order.
+const MaxItems = 5000
+
+// MaxQuantity bounds an item's quantity.
+const MaxQuantity = 1_000_000
+
 func parseOrder(data json.RawMessage, currency string) (*rules.Order, error) {
 	var raw struct {
-		OrderID  *string          `json:"order_id"`
-		Amount   *json.Number     `json:"amount"`
-		Currency string           `json:"currency"`
-		Items    []map[string]any `json:"items"`
+		OrderID  *string `json:"order_id"`
+		Amount   *int64  `json:"amount"`
+		Currency string  `json:"currency"`
+		Items    []struct {
+			SKU      string `json:"sku"`
+			Category string `json:"category"`
+			Quantity *int64 `json:"quantity"`
+			Amount   *int64 `json:"amount"`
+		} `json:"items"`
+	}
+	if err := input.DecodeAt("data", data, &raw); err != nil {
+		return nil, err
 	}
 	var fs failure.Fields
-	if err := strictNumbers(data, &raw); err != nil {
-		return nil, failure.Field("data", "must be an object {order_id, amount, currency?, items?}: %v", err)
-	}
 	o := &rules.Order{Currency: raw.Currency}
 	if raw.OrderID == nil || *raw.OrderID == "" || len(*raw.OrderID) > 128 {
 		fs.Add("data.order_id", "is required: 1 to 128 characters")
@@ -135,31 +170,31 @@ func parseOrder(data json.RawMessage, currency string) (*rules.Order, error) {
 	}
 	if raw.Amount == nil {
 		fs.Add("data.amount", "is required: the order amount in fen")
-	} else if a, err := raw.Amount.Int64(); err != nil || a < 0 {
-		fs.Add("data.amount", "must be a whole number of fen, zero or more")
 	} else {
-		o.Amount = a
+		input.Amount(&fs, "data.amount", *raw.Amount)
+		o.Amount = *raw.Amount
 	}
-	if raw.Currency != "" && raw.Currency != currency {
+	if raw.Currency != "" && currency != "" && raw.Currency != currency {
 		fs.Add("data.currency", "orders are in the program's currency %s", currency)
 	}
-	if len(raw.Items) > 5000 {
-		fs.Add("data.items", "at most 5000 items")
+	if len(raw.Items) > MaxItems {
+		fs.Add("data.items", "at most %d items", MaxItems)
 	}
 	for i, it := range raw.Items {
-		var item rules.Item
 		f := fmt.Sprintf("data.items[%d]", i)
-		item.SKU, _ = it["sku"].(string)
-		item.Category, _ = it["category"].(string)
+		item := rules.Item{SKU: it.SKU, Category: it.Category, Quantity: 1}
 		if len(item.SKU) > 128 || len(item.Category) > 64 {
 			fs.Add(f, "sku is at most 128 and category at most 64 characters")
 		}
-		var ok bool
-		if item.Quantity, ok = wholeNumber(it["quantity"], 1); !ok || item.Quantity < 0 {
-			fs.Add(f+".quantity", "must be a whole number, zero or more")
+		if it.Quantity != nil {
+			if *it.Quantity < 0 || *it.Quantity > MaxQuantity {
+				fs.Add(f+".quantity", "must be a whole number from 0 to %d", MaxQuantity)
+			}
+			item.Quantity = *it.Quantity
 		}
-		if item.Amount, ok = wholeNumber(it["amount"], 0); !ok || item.Amount < 0 {
-			fs.Add(f+".amount", "must be a whole number of fen, zero or more")
+		if it.Amount != nil {
+			input.Amount(&fs, f+".amount", *it.Amount)
+			item.Amount = *it.Amount
 		}
 		o.Items = append(o.Items, item)
 	}
@@ -168,14 +203,14 @@ func parseOrder(data json.RawMessage, currency string) (*rules.Order, error) {
 
 func parseRefund(data json.RawMessage, currency string) (*refund, error) {
 	var raw struct {
-		OrderID  *string      `json:"order_id"`
-		Amount   *json.Number `json:"amount"`
-		Currency string       `json:"currency"`
+		OrderID  *string `json:"order_id"`
+		Amount   *int64  `json:"amount"`
+		Currency string  `json:"currency"`
+	}
+	if err := input.DecodeAt("data", data, &raw); err != nil {
+		return nil, err
 	}
 	var fs failure.Fields
-	if err := strictNumbers(data, &raw); err != nil {
-		return nil, failure.Field("data", "must be an object {order_id, amount?}: %v", err)
-	}
 	r := &refund{}
 	if raw.OrderID == nil || *raw.OrderID == "" {
 		fs.Add("data.order_id", "is required")
@@ -183,35 +218,11 @@ func parseRefund(data json.RawMessage, currency string) (*refund, error) {
 		r.OrderID = *raw.OrderID
 	}
 	if raw.Amount != nil {
-		a, err := raw.Amount.Int64()
-		if err != nil || a < 0 {
-			fs.Add("data.amount", "must be a whole number of fen, zero or more")
-		}
-		r.Amount = &a
+		input.Amount(&fs, "data.amount", *raw.Amount)
+		r.Amount = raw.Amount
 	}
-	if raw.Currency != "" && raw.Currency != currency {
+	if raw.Currency != "" && currency != "" && raw.Currency != currency {
 		fs.Add("data.currency", "orders are in the program's currency %s", currency)
 	}
 	return r, fs.Err()
-}
-
-func strictNumbers(data json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
-// wholeNumber reads a JSON number that must be an integer; missing gives def.
-func wholeNumber(v any, def int64) (int64, bool) {
-	switch x := v.(type) {
-	case nil:
-		return def, true
-	case json.Number:
-		n, err := x.Int64()
-		return n, err == nil
-	}
-	return 0, false
 }

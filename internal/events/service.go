@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
@@ -54,9 +55,12 @@ type Skipped struct {
 
 // Service processes events.
 type Service struct {
-	db    *store.DB
-	rules *rulebook.Book
-	ttl   time.Duration
+	db       *store.DB
+	programs *program.Service
+	members  *member.Service
+	rules    *rulebook.Book
+	clock    clock.Clock
+	ttl      time.Duration
 
 	mu    sync.Mutex
 	tasks map[string]taskTypes // by program: the event types that have active tasks
@@ -68,8 +72,9 @@ type taskTypes struct {
 }
 
 // NewService returns the event service.
-func NewService(db *store.DB, book *rulebook.Book) *Service {
-	return &Service{db: db, rules: book, ttl: 2 * time.Second, tasks: map[string]taskTypes{}}
+func NewService(db *store.DB, programs *program.Service, members *member.Service, book *rulebook.Book, clk clock.Clock) *Service {
+	return &Service{db: db, programs: programs, members: members, rules: book, clock: clk, ttl: 2 * time.Second,
+		tasks: map[string]taskTypes{}}
 }
 
 // ForgetTasks drops the cached list of event types with tasks (a task
@@ -104,61 +109,111 @@ func (s *Service) hasTasks(ctx context.Context, tx *store.Tx, programID, eventTy
 	return c.types[eventType]
 }
 
-// ErrRace means a concurrent duplicate of the event committed first; the
-// caller retries and gets the stored result.
-var ErrRace = errors.New("events: event recorded concurrently")
-
-// Stored returns the recorded result of an event id, if any.
-func (s *Service) Stored(ctx context.Context, c *store.Conn, programID, eventID string) (json.RawMessage, bool, error) {
-	return c.EventResult(ctx, programID, eventID)
+// Posted is the answer to an event: its result, or, when its id was
+// processed before, the first result unchanged (a replay, answered 200).
+type Posted struct {
+	Body   json.RawMessage
+	Replay bool
 }
 
-// Process runs an event in tx. replay is true when the event id was
-// processed before: res is then the first result, unchanged. With
-// simulate the caller rolls the transaction back; nothing is kept and
-// the event's id is not checked against earlier ones.
-func (s *Service) Process(ctx context.Context, tx *store.Tx, p program.Program, in Input, now time.Time, simulate bool) (res json.RawMessage, replay bool, err error) {
-	e, err := parse(in, p.Currency, now)
+// MarshalJSON writes the result as it was recorded.
+func (p Posted) MarshalJSON() ([]byte, error) { return p.Body, nil }
+
+// StatusCode is 201 for a new event and 200 for a replay.
+func (p Posted) StatusCode() int {
+	if p.Replay {
+		return 200
+	}
+	return 201
+}
+
+// Post processes an event once: it records it (idempotent on its id),
+// runs the programme's rules, applies caps and budgets, awards through the
+// ledger, advances tasks, pays a referral on a first order, raises the
+// tier, or claws a refunded order back — all in tx. A merchant key posts
+// as its own merchant. A duplicate of the id that committed concurrently
+// is store.ErrRace: run again, and it replays.
+func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input) (Posted, error) {
+	p, e, err := s.begin(ctx, tx, a, &in)
 	if err != nil {
-		return nil, false, err
+		return Posted{}, err
 	}
-	if !simulate {
-		if stored, ok, err := tx.EventResult(ctx, p.ID, e.ID); err != nil || ok {
-			return stored, ok, err
-		}
+	if stored, ok, err := tx.EventResult(ctx, p.ID, e.ID); err != nil || ok {
+		return Posted{Body: stored, Replay: ok}, err
 	}
-	r, err := s.process(ctx, tx, p, e, now, simulate)
+	r, err := s.process(ctx, tx, a, p, e, false)
 	if err != nil {
-		return nil, false, err
-	}
-	if r.Simulated = simulate; simulate {
-		// The transaction will be rolled back: there are no transactions
-		// to point at.
-		for i := range r.Awards {
-			r.Awards[i].TransactionID = nil
-		}
-		for i := range r.Tasks {
-			r.Tasks[i].TransactionID = ""
-		}
+		return Posted{}, err
 	}
 	out, err := json.Marshal(r)
 	if err != nil {
-		return nil, false, err
-	}
-	if simulate {
-		return out, false, nil
+		return Posted{}, err
 	}
 	inserted, err := tx.InsertEvent(ctx, store.EventRow{
 		ProgramID: p.ID, ID: e.ID, Type: e.Type, MemberID: r.MemberID, MerchantID: null.String(e.MerchantID),
-		OccurredAt: e.at, Data: dataJSON(e.Data), Result: out, CreatedAt: now,
+		OccurredAt: e.at, Data: dataJSON(e.Data), Result: out, CreatedAt: e.received,
 	})
 	if err != nil {
-		return nil, false, err
+		return Posted{}, err
 	}
 	if !inserted {
-		return nil, false, ErrRace
+		return Posted{}, store.ErrRace
 	}
-	return out, false, nil
+	return Posted{Body: out}, nil
+}
+
+// errSimulated rolls a simulation back.
+var errSimulated = errors.New("simulated: roll back")
+
+// Simulate runs an event exactly as Post would, in a transaction of its
+// own that is then rolled back: it says what the event would earn (caps,
+// budgets, tier change included) and writes nothing. The event's id is
+// not checked against earlier ones.
+func (s *Service) Simulate(ctx context.Context, a auth.Actor, in Input) (Result, error) {
+	var r Result
+	err := s.db.Write(ctx, in.Member, func(ctx context.Context, tx *store.Tx) error {
+		p, e, err := s.begin(ctx, tx, a, &in)
+		if err != nil {
+			return err
+		}
+		if r, err = s.process(ctx, tx, a, p, e, true); err != nil {
+			return err
+		}
+		return errSimulated
+	})
+	if !errors.Is(err, errSimulated) {
+		if err == nil {
+			err = failure.New(failure.Internal, "simulation was not rolled back")
+		}
+		return Result{}, err
+	}
+	// The transaction was rolled back: there are no transactions to
+	// point at.
+	r.Simulated = true
+	for i := range r.Awards {
+		r.Awards[i].TransactionID = nil
+	}
+	for i := range r.Tasks {
+		r.Tasks[i].TransactionID = ""
+	}
+	return r, nil
+}
+
+// begin checks an event against the programme and the clock and settles
+// its merchant: a merchant key's own, or the one named, which must exist.
+func (s *Service) begin(ctx context.Context, tx *store.Tx, a auth.Actor, in *Input) (program.Program, *event, error) {
+	if err := in.Validate(); err != nil {
+		return program.Program{}, nil, err
+	}
+	p, err := s.programs.Get(ctx, a.ProgramID)
+	if err != nil {
+		return p, nil, err
+	}
+	if in.MerchantID, err = program.ActingMerchant(ctx, tx, a, in.MerchantID); err != nil {
+		return p, nil, err
+	}
+	e, err := parse(*in, p.Currency, s.clock.Now())
+	return p, e, err
 }
 
 func dataJSON(d json.RawMessage) []byte {
@@ -168,23 +223,16 @@ func dataJSON(d json.RawMessage) []byte {
 	return d
 }
 
-func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, e *event, now time.Time, simulate bool) (Result, error) {
+func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p program.Program, e *event, simulate bool) (Result, error) {
 	r := Result{EventID: e.ID, Awards: []Award{}}
 	lp := p.Ledger()
-	m, err := member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
-	if failure.KindOf(err) == failure.NotFound && e.CreateMember && strings.HasPrefix(e.Member, "ext:") && len(e.Member) > 4 {
-		ext := e.Member[4:]
-		in := member.Input{ExternalID: &ext}
-		if e.MerchantID != "" {
-			in.MerchantID = &e.MerchantID
-		}
-		m, err = member.Create(ctx, tx, p.ID, in, now, p.Location)
-		if failure.KindOf(err) == failure.MemberExists {
-			// Another node created it since we looked: use that one.
-			m, err = member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
-		} else if err == nil {
-			r.MemberCreated = true
-		}
+	now := e.received
+	var m store.Member
+	var err error
+	if e.CreateMember {
+		m, r.MemberCreated, err = s.members.CreateOnEvent(ctx, tx, a, e.Member, e.MerchantID)
+	} else {
+		m, err = member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
 	}
 	if err != nil {
 		if failure.KindOf(err) == failure.NotFound {
@@ -203,7 +251,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, p program.Program, 
 		if _, ok, err := tx.EventResult(ctx, p.ID, e.ID); err != nil {
 			return r, err
 		} else if ok {
-			return r, ErrRace
+			return r, store.ErrRace
 		}
 	}
 	if err := ledger.Active(m); err != nil {

@@ -110,10 +110,10 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		ev, _, err := s.events.Process(ctx, tx, p, events.Input{
+		ev, err := s.app.Events.Post(ctx, tx, actor(r), events.Input{
 			ID: fmt.Sprintf("checkin:%s:%s", m.ID, ch.Date), Type: events.MemberCheckedIn, Member: m.ID,
-		}, now, false)
-		return checkinBody{Checkin: ch, Event: ev}, err
+		})
+		return checkinBody{Checkin: ch, Event: ev.Body}, err
 	})
 }
 

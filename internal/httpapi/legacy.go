@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -55,4 +56,9 @@ func merchantFor(ctx context.Context, tx *store.Tx, programID, merchantID string
 		return err
 	}
 	return nil
+}
+
+// resolve finds the member a path or body names, in the request's program.
+func (s *Server) resolve(r *http.Request, ref string) (store.Member, error) {
+	return member.Resolve(r.Context(), s.db.Read(), actor(r).ProgramID, ref)
 }

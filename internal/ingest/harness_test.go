@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jifen/jifen/internal/app"
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/id"
@@ -39,6 +41,7 @@ type harness struct {
 	names   ingest.Names
 	js      jetstream.JetStream
 	book    *rulebook.Book
+	app     *app.App
 	clock   *clock.Fake
 	members []string
 }
@@ -56,7 +59,8 @@ func newHarness(t *testing.T, b storetest.Backend, members int) *harness {
 func newHarnessAt(t *testing.T, b storetest.Backend, server string, members int) *harness {
 	t.Helper()
 	h := &harness{t: t, db: storetest.Open(t, b, store.Options{}), clock: clock.NewFake(time.Now())}
-	h.book = rulebook.New(h.db, time.Minute)
+	h.app = app.New(app.Config{DB: h.db, Clock: h.clock, CacheTTL: time.Minute})
+	h.book = h.app.Rules
 	run := id.Secret(8)
 	h.names = ingest.Names{Stream: "JIFEN_TEST_" + strings.ToUpper(run), Prefix: "jifentest." + run, Consumer: "jifen"}
 	h.url = fmt.Sprintf("%s?stream=%s&prefix=%s&consumer=%s", server, h.names.Stream, h.names.Prefix, h.names.Consumer)
@@ -67,13 +71,19 @@ func newHarnessAt(t *testing.T, b storetest.Backend, server string, members int)
 		if _, err := program.Create(ctx, tx, program.DefaultID, program.DefaultID, now); err != nil {
 			return err
 		}
-		if _, err := h.book.Create(ctx, tx, program.DefaultID, rules.Def{Name: "1 per yuan", EventType: events.OrderPaid,
-			Status: rules.Active, Reward: rules.Reward{Kind: rules.PerAmount, Per: 100, Points: 1}}, now); err != nil {
-			return err
-		}
+		_, err := h.book.Create(ctx, tx, program.DefaultID, rules.Def{Name: "1 per yuan", EventType: events.OrderPaid,
+			Status: rules.Active, Reward: rules.Reward{Kind: rules.PerAmount, Per: 100, Points: 1}}, now)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	// The members in a transaction of their own: an operation reads the
+	// programme's settings as committed.
+	err = h.db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
 		for i := 0; i < members; i++ {
 			ext := fmt.Sprintf("m%d", i)
-			m, err := member.Create(ctx, tx, program.DefaultID, member.Input{ExternalID: &ext}, now, time.UTC)
+			m, err := h.app.Members.Create(ctx, tx, auth.System(program.DefaultID), member.Input{ExternalID: &ext})
 			if err != nil {
 				return err
 			}
@@ -118,7 +128,7 @@ type consumer struct {
 func (h *harness) start(tune func(*ingest.Config)) *consumer {
 	h.t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg := ingest.Config{URL: h.url, DB: h.db, Programs: program.NewService(h.db, 0), Events: events.NewService(h.db, h.book),
+	cfg := ingest.Config{URL: h.url, DB: h.db, Programs: h.app.Programs, Events: h.app.Events,
 		Clock: h.clock, Registry: reg, RetryDelay: 10 * time.Millisecond}
 	if tune != nil {
 		tune(&cfg)

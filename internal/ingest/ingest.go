@@ -1,7 +1,7 @@
 // Package ingest consumes events from a NATS JetStream stream and runs each
-// through the same pipeline as POST /v1/events: the same decoding and
-// validation (httpapi.DecodeEvent), the same merchant check and
-// events.Service.Process, in one transaction of the group-commit writer.
+// through the same pipeline as POST /v1/events: the same strict decoding
+// (input.Decode) and the same operation (events.Service.Post, as the
+// programme itself), in one transaction of the group-commit writer.
 // A message is acknowledged only after that transaction commits, so a
 // crash between commit and ack redelivers it, and the event's id makes the
 // redelivery a replay that credits nothing. Events that fail validation

@@ -9,10 +9,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/events"
-	"github.com/jifen/jifen/internal/httpapi"
 	"github.com/jifen/jifen/internal/ingest"
-	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/store/storetest"
@@ -50,17 +50,12 @@ func TestCommittedBeforeAck(t *testing.T) {
 		h := newHarness(t, b, 1)
 		m := h.members[0]
 		body := order("c1", m, 700)
-		in, err := httpapi.DecodeEvent([]byte(body), 1<<20)
-		if err != nil {
+		var in events.Input
+		if err := input.Decode([]byte(body), &in); err != nil {
 			t.Fatal(err)
 		}
-		p, err := program.NewService(h.db, 0).Get(context.Background(), program.DefaultID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs := events.NewService(h.db, h.book)
-		err = h.db.Write(context.Background(), m, func(ctx context.Context, tx *store.Tx) error {
-			_, _, err := evs.Process(ctx, tx, p, in, h.clock.Now(), false)
+		err := h.db.Write(context.Background(), m, func(ctx context.Context, tx *store.Tx) error {
+			_, err := h.app.Events.Post(ctx, tx, auth.System(program.DefaultID), in)
 			return err
 		})
 		if err != nil {
@@ -85,7 +80,7 @@ func TestDeadLetters(t *testing.T) {
 		h := newHarness(t, b, 2)
 		frozen := h.members[1]
 		err := h.db.Write(context.Background(), frozen, func(ctx context.Context, tx *store.Tx) error {
-			_, err := member.SetFrozen(ctx, tx, program.DefaultID, frozen, true, h.clock.Now())
+			_, err := h.app.Members.SetFrozen(ctx, tx, auth.System(program.DefaultID), frozen, true)
 			return err
 		})
 		if err != nil {

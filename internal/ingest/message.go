@@ -11,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/httpapi"
-	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -71,46 +71,35 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	c.results.WithLabelValues(resultDead).Inc()
 }
 
-// process runs a message's event as POST /v1/events does: decode and
-// validate, resolve the member for its writer lane, answer a known id
-// from the stored result, else check the merchant and process the event
-// in one group-committed transaction.
+// process runs a message's event as POST /v1/events does — decoded by
+// the same strict decoder, posted by the same operation (as the
+// programme itself) in one group-committed transaction. One member's
+// events queue on one lane of the writer.
 func (c *Consumer) process(ctx context.Context, subject string, data []byte) (replay bool, err error) {
 	programID := c.names.program(subject)
-	p, err := c.cfg.Programs.Get(ctx, programID)
-	if err != nil {
+	if _, err := c.cfg.Programs.Get(ctx, programID); err != nil {
 		return false, fmt.Errorf("program %q: %w", programID, err)
 	}
-	in, err := httpapi.DecodeEvent(data, c.cfg.MaxBody)
-	if err != nil {
+	if int64(len(data)) > c.cfg.MaxBody {
+		return false, failure.New(failure.PayloadTooLarge, "the event is larger than %d bytes", c.cfg.MaxBody)
+	}
+	var in events.Input
+	if err := input.Decode(data, &in); err != nil {
 		return false, err
 	}
-	lane := in.Member // one member's events queue on one lane
-	if m, err := member.Resolve(ctx, c.cfg.DB.Read(), p.ID, in.Member); err == nil {
-		lane = m.ID
-	}
 	for attempt := 0; ; attempt++ {
-		if in.ID != "" {
-			if _, ok, err := c.cfg.Events.Stored(ctx, c.cfg.DB.Read(), p.ID, in.ID); err != nil {
-				return false, err
-			} else if ok {
-				return true, nil
-			}
-		}
-		err = c.cfg.DB.Write(ctx, lane, func(ctx context.Context, tx *store.Tx) (err error) {
-			if err := httpapi.CheckEventMerchant(ctx, tx, p.ID, in.MerchantID); err != nil {
-				return err
-			}
-			_, replay, err = c.cfg.Events.Process(ctx, tx, p, in, c.cfg.Clock.Now(), false)
+		var posted events.Posted
+		err = c.cfg.DB.Write(ctx, in.Member, func(ctx context.Context, tx *store.Tx) (err error) {
+			posted, err = c.cfg.Events.Post(ctx, tx, auth.System(programID), in)
 			return err
 		})
-		if errors.Is(err, events.ErrRace) && attempt < 3 {
+		if errors.Is(err, store.ErrRace) && attempt < 3 {
 			continue // a redelivery on another node committed first: replay it
 		}
 		if err != nil && dependsOnEarlier(in, err) {
 			return false, &dependsError{err}
 		}
-		return replay, err
+		return posted.Replay, err
 	}
 }
 

@@ -249,3 +249,21 @@ func OneOf(fs *failure.Fields, field, v string, allowed ...string) {
 func Errorf(format string, args ...any) error {
 	return failure.New(failure.BadRequest, "%s", fmt.Sprintf(format, args...))
 }
+
+// DecodeAt decodes a part of a body (an event's data) into v, naming bad
+// fields below field (data.amount).
+func DecodeAt(field string, raw []byte, v any) error {
+	err := Decode(raw, v)
+	fe := failure.As(err)
+	if fe == nil {
+		return err
+	}
+	if fe.Kind == failure.BadRequest {
+		return failure.Field(field, "must be a JSON object")
+	}
+	out := &failure.Error{Kind: fe.Kind, Message: fe.Message, Cause: fe.Cause}
+	for _, f := range fe.Fields {
+		out.Fields = append(out.Fields, failure.FieldError{Field: field + "." + f.Field, Message: f.Message})
+	}
+	return out
+}

@@ -4,7 +4,6 @@
 package member
 
 import (
-	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -13,14 +12,35 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/id"
-	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
-// Member is a stored member.
-type Member = store.Member
+// Member is a member as the API shows it.
+type Member struct {
+	ID           string          `json:"id"`
+	ExternalID   null.String     `json:"external_id"`
+	Phone        null.String     `json:"phone"`
+	Name         null.String     `json:"name"`
+	Gender       string          `json:"gender"`
+	Birthday     null.String     `json:"birthday"`
+	Region       null.String     `json:"region"`
+	Attributes   json.RawMessage `json:"attributes"`
+	Tags         []string        `json:"tags"`
+	Tier         null.String     `json:"tier"`
+	Status       string          `json:"status"`
+	ReferralCode string          `json:"referral_code"`
+	ReferredBy   null.String     `json:"referred_by"`
+	MerchantID   null.String     `json:"merchant_id"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+}
+
+func memberOf(r store.Member) Member {
+	return Member{ID: r.ID, ExternalID: r.ExternalID, Phone: r.Phone, Name: r.Name, Gender: r.Gender, Birthday: r.Birthday,
+		Region: r.Region, Attributes: r.Attributes, Tags: r.Tags, Tier: r.Tier, Status: r.Status, ReferralCode: r.ReferralCode,
+		ReferredBy: r.ReferredBy, MerchantID: r.MerchantID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
 
 // Statuses.
 const (
@@ -71,8 +91,15 @@ func printable(s string) bool {
 	return true
 }
 
+// Validate checks the input on its own (a birthday in the future is
+// refused when the input is applied, against the operation's clock).
+func (in Input) Validate() error {
+	var m store.Member
+	return in.apply(&m, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+}
+
 // apply validates in and writes its fields into m.
-func (in Input) apply(m *Member, now time.Time, loc *time.Location) error {
+func (in Input) apply(m *store.Member, now time.Time, loc *time.Location) error {
 	var fs failure.Fields
 	text := func(field string, v *string, max int, dst *null.String) {
 		if v == nil {
@@ -162,234 +189,4 @@ func normalizeTags(in []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// Create adds a member. A referral code names the inviter; an unknown code
-// is a validation failure.
-func Create(ctx context.Context, tx *store.Tx, programID string, in Input, now time.Time, loc *time.Location) (Member, error) {
-	m := Member{
-		ID: id.New("mem"), ProgramID: programID, Gender: "unknown", Status: Active,
-		Attributes: json.RawMessage(`{}`), Tags: []string{}, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := in.apply(&m, now, loc); err != nil {
-		return Member{}, err
-	}
-	if in.MerchantID != nil && *in.MerchantID != "" {
-		if _, err := tx.Merchant(ctx, programID, *in.MerchantID); err != nil {
-			return Member{}, failure.Field("merchant_id", "no such merchant")
-		}
-		m.MerchantID = null.String(*in.MerchantID)
-	}
-	if in.ReferralCode != nil && *in.ReferralCode != "" {
-		inviter, err := tx.MemberByReferralCode(ctx, programID, strings.ToUpper(strings.TrimSpace(*in.ReferralCode)))
-		if err != nil {
-			if failure.KindOf(err) == failure.NotFound {
-				return Member{}, failure.Field("referral_code", "no member has this referral code")
-			}
-			return Member{}, err
-		}
-		m.ReferredBy = null.String(inviter.ID)
-	}
-	for attempt := 0; ; attempt++ {
-		m.ReferralCode = newReferralCode()
-		taken, err := tx.InsertMember(ctx, m)
-		if err != nil {
-			return Member{}, err
-		}
-		if !taken {
-			// The points balance row is the member's lock (see
-			// ledger.LockMember): it exists from the start, so freezing
-			// and erasing always have it to take.
-			if _, err := tx.CreateBalance(ctx, programID, m.ID, ledger.Points, now); err != nil {
-				return Member{}, err
-			}
-			return m, nil
-		}
-		if attempt == 5 {
-			return Member{}, failure.New(failure.Internal, "no free referral code")
-		}
-	}
-}
-
-// newReferralCode draws 8 characters without look-alikes (no 0/O, 1/I/L).
-func newReferralCode() string {
-	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-	raw := id.Secret(8)
-	b := make([]byte, len(raw))
-	for i := range raw {
-		b[i] = alphabet[int(raw[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-// Resolve turns a member reference — "mem_…" or "ext:<external_id>" — into
-// a member of the program.
-func Resolve(ctx context.Context, c *store.Conn, programID, ref string) (Member, error) {
-	var m Member
-	var err error
-	switch {
-	case strings.HasPrefix(ref, "ext:") && len(ref) > 4:
-		m, err = c.MemberByExternalID(ctx, programID, ref[4:])
-	case strings.HasPrefix(ref, "external_id:") && len(ref) > 12:
-		m, err = c.MemberByExternalID(ctx, programID, ref[12:])
-	case strings.HasPrefix(ref, "phone:"):
-		p, ok := NormalizePhone(ref[6:])
-		if !ok {
-			return Member{}, failure.New(failure.NotFound, "member %s not found", ref)
-		}
-		m, err = c.MemberByPhone(ctx, programID, p)
-	case strings.HasPrefix(ref, "mem_"):
-		m, err = c.MemberByID(ctx, programID, ref)
-	default:
-		return Member{}, failure.New(failure.NotFound, "member %s not found", ref)
-	}
-	if failure.KindOf(err) == failure.NotFound {
-		return Member{}, failure.New(failure.NotFound, "member %s not found", ref)
-	}
-	return m, err
-}
-
-// ID is the ID of the member a reference names. A member ID is taken as
-// it is, without a query: the operation that uses it reads the member
-// under its lock and answers not_found then.
-func ID(ctx context.Context, c *store.Conn, programID, ref string) (string, error) {
-	if strings.HasPrefix(ref, "mem_") {
-		return ref, nil
-	}
-	m, err := Resolve(ctx, c, programID, ref)
-	return m.ID, err
-}
-
-// Get resolves a member and reads its tags.
-func Get(ctx context.Context, c *store.Conn, programID, ref string) (Member, error) {
-	return Resolve(ctx, c, programID, ref)
-}
-
-// Update applies a patch to a member. Erased members cannot change. A
-// member that joined without a referral code may be given one later (once):
-// referring itself, or anyone up its inviter's chain, is refused.
-func Update(ctx context.Context, tx *store.Tx, programID, memberID string, in Input, now time.Time, loc *time.Location) (Member, error) {
-	if in.MerchantID != nil {
-		return Member{}, failure.Field("merchant_id", "cannot be changed")
-	}
-	// The member's lock first: an erase, a freeze or another profile change
-	// running at the same time finishes before this one reads.
-	if _, err := tx.LockMemberBalances(ctx, programID, memberID); err != nil {
-		return Member{}, err
-	}
-	m, err := Get(ctx, &tx.Conn, programID, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	if m.Status == Erased {
-		return Member{}, failure.New(failure.Conflict, "member %s is erased", m.ID)
-	}
-	if in.ReferralCode != nil {
-		if m.ReferredBy != "" {
-			return Member{}, failure.New(failure.Conflict, "member %s was already referred by %s", m.ID, m.ReferredBy)
-		}
-		inviter, err := tx.MemberByReferralCode(ctx, programID, strings.ToUpper(strings.TrimSpace(*in.ReferralCode)))
-		if failure.KindOf(err) == failure.NotFound {
-			return Member{}, failure.Field("referral_code", "no member has this referral code")
-		}
-		if err != nil {
-			return Member{}, err
-		}
-		if err := checkReferrer(ctx, &tx.Conn, programID, m.ID, inviter.ID); err != nil {
-			return Member{}, err
-		}
-		m.ReferredBy = null.String(inviter.ID)
-	}
-	if err := in.apply(&m, now, loc); err != nil {
-		return Member{}, err
-	}
-	if in.Tags == nil {
-		m.Tags = nil // keep the stored ones
-	}
-	m.UpdatedAt = now
-	if err := tx.UpdateMember(ctx, m); err != nil {
-		return Member{}, err
-	}
-	return Get(ctx, &tx.Conn, programID, m.ID)
-}
-
-// SetFrozen freezes or unfreezes a member. It is idempotent; an erased
-// member cannot be either.
-func SetFrozen(ctx context.Context, tx *store.Tx, programID, memberID string, frozen bool, now time.Time) (Member, error) {
-	if _, err := tx.LockMemberBalances(ctx, programID, memberID); err != nil {
-		return Member{}, err
-	}
-	m, err := Get(ctx, &tx.Conn, programID, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	if m.Status == Erased {
-		return Member{}, failure.New(failure.Conflict, "member %s is erased", m.ID)
-	}
-	want := Active
-	if frozen {
-		want = Frozen
-	}
-	if m.Status == want {
-		return m, nil
-	}
-	if err := tx.SetMemberStatus(ctx, programID, m.ID, want, now); err != nil {
-		return Member{}, err
-	}
-	return Get(ctx, &tx.Conn, programID, m.ID)
-}
-
-// Erase blanks a member's personal data and forfeits its points with an
-// expire transaction (reason "erased"); its holds are released first. The
-// ledger, the IDs and the statistics stay, so the books still balance.
-// Erasing an erased member changes nothing.
-func Erase(ctx context.Context, tx *store.Tx, p ledger.Program, memberID string, now time.Time) (Member, error) {
-	bals, err := tx.LockMemberBalances(ctx, p.ID, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	m, err := Get(ctx, &tx.Conn, p.ID, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	if m.Status == Erased {
-		return m, nil
-	}
-	for _, b := range bals {
-		if _, err := ledger.Forfeit(ctx, tx, p, m.ID, b.Currency, "erased", now); err != nil {
-			return Member{}, err
-		}
-	}
-	m.ExternalID, m.Phone, m.Name, m.Birthday, m.Region = "", "", "", "", ""
-	m.Gender, m.Attributes, m.Tags = "unknown", json.RawMessage(`{}`), []string{}
-	m.Status, m.UpdatedAt = Erased, now
-	if err := tx.UpdateMember(ctx, m); err != nil {
-		return Member{}, err
-	}
-	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, Erased, now); err != nil {
-		return Member{}, err
-	}
-	return m, nil
-}
-
-// checkReferrer refuses a referral that would make a cycle: the member may
-// not be its own inviter, nor anyone up the inviter's chain of referrers.
-func checkReferrer(ctx context.Context, c *store.Conn, programID, memberID, inviterID string) error {
-	for depth, cur := 0, inviterID; cur != ""; depth++ {
-		if cur == memberID {
-			if depth == 0 {
-				return failure.Field("referral_code", "a member cannot refer itself")
-			}
-			return failure.Field("referral_code", "this referral would make a cycle")
-		}
-		if depth > 1000 {
-			return failure.Field("referral_code", "the referral chain is too long")
-		}
-		inv, err := c.MemberByID(ctx, programID, cur)
-		if err != nil {
-			return err
-		}
-		cur = string(inv.ReferredBy)
-	}
-	return nil
 }

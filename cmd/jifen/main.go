@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	_ "time/tzdata" // program time zones work on machines without tzdata
@@ -96,6 +97,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2 // the flag package, or the command, has said what is wrong
+	case errors.Is(err, errConfig):
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), errConfig.Error()+": "), "\n") {
+			fmt.Fprintln(stderr, "jifen:", line)
+		}
 		return 2
 	case errors.Is(err, errChecksFailed):
 		return 1
@@ -105,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 var (
-	errUsage        = errors.New("usage")
+	errUsage        = errors.New("usage")         // bad command line, already reported: exit 2
+	errConfig       = errors.New("configuration") // a malformed setting (flag or environment): exit 2
 	errChecksFailed = errors.New("checks failed")
 )

@@ -200,7 +200,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", s.duration("JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
 	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database.\n\nFlags:\n", auth.MinSecretLen)
+		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database; on a database\nthat has keys it is ignored (make another with jifen keys create).\n\nFlags:\n", auth.MinSecretLen)
 		fs.PrintDefaults()
 	}
 	if err := s.parse(args); err != nil {

@@ -171,6 +171,9 @@ func TestOtherCommandsEnvironment(t *testing.T) {
 	}{
 		{[]string{"migrate"}, "JIFEN_DB", "jifen.db", `JIFEN_DB="jifen.db"`},
 		{[]string{"verify"}, "JIFEN_DB", "mysql://u@h/db", `JIFEN_DB="mysql://u@h/db"`},
+		{[]string{"keys", "list"}, "JIFEN_DB", "jifen.db", `JIFEN_DB="jifen.db"`},
+		{[]string{"keys", "create", "--role", "admin"}, "JIFEN_DB", "x", `JIFEN_DB="x"`},
+		{[]string{"keys", "revoke", "key_x"}, "JIFEN_DB", "x", `JIFEN_DB="x"`},
 		{[]string{"migrate"}, "JIFEN_DB", "mysql://u:hunter2@h/db", `JIFEN_DB="mysql://u:xxxxx@h/db"`}, // the password masked
 		{[]string{"bench"}, "JIFEN_BENCH_POSTGRES", "mysql://u@h/db", `JIFEN_BENCH_POSTGRES="mysql://u@h/db"`},
 		{[]string{"bench"}, "JIFEN_BENCH_NATS", "127.0.0.1:4222", `JIFEN_BENCH_NATS="127.0.0.1:4222"`},

@@ -4,6 +4,7 @@
 //	jifen serve      run the API and the scheduler
 //	jifen migrate    apply database migrations and exit
 //	jifen verify     check that the books balance
+//	jifen keys       create, list and revoke API keys on the database
 //	jifen bench      measure throughput and latency over HTTP
 //	jifen version    print the version
 package main
@@ -53,6 +54,8 @@ Usage:
   jifen serve   [flags]   run the API and the scheduler
   jifen migrate [flags]   apply database migrations and exit
   jifen verify  [flags]   check that the books balance (exit 1 if not)
+  jifen keys    create|list|revoke [flags]
+                          manage API keys on the database (a lost admin key)
   jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
 
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout)
 	case "verify":
 		err = verify(ctx, args[1:], getenv, stdout)
+	case "keys":
+		err = keys(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":

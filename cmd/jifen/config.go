@@ -2,16 +2,19 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/store"
 )
 
 // Config is every setting of jifen serve, with its default, its
@@ -42,101 +45,194 @@ const (
 	DefaultDB   = "sqlite:jifen.db"
 )
 
-func envInt(getenv func(string) string, name string, def int) int {
-	if v := getenv(name); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
+// settings reads jifen's settings from the environment and checks them
+// once, strictly: a variable that is set but malformed is an error naming
+// the variable and its value, never a silent fallback to the default.
+// Flags override the environment; an error about a value names the flag
+// when it was given on the command line, else the variable.
+type settings struct {
+	getenv func(string) string
+	fs     *flag.FlagSet
+	errs   []error
 }
 
-func envBool(getenv func(string) string, name string, def bool) bool {
-	if v := getenv(name); v != "" {
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
-		}
-	}
-	return def
+func newSettings(fs *flag.FlagSet, getenv func(string) string) *settings {
+	return &settings{getenv: getenv, fs: fs}
 }
 
-func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
-	if v := getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
+// malformed records that variable name holds value, which is not a want.
+func (s *settings) malformed(name, value, want string) {
+	s.errs = append(s.errs, fmt.Errorf("%s=%q: want %s", name, value, want))
 }
 
-func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
-	return fs.String("db", cmp.Or(getenv("JIFEN_DB"), DefaultDB), "database: sqlite:<path> or postgres://… (JIFEN_DB)")
+func (s *settings) str(name, def string) string { return cmp.Or(s.getenv(name), def) }
+
+func (s *settings) int(name string, def int) int {
+	v := s.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		s.malformed(name, v, "a whole number")
+		return def
+	}
+	return n
+}
+
+func (s *settings) int64(name string, def int64) int64 {
+	v := s.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		s.malformed(name, v, "a whole number")
+		return def
+	}
+	return n
+}
+
+func (s *settings) bool(name string, def bool) bool {
+	v := s.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		s.malformed(name, v, "true or false")
+		return def
+	}
+	return b
+}
+
+func (s *settings) duration(name string, def time.Duration) time.Duration {
+	v := s.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s.malformed(name, v, "a duration with its unit, such as 500ms, 2s or 1m")
+		return def
+	}
+	return d
+}
+
+// check records a bad value of a setting, named as it was given: by its
+// flag when on the command line, else by its variable. value is what is
+// shown of it (a DSN with its password masked).
+func (s *settings) check(ok bool, flagName, env string, value any, want string) {
+	if ok {
+		return
+	}
+	if s.fromEnv(flagName, env) {
+		s.malformed(env, fmt.Sprint(value), want)
+		return
+	}
+	s.errs = append(s.errs, fmt.Errorf("--%s %q: want %s", flagName, fmt.Sprint(value), want))
+}
+
+// fromEnv reports whether a setting's value came from its variable.
+func (s *settings) fromEnv(flagName, env string) bool {
+	given := false
+	s.fs.Visit(func(f *flag.Flag) { given = given || f.Name == flagName })
+	return !given && s.getenv(env) != ""
+}
+
+// err is every problem found, or nil.
+func (s *settings) err() error {
+	if len(s.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", errConfig, errors.Join(s.errs...))
+}
+
+// parse parses the command line; the environment's problems are reported
+// after it, so --help works whatever the environment holds.
+func (s *settings) parse(args []string) error {
+	if err := s.fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+func dbFlag(fs *flag.FlagSet, s *settings) *string {
+	return fs.String("db", s.str("JIFEN_DB", DefaultDB), "database: sqlite:<path> or postgres://… (JIFEN_DB)")
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func (s *settings) checkDB(db string) {
+	s.check(strings.HasPrefix(db, "sqlite:") || isPostgres(db), "db", "JIFEN_DB", store.Redact(db), "sqlite:<path> or postgres://…")
+}
+
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != ""
 }
 
 func parseServe(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.Addr, "addr", cmp.Or(getenv("JIFEN_ADDR"), DefaultAddr), "listen address (JIFEN_ADDR)")
-	db := dbFlag(fs, getenv)
-	fs.StringVar(&c.DBReplica, "db-replica", getenv("JIFEN_DB_REPLICA"), "PostgreSQL streaming replica for lists and reports (JIFEN_DB_REPLICA); balances and checks stay on --db")
-	fs.StringVar(&c.Ingest, "ingest", getenv("JIFEN_INGEST"), "consume events from NATS JetStream, e.g. nats://127.0.0.1:4222?stream=JIFEN_EVENTS&prefix=jifen&consumer=jifen (JIFEN_INGEST); off by default")
-	fs.BoolVar(&c.NoMigrate, "no-migrate", envBool(getenv, "JIFEN_NO_MIGRATE", false), "do not run migrations at start (JIFEN_NO_MIGRATE)")
-	fs.StringVar(&c.LogFormat, "log-format", getenv("JIFEN_LOG_FORMAT"), "log format: text or json; default text on a terminal, else json (JIFEN_LOG_FORMAT)")
-	level := fs.String("log-level", cmp.Or(getenv("JIFEN_LOG_LEVEL"), "info"), "log level: debug, info, warn, error (JIFEN_LOG_LEVEL)")
-	fs.Int64Var(&c.MaxBody, "max-body", int64(envInt(getenv, "JIFEN_MAX_BODY", 1<<20)), "largest request body in bytes (JIFEN_MAX_BODY)")
-	fs.BoolVar(&c.Scheduler, "scheduler", envBool(getenv, "JIFEN_SCHEDULER", true), "run scheduled jobs on this node (JIFEN_SCHEDULER)")
-	fs.DurationVar(&c.JobTick, "job-tick", envDuration(getenv, "JIFEN_JOB_TICK", time.Second), "how often the scheduler looks for due jobs (JIFEN_JOB_TICK)")
-	fs.IntVar(&c.WriteLanes, "write-lanes", envInt(getenv, "JIFEN_WRITE_LANES", 4), "concurrent write transactions on PostgreSQL (JIFEN_WRITE_LANES)")
-	fs.IntVar(&c.WriteBatch, "write-batch", envInt(getenv, "JIFEN_WRITE_BATCH", 64), "most operations per group commit; 1 turns it off (JIFEN_WRITE_BATCH)")
-	fs.IntVar(&c.ReadConns, "read-conns", envInt(getenv, "JIFEN_READ_CONNS", 0), "read connections; 0: 4 on SQLite, 8 on PostgreSQL (JIFEN_READ_CONNS)")
-	fs.DurationVar(&c.CacheTTL, "cache-ttl", envDuration(getenv, "JIFEN_CACHE_TTL", 2*time.Second), "how long a node trusts its copy of keys and settings changed elsewhere (JIFEN_CACHE_TTL)")
-	fs.StringVar(&c.Pprof, "pprof", getenv("JIFEN_PPROF"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
-	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", envDuration(getenv, "JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
+	s := newSettings(fs, getenv)
+	fs.StringVar(&c.Addr, "addr", s.str("JIFEN_ADDR", DefaultAddr), "listen address (JIFEN_ADDR)")
+	fs.StringVar(&c.DB, "db", s.str("JIFEN_DB", DefaultDB), "database: sqlite:<path> or postgres://… (JIFEN_DB)")
+	fs.StringVar(&c.DBReplica, "db-replica", s.str("JIFEN_DB_REPLICA", ""), "PostgreSQL streaming replica for lists and reports (JIFEN_DB_REPLICA); balances and checks stay on --db")
+	fs.StringVar(&c.Ingest, "ingest", s.str("JIFEN_INGEST", ""), "consume events from NATS JetStream, e.g. nats://127.0.0.1:4222?stream=JIFEN_EVENTS&prefix=jifen&consumer=jifen (JIFEN_INGEST); off by default")
+	fs.BoolVar(&c.NoMigrate, "no-migrate", s.bool("JIFEN_NO_MIGRATE", false), "do not run migrations at start (JIFEN_NO_MIGRATE)")
+	fs.StringVar(&c.LogFormat, "log-format", s.str("JIFEN_LOG_FORMAT", ""), "log format: text or json; default text on a terminal, else json (JIFEN_LOG_FORMAT)")
+	level := fs.String("log-level", s.str("JIFEN_LOG_LEVEL", "info"), "log level: debug, info, warn, error (JIFEN_LOG_LEVEL)")
+	fs.Int64Var(&c.MaxBody, "max-body", s.int64("JIFEN_MAX_BODY", 1<<20), "largest request body in bytes (JIFEN_MAX_BODY)")
+	fs.BoolVar(&c.Scheduler, "scheduler", s.bool("JIFEN_SCHEDULER", true), "run scheduled jobs on this node (JIFEN_SCHEDULER)")
+	fs.DurationVar(&c.JobTick, "job-tick", s.duration("JIFEN_JOB_TICK", time.Second), "how often the scheduler looks for due jobs (JIFEN_JOB_TICK)")
+	fs.IntVar(&c.WriteLanes, "write-lanes", s.int("JIFEN_WRITE_LANES", 4), "concurrent write transactions on PostgreSQL (JIFEN_WRITE_LANES)")
+	fs.IntVar(&c.WriteBatch, "write-batch", s.int("JIFEN_WRITE_BATCH", 64), "most operations per group commit; 1 turns it off (JIFEN_WRITE_BATCH)")
+	fs.IntVar(&c.ReadConns, "read-conns", s.int("JIFEN_READ_CONNS", 0), "read connections; 0: 4 on SQLite, 8 on PostgreSQL (JIFEN_READ_CONNS)")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", s.duration("JIFEN_CACHE_TTL", 2*time.Second), "how long a node trusts its copy of keys and settings changed elsewhere (JIFEN_CACHE_TTL)")
+	fs.StringVar(&c.Pprof, "pprof", s.str("JIFEN_PPROF", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
+	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", s.duration("JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
+	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database.\n\nFlags:\n", auth.MinSecretLen)
+		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database; on a database\nthat has keys it is ignored (make another with jifen keys create).\n\nFlags:\n", auth.MinSecretLen)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return c, err
-		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
+	if err := s.parse(args); err != nil {
+		return c, err
 	}
-	c.DB = *db
-	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
-	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
-		return c, fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)
-	}
-	return c, c.validate()
+	s.check(c.LogLevel.UnmarshalText([]byte(*level)) == nil, "log-level", "JIFEN_LOG_LEVEL", *level, "debug, info, warn or error")
+	c.validate(s)
+	return c, s.err()
 }
 
-func (c Config) validate() error {
+// validate checks the values that parsed but make no sense.
+func (c Config) validate(s *settings) {
 	if c.AdminKey != "" && len(c.AdminKey) < auth.MinSecretLen {
-		return fmt.Errorf("JIFEN_ADMIN_KEY must be at least %d characters", auth.MinSecretLen)
+		// The value is a secret: say what is wrong without repeating it.
+		s.errs = append(s.errs, fmt.Errorf("JIFEN_ADMIN_KEY must be at least %d characters (it has %d)", auth.MinSecretLen, len(c.AdminKey)))
 	}
-	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
-		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
-	}
-	if c.MaxBody < 1024 {
-		return fmt.Errorf("--max-body %d: at least 1024", c.MaxBody)
-	}
-	if c.WriteLanes < 1 || c.WriteBatch < 1 || c.ReadConns < 0 {
-		return fmt.Errorf("--write-lanes and --write-batch must be at least 1, --read-conns not negative")
-	}
-	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		return fmt.Errorf("--db %q: want sqlite:<path> or postgres://…", c.DB)
-	}
-	if c.DBReplica != "" && !strings.HasPrefix(c.DBReplica, "postgres://") && !strings.HasPrefix(c.DBReplica, "postgresql://") {
-		return fmt.Errorf("--db-replica %q: want postgres://…", c.DBReplica)
-	}
+	s.check(validAddr(c.Addr), "addr", "JIFEN_ADDR", c.Addr, "host:port, such as 127.0.0.1:8080 or :8080")
+	s.checkDB(c.DB)
+	s.check(c.DBReplica == "" || isPostgres(c.DBReplica), "db-replica", "JIFEN_DB_REPLICA", store.Redact(c.DBReplica), "postgres://…")
 	if c.DBReplica != "" && strings.HasPrefix(c.DB, "sqlite:") {
-		return fmt.Errorf("--db-replica needs --db on PostgreSQL")
+		s.errs = append(s.errs, errors.New("a replica (--db-replica, JIFEN_DB_REPLICA) needs --db on PostgreSQL"))
 	}
-	if c.Ingest != "" && !strings.HasPrefix(c.Ingest, "nats://") && !strings.HasPrefix(c.Ingest, "tls://") {
-		return fmt.Errorf("--ingest %q: want nats://host:port", c.Ingest)
-	}
-	return nil
+	s.check(c.Ingest == "" || strings.HasPrefix(c.Ingest, "nats://") || strings.HasPrefix(c.Ingest, "tls://"), "ingest", "JIFEN_INGEST", c.Ingest, "nats://host:port")
+	s.check(c.Pprof == "" || validAddr(c.Pprof), "pprof", "JIFEN_PPROF", c.Pprof, "host:port, such as 127.0.0.1:6060")
+	s.check(c.LogFormat == "" || c.LogFormat == "text" || c.LogFormat == "json", "log-format", "JIFEN_LOG_FORMAT", c.LogFormat, "text or json")
+	s.check(c.MaxBody >= 1024, "max-body", "JIFEN_MAX_BODY", c.MaxBody, "at least 1024")
+	s.check(c.JobTick > 0, "job-tick", "JIFEN_JOB_TICK", c.JobTick, "more than 0")
+	s.check(c.WriteLanes >= 1, "write-lanes", "JIFEN_WRITE_LANES", c.WriteLanes, "at least 1")
+	s.check(c.WriteBatch >= 1, "write-batch", "JIFEN_WRITE_BATCH", c.WriteBatch, "at least 1")
+	s.check(c.ReadConns >= 0, "read-conns", "JIFEN_READ_CONNS", c.ReadConns, "0 or more")
+	s.check(c.CacheTTL >= 0, "cache-ttl", "JIFEN_CACHE_TTL", c.CacheTTL, "0 or more")
+	s.check(c.ShutdownFor >= 0, "shutdown-timeout", "JIFEN_SHUTDOWN_TIMEOUT", c.ShutdownFor, "0 or more")
 }
 
 // logger builds the process's one logger: text on a terminal, JSON

@@ -4,6 +4,7 @@
 //	jifen serve      run the API and the scheduler
 //	jifen migrate    apply database migrations and exit
 //	jifen verify     check that the books balance
+//	jifen keys       create, list and revoke API keys on the database
 //	jifen bench      measure throughput and latency over HTTP
 //	jifen version    print the version
 package main
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	_ "time/tzdata" // program time zones work on machines without tzdata
@@ -52,6 +54,8 @@ Usage:
   jifen serve   [flags]   run the API and the scheduler
   jifen migrate [flags]   apply database migrations and exit
   jifen verify  [flags]   check that the books balance (exit 1 if not)
+  jifen keys    create|list|revoke [flags]
+                          manage API keys on the database (a lost admin key)
   jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
 
@@ -80,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout)
 	case "verify":
 		err = verify(ctx, args[1:], getenv, stdout)
+	case "keys":
+		err = keys(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
@@ -96,6 +102,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2 // the flag package, or the command, has said what is wrong
+	case errors.Is(err, errConfig):
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), errConfig.Error()+": "), "\n") {
+			fmt.Fprintln(stderr, "jifen:", line)
+		}
 		return 2
 	case errors.Is(err, errChecksFailed):
 		return 1
@@ -105,6 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 var (
-	errUsage        = errors.New("usage")
+	errUsage        = errors.New("usage")         // bad command line, already reported: exit 2
+	errConfig       = errors.New("configuration") // a malformed setting (flag or environment): exit 2
 	errChecksFailed = errors.New("checks failed")
 )

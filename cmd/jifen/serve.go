@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -18,6 +19,7 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
+	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/httpapi"
 	"github.com/jifen/jifen/internal/jobs"
 	"github.com/jifen/jifen/internal/program"
@@ -56,10 +58,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fmt.Fprintf(stderr, "\nCreated program %q and an admin API key. It is shown only this once:\n\n    %s\n\n",
 			program.DefaultID, secret)
 	}
+	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: cfg.CacheTTL})
+	if secret == "" && cfg.AdminKey != "" {
+		if err := warnAdminKeyIgnored(ctx, a.Auth, cfg.AdminKey, log.With("db", db.URL())); err != nil {
+			return err
+		}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: cfg.CacheTTL})
 	programs, evs := a.Programs, a.Events
 	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString()})
 	srv := &http.Server{
@@ -152,4 +159,23 @@ func bootstrap(ctx context.Context, db *store.DB, adminKey string, now time.Time
 		return err
 	})
 	return secret, err
+}
+
+// warnAdminKeyIgnored says so when JIFEN_ADMIN_KEY is set on a database
+// that already had keys, so bootstrap did not use it, and it is not the
+// secret of an admin key of the default program either (as it is when the
+// same variable is set on every start). Otherwise an operator would find
+// out only when the API answers 401.
+func warnAdminKeyIgnored(ctx context.Context, keys *auth.Service, adminKey string, log *slog.Logger) error {
+	p, err := keys.Authenticate(ctx, adminKey)
+	if err != nil && !failure.Is(err, failure.NotFound) {
+		return fmt.Errorf("check JIFEN_ADMIN_KEY: %w", err)
+	}
+	if err == nil && p.Role == auth.Admin && p.ProgramID == program.DefaultID {
+		return nil
+	}
+	log.Warn("JIFEN_ADMIN_KEY ignored: the database already has API keys and none of its admin keys has this secret "+
+		"(JIFEN_ADMIN_KEY only sets the first key of an empty database). To make an admin key: jifen keys create --role admin",
+		"program", program.DefaultID)
+	return nil
 }

@@ -13,12 +13,18 @@ import (
 func openFromFlags(ctx context.Context, name string, args []string, getenv func(string) string, out io.Writer) (*store.DB, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
-	db := dbFlag(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	s := newSettings(fs, getenv)
+	db := dbFlag(fs, s)
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(out, "jifen %s: unexpected argument %q\n", name, fs.Arg(0))
+		return nil, errUsage
+	}
+	s.checkDB(*db)
+	if err := s.err(); err != nil {
+		return nil, err
 	}
 	return store.Open(ctx, *db, store.Options{Logger: slog.New(slog.DiscardHandler)})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -133,10 +134,10 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	if in.Name == "" {
 		in.Name = in.Role + " key from jifen keys"
 	}
-	svc := auth.NewService(db, 0)
+	svc := auth.NewService(db, clock.System{}, 0)
 	var key auth.Key
 	err = db.Write(ctx, "keys", func(ctx context.Context, tx *store.Tx) (err error) {
-		key, err = svc.Create(ctx, tx, *k.program, in, time.Now().UTC())
+		key, err = svc.Create(ctx, tx, auth.System(*k.program), in)
 		return err
 	})
 	if fe := failure.As(err); fe != nil && fe.Kind == failure.Invalid && len(fe.Fields) > 0 {
@@ -169,7 +170,7 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "jifen keys list: unexpected argument %q\n", rest[0])
 		return errUsage
 	}
-	all, err := allKeys(ctx, auth.NewService(db, 0), *k.program)
+	all, err := allKeys(ctx, auth.NewService(db, clock.System{}, 0), *k.program)
 	if err != nil {
 		return err
 	}
@@ -192,9 +193,9 @@ func keysRevoke(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stderr, "jifen keys revoke: name one key ID (got %d arguments)\n\n%s", len(rest), keysUsage)
 		return errUsage
 	}
-	svc := auth.NewService(db, 0)
+	svc := auth.NewService(db, clock.System{}, 0)
 	err = db.Write(ctx, "keys", func(ctx context.Context, tx *store.Tx) error {
-		return svc.Delete(ctx, tx, *k.program, rest[0], time.Now().UTC())
+		return svc.Delete(ctx, tx, auth.System(*k.program), rest[0])
 	})
 	if failure.Is(err, failure.NotFound) {
 		return fmt.Errorf("program %q has no key %s", *k.program, rest[0])
@@ -221,7 +222,7 @@ func allKeys(ctx context.Context, svc *auth.Service, programID string) ([]auth.K
 	var all []auth.Key
 	page := store.Page{Limit: 500}
 	for {
-		ks, next, err := svc.List(ctx, programID, page)
+		ks, next, err := svc.List(ctx, auth.System(programID), page)
 		if err != nil {
 			return nil, fmt.Errorf("list keys: %w", err)
 		}

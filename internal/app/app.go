@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -16,6 +18,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/tier"
 )
 
 // Config is what the services need.
@@ -40,6 +43,9 @@ type App struct {
 	Members  *member.Service
 	Points   *points.Service
 	Events   *events.Service
+	Engage   *engage.Service
+	Checkins *checkin.Service
+	Tiers    *tier.Service
 	Mall     *mall.Service
 }
 
@@ -52,12 +58,15 @@ func New(cfg Config) *App {
 		cfg.CacheTTL = 2 * time.Second
 	}
 	a := &App{DB: cfg.DB, Clock: cfg.Clock, Random: cfg.Random}
-	a.Programs = program.NewService(cfg.DB, cfg.CacheTTL)
-	a.Auth = auth.NewService(cfg.DB, cfg.CacheTTL)
+	a.Programs = program.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
+	a.Auth = auth.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Rules = rulebook.New(cfg.DB, cfg.CacheTTL)
 	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
-	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Rules, cfg.Clock)
+	a.Engage = engage.NewService(cfg.DB, a.Programs, cfg.Clock, cfg.CacheTTL)
+	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Engage, a.Rules, cfg.Clock)
+	a.Checkins = checkin.NewService(cfg.DB, a.Programs, a.Events, cfg.Clock)
+	a.Tiers = tier.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
 	return a
 }

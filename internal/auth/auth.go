@@ -13,8 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -56,8 +58,9 @@ const MinSecretLen = 24
 
 // Service authenticates requests and manages keys.
 type Service struct {
-	db  *store.DB
-	ttl time.Duration
+	db    *store.DB
+	clock clock.Clock
+	ttl   time.Duration
 
 	mu    sync.Mutex
 	cache map[string]cachedKey // by secret hash
@@ -70,8 +73,8 @@ type cachedKey struct {
 }
 
 // NewService returns a service that remembers lookups for ttl.
-func NewService(db *store.DB, ttl time.Duration) *Service {
-	return &Service{db: db, ttl: ttl, cache: make(map[string]cachedKey)}
+func NewService(db *store.DB, clk clock.Clock, ttl time.Duration) *Service {
+	return &Service{db: db, clock: clk, ttl: ttl, cache: make(map[string]cachedKey)}
 }
 
 // Authenticate finds the live key with this secret. An unknown or deleted
@@ -113,17 +116,10 @@ type CreateInput struct {
 	MerchantID string `json:"merchant_id,omitempty"`
 }
 
-// Create makes a key; the returned Key carries its secret, shown only now.
-func (s *Service) Create(ctx context.Context, tx *store.Tx, programID string, in CreateInput, now time.Time) (Key, error) {
-	return create(ctx, tx, programID, in, NewSecret(), now)
-}
-
-func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput, secret string, now time.Time) (Key, error) {
+// Validate checks the input on its own.
+func (in CreateInput) Validate() error {
 	var fs failure.Fields
-	in.Name = strings.TrimSpace(in.Name)
-	if n := len([]rune(in.Name)); n < 1 || n > 100 {
-		fs.Add("name", "must be 1 to 100 characters")
-	}
+	input.Name(&fs, "name", in.Name, 100)
 	switch in.Role {
 	case Admin, ReadOnly:
 		if in.MerchantID != "" {
@@ -132,14 +128,31 @@ func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput,
 	case Merchant:
 		if in.MerchantID == "" {
 			fs.Add("merchant_id", "a merchant key names its merchant")
-		} else if _, err := tx.Merchant(ctx, programID, in.MerchantID); err != nil {
+		}
+	default:
+		fs.Add("role", "must be admin, merchant or readonly")
+	}
+	return fs.Err()
+}
+
+// Create makes a key; the returned Key carries its secret, shown only now.
+func (s *Service) Create(ctx context.Context, tx *store.Tx, a Actor, in CreateInput) (Key, error) {
+	return create(ctx, tx, a.ProgramID, in, NewSecret(), s.clock.Now())
+}
+
+func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput, secret string, now time.Time) (Key, error) {
+	if err := in.Validate(); err != nil {
+		return Key{}, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	var fs failure.Fields
+	if in.Role == Merchant {
+		if _, err := tx.Merchant(ctx, programID, in.MerchantID); err != nil {
 			if failure.KindOf(err) != failure.NotFound {
 				return Key{}, err
 			}
 			fs.Add("merchant_id", "no such merchant")
 		}
-	default:
-		fs.Add("role", "must be admin, merchant or readonly")
 	}
 	if err := fs.Err(); err != nil {
 		return Key{}, err
@@ -157,8 +170,8 @@ func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput,
 }
 
 // List returns a program's keys, newest first.
-func (s *Service) List(ctx context.Context, programID string, p store.Page) ([]Key, string, error) {
-	ks, next, err := s.db.Read().APIKeys(ctx, programID, p)
+func (s *Service) List(ctx context.Context, a Actor, p store.Page) ([]Key, string, error) {
+	ks, next, err := s.db.Read().APIKeys(ctx, a.ProgramID, p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -171,8 +184,8 @@ func (s *Service) List(ctx context.Context, programID string, p store.Page) ([]K
 
 // Delete removes a key; this node refuses it from the moment the
 // transaction commits.
-func (s *Service) Delete(ctx context.Context, tx *store.Tx, programID, keyID string, now time.Time) error {
-	hash, err := tx.DeleteAPIKey(ctx, programID, keyID, now)
+func (s *Service) Delete(ctx context.Context, tx *store.Tx, a Actor, keyID string) error {
+	hash, err := tx.DeleteAPIKey(ctx, a.ProgramID, keyID, s.clock.Now())
 	if err != nil {
 		return err
 	}

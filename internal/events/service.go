@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -13,6 +12,7 @@ import (
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/null"
@@ -58,55 +58,15 @@ type Service struct {
 	db       *store.DB
 	programs *program.Service
 	members  *member.Service
+	tasks    *engage.Service
 	rules    *rulebook.Book
 	clock    clock.Clock
-	ttl      time.Duration
-
-	mu    sync.Mutex
-	tasks map[string]taskTypes // by program: the event types that have active tasks
-}
-
-type taskTypes struct {
-	types map[string]bool
-	at    time.Time
 }
 
 // NewService returns the event service.
-func NewService(db *store.DB, programs *program.Service, members *member.Service, book *rulebook.Book, clk clock.Clock) *Service {
-	return &Service{db: db, programs: programs, members: members, rules: book, clock: clk, ttl: 2 * time.Second,
-		tasks: map[string]taskTypes{}}
-}
-
-// ForgetTasks drops the cached list of event types with tasks (a task
-// changed on this node).
-func (s *Service) ForgetTasks(programID string) {
-	s.mu.Lock()
-	delete(s.tasks, programID)
-	s.mu.Unlock()
-}
-
-// hasTasks says whether an event type advances any active task, from a
-// short-lived cache, so events without tasks cost no query for them.
-func (s *Service) hasTasks(ctx context.Context, tx *store.Tx, programID, eventType string) bool {
-	s.mu.Lock()
-	c, ok := s.tasks[programID]
-	s.mu.Unlock()
-	if !ok || time.Since(c.at) >= s.ttl {
-		rows, err := s.db.Read().Tasks(ctx, programID, "")
-		if err != nil {
-			return true // let Advance look
-		}
-		c = taskTypes{types: map[string]bool{}, at: time.Now()}
-		for _, r := range rows {
-			if r.Status == "active" {
-				c.types[r.EventType] = true
-			}
-		}
-		s.mu.Lock()
-		s.tasks[programID] = c
-		s.mu.Unlock()
-	}
-	return c.types[eventType]
+func NewService(db *store.DB, programs *program.Service, members *member.Service, tasks *engage.Service,
+	book *rulebook.Book, clk clock.Clock) *Service {
+	return &Service{db: db, programs: programs, members: members, tasks: tasks, rules: book, clock: clk}
 }
 
 // Posted is the answer to an event: its result, or, when its id was
@@ -232,7 +192,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 	if e.CreateMember {
 		m, r.MemberCreated, err = s.members.CreateOnEvent(ctx, tx, a, e.Member, e.MerchantID)
 	} else {
-		m, err = member.Resolve(ctx, &tx.Conn, p.ID, e.Member)
+		m, err = identity.Resolve(ctx, &tx.Conn, p.ID, e.Member)
 	}
 	if err != nil {
 		if failure.KindOf(err) == failure.NotFound {
@@ -320,7 +280,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 		return r, err
 	}
 
-	if s.hasTasks(ctx, tx, p.ID, e.Type) {
+	if s.tasks.HasTasks(ctx, p.ID, e.Type) {
 		done, err := engage.Advance(ctx, tx, p, m.ID, e.Type, e.MerchantID, e.at, now)
 		if err != nil {
 			return r, err

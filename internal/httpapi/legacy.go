@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -60,5 +60,5 @@ func merchantFor(ctx context.Context, tx *store.Tx, programID, merchantID string
 
 // resolve finds the member a path or body names, in the request's program.
 func (s *Server) resolve(r *http.Request, ref string) (store.Member, error) {
-	return member.Resolve(r.Context(), s.db.Read(), actor(r).ProgramID, ref)
+	return identity.Resolve(r.Context(), s.db.Read(), actor(r).ProgramID, ref)
 }

@@ -2,148 +2,120 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/jifen/jifen/internal/auth"
-	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
 
-type merchantRequest struct {
-	Name string `json:"name"`
-}
-
-type currencyBody struct {
-	Code      string          `json:"code"`
-	Name      string          `json:"name"`
-	Spendable bool            `json:"spendable"`
-	Expiry    json.RawMessage `json:"expiry"`
-}
-
 func (s *Server) registerProgram() {
 	s.handle(route{method: "GET", path: "/v1/program", access: anyRole, tag: "program", summary: "Read the program",
-		out: program.Program{}, status: 200, handler: legacy(s.getProgram)})
+		out: program.Program{}, status: 200, handler: s.getProgram})
 	s.handle(route{method: "PATCH", path: "/v1/program", access: admin, tag: "program", summary: "Change the program",
-		in: program.Patch{}, out: program.Program{}, status: 200, handler: legacy(s.patchProgram)})
+		in: program.Patch{}, out: program.Program{}, status: 200, handler: s.patchProgram})
 	s.handle(route{method: "GET", path: "/v1/currencies", access: anyRole, tag: "program", summary: "List point currencies",
-		out: listBody[currencyBody]{}, status: 200, handler: legacy(s.listCurrencies)})
+		out: listBody[program.CurrencyInfo]{}, status: 200, handler: s.listCurrencies})
 
-	s.handle(route{method: "POST", path: "/v1/merchants", access: operator, tag: "program", summary: "Create a merchant",
-		in: merchantRequest{}, out: store.Merchant{}, status: 201, handler: legacy(s.createMerchant)})
+	s.handle(route{method: "POST", path: "/v1/merchants", access: admin, tag: "program", summary: "Create a merchant",
+		in: program.MerchantInput{}, out: program.Merchant{}, status: 201, handler: s.createMerchant})
 	s.handle(route{method: "GET", path: "/v1/merchants", access: anyRole, tag: "program", summary: "List merchants",
-		out: listBody[store.Merchant]{}, status: 200, query: pageParams, handler: listOf(s, func(ctx context.Context, c *store.Conn, pid string, pg store.Page) ([]store.Merchant, string, error) {
-			return c.Merchants(ctx, pid, pg)
-		})})
+		out: listBody[program.Merchant]{}, status: 200, query: pageParams, handler: s.listMerchants})
 	s.handle(route{method: "GET", path: "/v1/merchants/{id}", access: anyRole, tag: "program", summary: "Read a merchant",
-		out: store.Merchant{}, status: 200, handler: getOf(s, func(ctx context.Context, c *store.Conn, pid, id string) (store.Merchant, error) {
-			return c.Merchant(ctx, pid, id)
-		})})
+		out: program.Merchant{}, status: 200, handler: s.getMerchant})
 
 	s.handle(route{method: "POST", path: "/v1/api-keys", access: admin, tag: "program", summary: "Create an API key",
-		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: legacy(s.createKey)})
+		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: s.createKey})
 	s.handle(route{method: "GET", path: "/v1/api-keys", access: admin, tag: "program", summary: "List API keys",
-		out: listBody[auth.Key]{}, status: 200, query: pageParams, handler: legacy(s.listKeys)})
+		out: listBody[auth.Key]{}, status: 200, query: pageParams, handler: s.listKeys})
 	s.handle(route{method: "DELETE", path: "/v1/api-keys/{id}", access: admin, tag: "program", summary: "Delete an API key",
-		status: 204, handler: legacy(s.deleteKey)})
+		status: 204, handler: s.deleteKey})
 }
 
-func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
-	p, err := s.program(r)
+// programLane is the writer lane of changes to a programme's settings.
+func programLane(r *http.Request) string { return "program:" + actor(r).ProgramID }
+
+func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.app.Programs.Get(r.Context(), actor(r).ProgramID)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	encode(w, 200, p)
+	return encode(w, 200, p)
 }
 
-func (s *Server) patchProgram(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[program.Patch](s, w, r)
+func (s *Server) patchProgram(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[program.Patch](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	pid := actor(r).ProgramID
-	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return s.programs.Update(ctx, tx, pid, in, s.clock.Now())
+	return s.write(w, r, 200, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Programs.Update(ctx, tx, actor(r), in)
 	})
 }
 
-func (s *Server) listCurrencies(w http.ResponseWriter, r *http.Request) {
-	curs, err := s.db.Read().Currencies(r.Context(), actor(r).ProgramID)
+func (s *Server) listCurrencies(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.app.Programs.Currencies(r.Context(), actor(r))
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	out := make([]currencyBody, len(curs))
-	for i, c := range curs {
-		exp := c.Expiry
-		if len(exp) == 0 {
-			exp, _ = json.Marshal(p.Expiry)
-		}
-		out[i] = currencyBody{Code: c.Code, Name: c.Name, Spendable: c.Spendable, Expiry: exp}
-	}
-	list(w, out, "")
+	return list(w, cs, "")
 }
 
-func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[merchantRequest](s, w, r)
+func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[program.MerchantInput](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	pid := actor(r).ProgramID
-	s.writeLegacy(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return program.CreateMerchant(ctx, tx, pid, in.Name, s.clock.Now())
+	return s.write(w, r, 201, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Programs.CreateMerchant(ctx, tx, actor(r), in)
 	})
 }
 
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[auth.CreateInput](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	pid := actor(r).ProgramID
-	s.writeLegacy(w, r, body, 201, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return s.auth.Create(ctx, tx, pid, in, s.clock.Now())
-	})
-}
-
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listMerchants(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	ks, next, err := s.auth.List(r.Context(), actor(r).ProgramID, pg)
+	ms, next, err := s.app.Programs.Merchants(r.Context(), actor(r), pg)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	list(w, ks, next)
+	return list(w, ms, next)
 }
 
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.app.Programs.GetMerchant(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	pid := actor(r).ProgramID
-	s.writeLegacy(w, r, body, 204, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return nil, s.auth.Delete(ctx, tx, pid, r.PathValue("id"), s.clock.Now())
+	return encode(w, 200, m)
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[auth.CreateInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	return s.write(w, r, 201, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Auth.Create(ctx, tx, actor(r), in)
 	})
 }
 
-// ledgerProgram reads the request's program settings for the ledger.
-func (s *Server) ledgerProgram(r *http.Request) (ledger.Program, error) {
-	p, err := s.program(r)
-	return p.Ledger(), err
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	ks, next, err := s.app.Auth.List(r.Context(), actor(r), pg)
+	if err != nil {
+		return err
+	}
+	return list(w, ks, next)
+}
+
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	return s.write(w, r, 204, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return nil, s.app.Auth.Delete(ctx, tx, actor(r), id)
+	})
 }

@@ -10,28 +10,17 @@ import (
 	"github.com/jifen/jifen/internal/tier"
 )
 
-type upgradeRequest struct {
-	To string `json:"to"`
-}
-
-type upgradeBody struct {
-	MemberID string  `json:"member_id"`
-	From     *string `json:"from"`
-	To       *string `json:"to"`
-	Reason   string  `json:"reason"`
-}
-
 func (s *Server) registerTiers() {
 	s.handle(route{method: "PUT", path: "/v1/tiers", access: admin, tag: "tiers", summary: "Replace the tiers (low to high)",
-		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: legacy(s.putTiers)})
+		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: s.putTiers})
 	s.handle(route{method: "GET", path: "/v1/tiers", access: anyRole, tag: "tiers", summary: "The tiers as stored (low to high)",
-		out: []program.Tier{}, status: 200, handler: legacy(s.getTiers)})
+		out: []program.Tier{}, status: 200, handler: s.getTiers})
 	s.handle(route{method: "POST", path: "/v1/members/{member}/tier/upgrade", access: operator, tag: "tiers",
-		summary: "Buy a member a higher tier with points", in: upgradeRequest{}, out: upgradeBody{}, status: 200,
-		handler: legacy(s.upgradeTier)})
+		summary: "Buy a member a higher tier with points", in: tier.UpgradeInput{}, out: tier.Upgraded{}, status: 200,
+		handler: s.upgradeTier})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tier-history", access: anyRole, tag: "tiers",
-		summary: "A member's tier changes", out: listBody[store.TierChange]{}, status: 200, query: pageParams,
-		handler: legacy(s.tierHistory)})
+		summary: "A member's tier changes", out: listBody[tier.Change]{}, status: 200, query: pageParams,
+		handler: s.tierHistory})
 	s.handle(route{method: "POST", path: "/v1/jobs/tier-review", access: admin, tag: "jobs",
 		summary: "Lower tiers that the last 12 months of growth no longer reach", in: jobRequest{},
 		out: tier.ReviewResult{}, status: 200,
@@ -40,73 +29,43 @@ func (s *Server) registerTiers() {
 		})})
 }
 
-func (s *Server) putTiers(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[[]program.Tier](s, w, r)
+func (s *Server) putTiers(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[[]program.Tier](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	pid := actor(r).ProgramID
-	s.writeLegacy(w, r, body, 200, "program:"+pid, func(ctx context.Context, tx *store.Tx) (any, error) {
-		p, err := s.programs.SetTiers(ctx, tx, pid, in, s.clock.Now())
-		return tierList(p), err
+	return s.write(w, r, 200, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Programs.SetTiers(ctx, tx, actor(r), in)
 	})
 }
 
-// tierList is the tiers as stored: the array that PUT took.
-func tierList(p program.Program) []program.Tier {
-	if p.Tiers == nil {
-		return []program.Tier{}
+func (s *Server) getTiers(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.app.Programs.Tiers(r.Context(), actor(r))
+	if err != nil {
+		return err
 	}
-	return p.Tiers
+	return encode(w, 200, ts)
 }
 
-func (s *Server) getTiers(w http.ResponseWriter, r *http.Request) {
-	p, err := s.program(r)
+func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[tier.UpgradeInput](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	encode(w, 200, tierList(p))
-}
-
-func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[upgradeRequest](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, r.PathValue("member"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		c, err := tier.Upgrade(ctx, tx, p, m.ID, in.To, s.clock.Now())
-		return upgradeBody{MemberID: m.ID, From: c.From, To: c.To, Reason: c.Reason}, err
+	ref := r.PathValue("member")
+	return s.write(w, r, 200, ref, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Tiers.Upgrade(ctx, tx, actor(r), ref, in)
 	})
 }
 
-func (s *Server) tierHistory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) tierHistory(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	m, err := s.resolve(r, r.PathValue("member"))
+	hs, next, err := s.app.Tiers.History(r.Context(), actor(r), r.PathValue("member"), pg)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	hs, next, err := s.db.Replica().TierHistory(r.Context(), actor(r).ProgramID, m.ID, pg)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	list(w, hs, next)
+	return list(w, hs, next)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/jobs"
 	"github.com/jifen/jifen/internal/ledger"
@@ -33,7 +34,7 @@ func BenchmarkExpire(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-			p, err := program.NewService(db, 0).Get(ctx, program.DefaultID)
+			p, err := program.NewService(db, clock.System{}, 0).Get(ctx, program.DefaultID)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -34,7 +34,7 @@ func TestSchedulerRunsEachJobOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s := jobs.NewScheduler(db, program.NewService(db, time.Minute), clk, slog.New(slog.DiscardHandler), nil)
+			s := jobs.NewScheduler(db, program.NewService(db, clk, time.Minute), clk, slog.New(slog.DiscardHandler), nil)
 			s.Add(jobs.Job{Name: "count", Every: time.Minute, Run: func(ctx context.Context, p program.Program, now time.Time) error {
 				mu.Lock()
 				runs[now.Format(time.RFC3339)]++

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
@@ -24,7 +25,7 @@ type fixture struct {
 func newFixture(t testing.TB, b storetest.Backend) *fixture {
 	t.Helper()
 	db := storetest.Open(t, b, store.Options{})
-	f := &fixture{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), svc: program.NewService(db, 0)}
+	f := &fixture{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), svc: program.NewService(db, clock.System{}, 0)}
 	f.write("", func(ctx context.Context, tx *store.Tx) error {
 		_, err := program.Create(ctx, tx, program.DefaultID, "default", f.clock.Now())
 		return err
@@ -45,7 +46,7 @@ func (f *fixture) prog() ledger.Program {
 func (f *fixture) patch(pt program.Patch) {
 	f.t.Helper()
 	f.write("", func(ctx context.Context, tx *store.Tx) error {
-		_, err := f.svc.Update(ctx, tx, program.DefaultID, pt, f.clock.Now())
+		_, err := f.svc.Update(ctx, tx, auth.System(program.DefaultID), pt)
 		return err
 	})
 	f.svc.Forget(program.DefaultID)

@@ -5,13 +5,13 @@ package member
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -64,24 +64,6 @@ type Input struct {
 	MerchantID   *string         `json:"merchant_id,omitempty"`
 }
 
-var (
-	e164     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
-	mainland = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-)
-
-// NormalizePhone turns an 11-digit mainland mobile number into E.164 and
-// checks an E.164 one; ok is false for anything else.
-func NormalizePhone(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	switch {
-	case mainland.MatchString(s):
-		return "+86" + s, true
-	case e164.MatchString(s):
-		return s, true
-	}
-	return "", false
-}
-
 func printable(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) {
@@ -123,7 +105,7 @@ func (in Input) apply(m *store.Member, now time.Time, loc *time.Location) error 
 	if in.Phone != nil {
 		if *in.Phone == "" {
 			m.Phone = ""
-		} else if p, ok := NormalizePhone(*in.Phone); ok {
+		} else if p, ok := identity.NormalizePhone(*in.Phone); ok {
 			m.Phone = null.String(p)
 		} else {
 			fs.Add("phone", "must be E.164 (+8613800000000) or an 11-digit mainland mobile number")

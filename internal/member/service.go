@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
@@ -113,7 +114,7 @@ func insert(ctx context.Context, tx *store.Tx, m *store.Member, now time.Time) e
 // is not there yet (at the event's merchant). created says it was made
 // now; a member another node created meanwhile is found, not made twice.
 func (s *Service) CreateOnEvent(ctx context.Context, tx *store.Tx, a auth.Actor, ref, merchantID string) (store.Member, bool, error) {
-	m, err := Resolve(ctx, &tx.Conn, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, &tx.Conn, a.ProgramID, ref)
 	if failure.KindOf(err) != failure.NotFound || !strings.HasPrefix(ref, "ext:") || len(ref) <= 4 {
 		return m, false, err
 	}
@@ -125,7 +126,7 @@ func (s *Service) CreateOnEvent(ctx context.Context, tx *store.Tx, a auth.Actor,
 	_, m, err = s.create(ctx, tx, a, in)
 	if failure.KindOf(err) == failure.MemberExists {
 		// Another node created it since we looked: use that one.
-		m, err = Resolve(ctx, &tx.Conn, a.ProgramID, ref)
+		m, err = identity.Resolve(ctx, &tx.Conn, a.ProgramID, ref)
 		return m, false, err
 	}
 	return m, err == nil, err
@@ -221,7 +222,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return Member{}, err
 	}
-	memberID, err := ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
 	if err != nil {
 		return Member{}, err
 	}
@@ -229,7 +230,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return Member{}, err
 	}
-	m, err := Resolve(ctx, &tx.Conn, p.ID, memberID)
+	m, err := identity.Resolve(ctx, &tx.Conn, p.ID, memberID)
 	if err != nil {
 		return Member{}, err
 	}
@@ -262,20 +263,20 @@ func (s *Service) locked(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 	if err != nil {
 		return p, store.Member{}, err
 	}
-	memberID, err := ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
 	if err != nil {
 		return p, store.Member{}, err
 	}
 	if _, err := tx.LockMemberBalances(ctx, p.ID, memberID); err != nil {
 		return p, store.Member{}, err
 	}
-	m, err := Resolve(ctx, &tx.Conn, p.ID, memberID)
+	m, err := identity.Resolve(ctx, &tx.Conn, p.ID, memberID)
 	return p, m, err
 }
 
 // Get reads a member.
 func (s *Service) Get(ctx context.Context, a auth.Actor, ref string) (Member, error) {
-	m, err := Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
 	return memberOf(m), err
 }
 
@@ -293,7 +294,7 @@ func (s *Service) List(ctx context.Context, a auth.Actor, f Filter, pg store.Pag
 	var fs failure.Fields
 	sf := store.MemberFilter{ExternalID: f.ExternalID, Tier: f.Tier, Status: f.Status, Tags: f.Tags}
 	if f.Phone != "" {
-		norm, ok := NormalizePhone(f.Phone)
+		norm, ok := identity.NormalizePhone(f.Phone)
 		if !ok {
 			fs.Add("phone", "must be E.164 or an 11-digit mainland mobile number")
 		}

@@ -5,9 +5,9 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -19,7 +19,7 @@ func (s *Service) Balance(ctx context.Context, a auth.Actor, ref string) (map[st
 		return nil, err
 	}
 	c := s.db.Read()
-	memberID, err := member.ID(ctx, c, p.ID, ref)
+	memberID, err := identity.ID(ctx, c, p.ID, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (s *Service) Lots(ctx context.Context, a auth.Actor, ref string, f store.Lo
 		return nil, "", err
 	}
 	c := s.db.Replica()
-	m, err := member.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}

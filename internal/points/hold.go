@@ -6,9 +6,9 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -129,7 +129,7 @@ func (s *Service) Holds(ctx context.Context, a auth.Actor, ref, status string, p
 		return nil, "", err
 	}
 	c := s.db.Replica()
-	m, err := member.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}

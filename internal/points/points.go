@@ -20,8 +20,8 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
@@ -46,7 +46,7 @@ func (s *Service) begin(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return p, "", time.Time{}, err
 	}
-	id, err := member.ID(ctx, &tx.Conn, p.ID, ref)
+	id, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
 	return p, id, s.clock.Now(), err
 }
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -70,7 +70,7 @@ func (s *Service) Txns(ctx context.Context, a auth.Actor, ref string, f store.Tx
 		return nil, "", failure.Field("type", "must be one of %v", TxnTypes)
 	}
 	c := s.db.Replica()
-	m, err := member.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}

@@ -3,21 +3,21 @@ package program
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/store"
 )
 
 // Service reads and changes programs.
 type Service struct {
-	db  *store.DB
-	ttl time.Duration
+	db    *store.DB
+	clock clock.Clock
+	ttl   time.Duration
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -30,8 +30,8 @@ type cached struct {
 
 // NewService returns a service whose cached settings live at most ttl
 // (other nodes' changes show after that; this node's at once).
-func NewService(db *store.DB, ttl time.Duration) *Service {
-	return &Service{db: db, ttl: ttl, cache: make(map[string]cached)}
+func NewService(db *store.DB, clk clock.Clock, ttl time.Duration) *Service {
+	return &Service{db: db, clock: clk, ttl: ttl, cache: make(map[string]cached)}
 }
 
 // Get returns a program's settings.
@@ -86,23 +86,6 @@ func withCurrencies(ctx context.Context, c *store.Conn, sp store.Program) (Progr
 	return fromStore(sp, curs)
 }
 
-// Update applies a patch inside tx.
-func (s *Service) Update(ctx context.Context, tx *store.Tx, programID string, pt Patch, now time.Time) (Program, error) {
-	p, err := loadForUpdate(ctx, tx, programID)
-	if err != nil {
-		return Program{}, err
-	}
-	if err := pt.Apply(&p); err != nil {
-		return Program{}, err
-	}
-	p.UpdatedAt = now
-	if err := tx.UpdateProgram(ctx, p.toStore()); err != nil {
-		return Program{}, err
-	}
-	tx.After(func() { s.Forget(programID) })
-	return p, nil
-}
-
 // Create makes a program with the default settings and its two built-in
 // currencies, unless it exists; it reports whether it created it.
 func Create(ctx context.Context, tx *store.Tx, programID, name string, now time.Time) (bool, error) {
@@ -126,18 +109,6 @@ func Create(ctx context.Context, tx *store.Tx, programID, name string, now time.
 		}
 	}
 	return true, nil
-}
-
-// CreateMerchant adds a merchant to the program.
-func CreateMerchant(ctx context.Context, tx *store.Tx, programID, name string, now time.Time) (store.Merchant, error) {
-	if n := len([]rune(name)); n < 1 || n > 100 {
-		return store.Merchant{}, failure.Field("name", "must be 1 to 100 characters")
-	}
-	m := store.Merchant{ID: id.New("mer"), Name: name, CreatedAt: now}
-	if err := tx.InsertMerchant(ctx, programID, m); err != nil {
-		return store.Merchant{}, fmt.Errorf("create merchant: %w", err)
-	}
-	return m, nil
 }
 
 // ActingMerchant is the merchant an operation acts as (the actor's own

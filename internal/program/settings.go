@@ -1,15 +1,12 @@
 package program
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/rules"
-	"github.com/jifen/jifen/internal/store"
 )
 
 // settings is the JSON document in programs.settings: the configuration
@@ -172,48 +169,4 @@ func (p Program) Multiplier(code string) rules.Rate {
 		return t.Multiplier
 	}
 	return rules.One
-}
-
-// change loads the program in tx, lets fn change it, and saves it.
-func (s *Service) change(ctx context.Context, tx *store.Tx, programID string, now time.Time, fn func(*Program) error) (Program, error) {
-	p, err := loadForUpdate(ctx, tx, programID)
-	if err != nil {
-		return Program{}, err
-	}
-	if err := fn(&p); err != nil {
-		return Program{}, err
-	}
-	p.UpdatedAt = now
-	if err := tx.UpdateProgram(ctx, p.toStore()); err != nil {
-		return Program{}, err
-	}
-	tx.After(func() { s.Forget(programID) })
-	return p, nil
-}
-
-// SetTiers replaces the program's tiers.
-func (s *Service) SetTiers(ctx context.Context, tx *store.Tx, programID string, ts []Tier, now time.Time) (Program, error) {
-	if err := ValidateTiers(ts); err != nil {
-		return Program{}, err
-	}
-	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Tiers = ts; return nil })
-}
-
-// SetCheckin replaces the check-in configuration.
-func (s *Service) SetCheckin(ctx context.Context, tx *store.Tx, programID string, c CheckinConfig, now time.Time) (Program, error) {
-	if err := c.Validate(); err != nil {
-		return Program{}, err
-	}
-	if c.StreakBonuses == nil {
-		c.StreakBonuses = []StreakBonus{}
-	}
-	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Checkin = &c; return nil })
-}
-
-// SetReferral replaces the referral configuration.
-func (s *Service) SetReferral(ctx context.Context, tx *store.Tx, programID string, c ReferralConfig, now time.Time) (Program, error) {
-	if err := c.Validate(); err != nil {
-		return Program{}, err
-	}
-	return s.change(ctx, tx, programID, now, func(p *Program) error { p.Referral = &c; return nil })
 }

@@ -152,9 +152,9 @@ func (c *Conn) Currencies(ctx context.Context, programID string) ([]Currency, er
 
 // Merchant is a shop or brand inside a program.
 type Merchant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Name      string
+	CreatedAt time.Time
 }
 
 // InsertMerchant adds a merchant.

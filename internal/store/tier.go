@@ -10,12 +10,12 @@ import (
 
 // TierChange is one entry of a member's tier history.
 type TierChange struct {
-	ID       string      `json:"-"`
-	MemberID string      `json:"-"`
-	From     null.String `json:"from"`
-	To       null.String `json:"to"`
-	Reason   string      `json:"reason"`
-	At       time.Time   `json:"at"`
+	ID       string
+	MemberID string
+	From     null.String
+	To       null.String
+	Reason   string
+	At       time.Time
 }
 
 // SetTier changes a member's tier and records the change.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/program"
@@ -48,7 +49,7 @@ func TestVerifyCatchesCorruption(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p, err = program.NewService(db, 0).Get(ctx, "default"); err != nil {
+				if p, err = program.NewService(db, clock.System{}, 0).Get(ctx, "default"); err != nil {
 					t.Fatal(err)
 				}
 				err = db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {

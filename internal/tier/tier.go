@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/null"
@@ -71,33 +70,6 @@ func Raise(ctx context.Context, tx *store.Tx, p program.Program, m store.Member,
 	}
 	c, err := set(ctx, tx, p, m, to, ReasonGrowth, now)
 	return &c, err
-}
-
-// Upgrade buys a member a higher tier with that tier's upgrade_cost_points.
-func Upgrade(ctx context.Context, tx *store.Tx, p program.Program, memberID, to string, now time.Time) (Change, error) {
-	m, err := ledger.LockMember(ctx, tx, p.Ledger(), memberID, now)
-	if err != nil {
-		return Change{}, err
-	}
-	if err := ledger.Active(m); err != nil {
-		return Change{}, err
-	}
-	t, _, ok := p.TierByCode(to)
-	switch {
-	case !ok:
-		return Change{}, failure.Field("to", "no tier %q", to)
-	case t.UpgradeCostPoints == nil:
-		return Change{}, failure.Field("to", "tier %q cannot be bought", to)
-	case rank(p, to) <= rank(p, string(m.Tier)):
-		return Change{}, failure.New(failure.Conflict, "member %s is already at tier %s or above", m.ID, m.Tier)
-	}
-	_, err = ledger.Spend(ctx, tx, p.Ledger(), ledger.SpendInput{
-		MemberID: m.ID, Points: *t.UpgradeCostPoints, Reason: "tier upgrade to " + to, Reference: "tier:" + to, Now: now,
-	})
-	if err != nil {
-		return Change{}, err
-	}
-	return set(ctx, tx, p, m, to, ReasonUpgrade, now)
 }
 
 // ReviewWindow is how far back the review counts growth.

@@ -23,4 +23,3 @@ func TestNormalizePhone(t *testing.T) {
 		}
 	}
 }
-

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/jifen/jifen/internal/app"
+	"github.com/jifen/jifen/internal/apidocs"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
@@ -68,7 +69,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	programs, evs := a.Programs, a.Events
-	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString()})
+	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
+		Docs: apidocs.Handler()})
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           api,

@@ -31,6 +31,8 @@ type Config struct {
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
 	Version string
+	// Docs, when set, is the API reference page at /docs (internal/apidocs).
+	Docs http.Handler
 }
 
 // Server is the API's http.Handler.
@@ -48,6 +50,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	maxBody  int64
 	version  string
+	docs     http.Handler
 
 	mux     *http.ServeMux
 	routes  []route
@@ -72,6 +75,7 @@ func New(cfg Config) *Server {
 		drawer: lottery.Drawer{Mall: a.Mall, Random: a.Random}, clock: a.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
+	s.docs = cfg.Docs
 	s.metrics = newMetrics(cfg.Registry, a.DB)
 	s.register()
 	s.openapi = buildOpenAPI(s.routes, cfg.Version)
@@ -143,5 +147,9 @@ func (s *Server) register() {
 	s.registerTiers()
 	s.registerEngage()
 	s.registerSpending()
+	if s.docs != nil { // a page, not an API route: not in the route table or openapi.json
+		s.mux.Handle("GET /docs", s.docs)
+		s.mux.Handle("GET /docs/", s.docs)
+	}
 	s.mux.HandleFunc("/v1/", s.notFound)
 }

@@ -41,13 +41,14 @@ func (s *Service) Lots(ctx context.Context, a auth.Actor, ref string, f store.Lo
 	if err := fs.Err(); err != nil {
 		return nil, "", err
 	}
-	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	// The member is resolved on the primary, so one the replica has yet to
+	// see is found; its list comes from the replica.
+	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}
 	if a.IsMerchant() {
 		f.MerchantID = a.MerchantID
 	}
-	return ledger.MemberLots(ctx, c, a.ProgramID, m.ID, f, pg)
+	return ledger.MemberLots(ctx, s.db.Replica(), a.ProgramID, m.ID, f, pg)
 }

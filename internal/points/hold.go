@@ -128,8 +128,9 @@ func (s *Service) Holds(ctx context.Context, a auth.Actor, ref, status string, p
 	if err := fs.Err(); err != nil {
 		return nil, "", err
 	}
-	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	// The member is resolved on the primary, so one the replica has yet to
+	// see is found; its list comes from the replica.
+	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}
@@ -137,5 +138,5 @@ func (s *Service) Holds(ctx context.Context, a auth.Actor, ref, status string, p
 	if a.IsMerchant() {
 		f.MerchantID = a.MerchantID
 	}
-	return ledger.MemberHolds(ctx, c, a.ProgramID, m.ID, f, pg)
+	return ledger.MemberHolds(ctx, s.db.Replica(), a.ProgramID, m.ID, f, pg)
 }

@@ -69,13 +69,14 @@ func (s *Service) Txns(ctx context.Context, a auth.Actor, ref string, f store.Tx
 	if f.Type != "" && !slices.Contains(TxnTypes, f.Type) {
 		return nil, "", failure.Field("type", "must be one of %v", TxnTypes)
 	}
-	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	// The member is resolved on the primary, so one the replica has yet to
+	// see is found; its list comes from the replica.
+	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
 	if err != nil {
 		return nil, "", err
 	}
 	if a.IsMerchant() {
 		f.MerchantID = a.MerchantID
 	}
-	return ledger.MemberTxns(ctx, c, a.ProgramID, m.ID, f, pg)
+	return ledger.MemberTxns(ctx, s.db.Replica(), a.ProgramID, m.ID, f, pg)
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/apidocs"
+	"github.com/jifen/jifen/internal/app"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"

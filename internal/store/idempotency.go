@@ -53,6 +53,9 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, programID, key, hash string, 
 
 // PutIdempotent stores the response to a key claimed in this transaction.
 func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec IdemRecord, now time.Time) error {
+	if rec.Body == nil {
+		rec.Body = []byte{} // a 204 has no body; the column is NOT NULL
+	}
 	_, err := tx.exec(ctx, `UPDATE idempotency SET request_hash = ?, status = ?, body = ? WHERE program_id = ? AND key = ?`,
 		rec.RequestHash, rec.Status, rec.Body, programID, key)
 	if err != nil {

@@ -10,8 +10,10 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
+	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/points"
@@ -34,19 +36,21 @@ type Config struct {
 
 // App is the domain services of one process.
 type App struct {
-	DB       *store.DB
-	Clock    clock.Clock
-	Random   io.Reader
-	Programs *program.Service
-	Auth     *auth.Service
-	Rules    *rulebook.Book
-	Members  *member.Service
-	Points   *points.Service
-	Events   *events.Service
-	Engage   *engage.Service
-	Checkins *checkin.Service
-	Tiers    *tier.Service
-	Mall     *mall.Service
+	DB        *store.DB
+	Clock     clock.Clock
+	Random    io.Reader
+	Programs  *program.Service
+	Auth      *auth.Service
+	Rules     *rulebook.Book
+	Members   *member.Service
+	Points    *points.Service
+	Events    *events.Service
+	Engage    *engage.Service
+	Checkins  *checkin.Service
+	Tiers     *tier.Service
+	Mall      *mall.Service
+	Coupons   *coupon.Service
+	Lotteries *lottery.Service
 }
 
 // New builds the services.
@@ -60,13 +64,15 @@ func New(cfg Config) *App {
 	a := &App{DB: cfg.DB, Clock: cfg.Clock, Random: cfg.Random}
 	a.Programs = program.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Auth = auth.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
-	a.Rules = rulebook.New(cfg.DB, cfg.CacheTTL)
+	a.Rules = rulebook.New(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Engage = engage.NewService(cfg.DB, a.Programs, cfg.Clock, cfg.CacheTTL)
 	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Engage, a.Rules, cfg.Clock)
 	a.Checkins = checkin.NewService(cfg.DB, a.Programs, a.Events, cfg.Clock)
 	a.Tiers = tier.NewService(cfg.DB, a.Programs, cfg.Clock)
-	a.Mall = mall.NewService(cfg.DB, 500*time.Millisecond)
+	a.Coupons = coupon.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Mall = mall.NewService(cfg.DB, a.Programs, cfg.Clock, 500*time.Millisecond)
+	a.Lotteries = lottery.NewService(cfg.DB, a.Programs, a.Mall, cfg.Clock, cfg.Random)
 	return a
 }

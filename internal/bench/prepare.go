@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
@@ -77,7 +78,7 @@ func Seed(ctx context.Context, dsn, key string, n int) (Seeded, error) {
 		return Seeded{}, err
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	book := rulebook.New(db, time.Minute)
+	book := rulebook.New(db, clock.NewFake(now), time.Minute)
 	err = db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
 		if _, err := program.Create(ctx, tx, program.DefaultID, program.DefaultID, now); err != nil {
 			return err
@@ -86,7 +87,7 @@ func Seed(ctx context.Context, dsn, key string, n int) (Seeded, error) {
 			return err
 		}
 		for _, d := range Rules() {
-			if _, err := book.Create(ctx, tx, program.DefaultID, d, now); err != nil {
+			if _, err := book.Create(ctx, tx, auth.System(program.DefaultID), rulebook.FromDef(d)); err != nil {
 				return err
 			}
 		}

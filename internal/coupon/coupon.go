@@ -124,16 +124,11 @@ func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 	}
 }
 
-// Claim lets a member take a coupon of a template: within the daily
+// claim lets a member take a coupon of a template: within the daily
 // release (not_started before its time, out_of_stock once the day's
 // quantity is gone), under the per-member limit (limit_exceeded), within
 // the total (out_of_stock), paying the points price if any.
-func Claim(ctx context.Context, tx *store.Tx, p program.Program, templateID, memberID, merchantID string, now time.Time) (Coupon, error) {
-	r, err := tx.CouponTemplate(ctx, p.ID, templateID)
-	if err != nil {
-		return Coupon{}, err
-	}
-	t := fromRow(r)
+func claim(ctx context.Context, tx *store.Tx, p program.Program, t Template, memberID, merchantID string, now time.Time) (Coupon, error) {
 	m, err := ledger.LockMember(ctx, tx, p.Ledger(), memberID, now)
 	if err != nil {
 		return Coupon{}, err
@@ -237,10 +232,10 @@ func Validate(ctx context.Context, conn *store.Conn, p program.Program, code, me
 
 func normalize(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
 
-// Redeem uses a coupon on an order. The reference names the order: the
+// redeem uses a coupon on an order. The reference names the order: the
 // same reference again answers the first redemption (a retried checkout),
 // another one is a conflict.
-func Redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID string, amount int64, reference string, now time.Time) (Coupon, error) {
+func redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID string, amount int64, reference string, now time.Time) (Coupon, error) {
 	if reference == "" || len(reference) > 128 {
 		return Coupon{}, failure.Field("reference", "is required: the order, 1 to 128 characters")
 	}
@@ -281,9 +276,9 @@ func Redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	return couponFrom(c), tx.UpdateCoupon(ctx, c)
 }
 
-// Unredeem gives a redeemed coupon back when its order is cancelled; past
+// unredeem gives a redeemed coupon back when its order is cancelled; past
 // its validity it comes back expired.
-func Unredeem(ctx context.Context, tx *store.Tx, p program.Program, code, reference string, now time.Time) (Coupon, error) {
+func unredeem(ctx context.Context, tx *store.Tx, p program.Program, code, reference string, now time.Time) (Coupon, error) {
 	c, err := tx.LockCoupon(ctx, p.ID, normalize(code))
 	if err != nil {
 		return Coupon{}, err
@@ -302,10 +297,10 @@ func Unredeem(ctx context.Context, tx *store.Tx, p program.Program, code, refere
 	return couponFrom(c), tx.UpdateCoupon(ctx, c)
 }
 
-// Transfer gives an active coupon of a transferable template to another
+// transfer gives an active coupon of a transferable template to another
 // member (a friend who may then join: 转赠). fromMember, when set, must
 // own it.
-func Transfer(ctx context.Context, tx *store.Tx, p program.Program, code, fromMember, toMember string, now time.Time) (Coupon, error) {
+func transfer(ctx context.Context, tx *store.Tx, p program.Program, code, fromMember, toMember string, now time.Time) (Coupon, error) {
 	c, err := tx.LockCoupon(ctx, p.ID, normalize(code))
 	if err != nil {
 		return Coupon{}, err
@@ -351,28 +346,6 @@ func VoidCoupon(ctx context.Context, tx *store.Tx, p program.Program, code strin
 	}
 	c.Status, c.UpdatedAt = Void, now
 	return tx.UpdateCoupon(ctx, c)
-}
-
-// MemberCoupons lists a member's coupons, newest first.
-func MemberCoupons(ctx context.Context, c *store.Conn, programID, memberID, status string, p store.Page) ([]Coupon, string, error) {
-	rows, next, err := c.MemberCoupons(ctx, programID, memberID, status, p)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]Coupon, len(rows))
-	for i, r := range rows {
-		out[i] = couponFrom(r)
-	}
-	return out, next, nil
-}
-
-// Get reads a coupon.
-func Get(ctx context.Context, c *store.Conn, programID, code string) (Coupon, error) {
-	r, err := c.Coupon(ctx, programID, normalize(code))
-	if err != nil {
-		return Coupon{}, err
-	}
-	return couponFrom(r), nil
 }
 
 // ExpireDue marks coupons past their validity expired, as of asOf.

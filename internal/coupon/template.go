@@ -258,8 +258,8 @@ func checkMerchant(ctx context.Context, tx *store.Tx, programID string, m *strin
 	return nil
 }
 
-// CreateTemplate adds a template.
-func CreateTemplate(ctx context.Context, tx *store.Tx, p program.Program, in TemplateInput, now time.Time) (Template, error) {
+// createTemplate adds a template.
+func createTemplate(ctx context.Context, tx *store.Tx, p program.Program, in TemplateInput, now time.Time) (Template, error) {
 	t := Template{ID: id.New("cpt"), Status: "active", CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&t); err != nil {
 		return Template{}, err
@@ -270,12 +270,8 @@ func CreateTemplate(ctx context.Context, tx *store.Tx, p program.Program, in Tem
 	return t, tx.SaveCouponTemplate(ctx, t.row(p.ID))
 }
 
-// UpdateTemplate changes a template; coupons already issued keep their terms.
-func UpdateTemplate(ctx context.Context, tx *store.Tx, p program.Program, templateID string, in TemplateInput, now time.Time) (Template, error) {
-	r, err := tx.CouponTemplate(ctx, p.ID, templateID)
-	if err != nil {
-		return Template{}, err
-	}
+// updateTemplate changes a template; coupons already issued keep their terms.
+func updateTemplate(ctx context.Context, tx *store.Tx, p program.Program, r store.CouponTemplateRow, in TemplateInput, now time.Time) (Template, error) {
 	t := fromRow(r)
 	if in.ValidDays != nil {
 		t.ValidFrom, t.ValidUntil = nil, nil
@@ -292,8 +288,8 @@ func UpdateTemplate(ctx context.Context, tx *store.Tx, p program.Program, templa
 	return t, tx.SaveCouponTemplate(ctx, t.row(p.ID))
 }
 
-// GetTemplate reads a template.
-func GetTemplate(ctx context.Context, c *store.Conn, programID, templateID string) (Template, error) {
+// getTemplate reads a template.
+func getTemplate(ctx context.Context, c *store.Conn, programID, templateID string) (Template, error) {
 	r, err := c.CouponTemplate(ctx, programID, templateID)
 	if err != nil {
 		return Template{}, err
@@ -301,8 +297,8 @@ func GetTemplate(ctx context.Context, c *store.Conn, programID, templateID strin
 	return fromRow(r), nil
 }
 
-// ListTemplates lists templates, newest first.
-func ListTemplates(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Template, string, error) {
+// listTemplates lists templates, newest first.
+func listTemplates(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Template, string, error) {
 	rows, next, err := c.CouponTemplates(ctx, programID, p)
 	if err != nil {
 		return nil, "", err

@@ -3,33 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/jifen/jifen/internal/coupon"
-	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
-
-type memberRequest struct {
-	Member     string `json:"member"`
-	MerchantID string `json:"merchant_id,omitempty"`
-}
-
-type couponOrderRequest struct {
-	Member      string `json:"member"`
-	OrderAmount *int64 `json:"order_amount"`
-	Reference   string `json:"reference,omitempty"`
-}
-
-type unredeemRequest struct {
-	Reference string `json:"reference,omitempty"`
-}
-
-type transferRequest struct {
-	To string `json:"to"`
-}
 
 type couponsExpiredBody struct {
 	CouponsExpired int64 `json:"coupons_expired"`
@@ -37,31 +16,31 @@ type couponsExpiredBody struct {
 
 func (s *Server) registerCoupons() {
 	s.handle(route{method: "POST", path: "/v1/coupon-templates", access: operator, tag: "coupons", summary: "Create a coupon template",
-		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: legacy(s.createTemplate)})
+		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: s.createTemplate})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates", access: anyRole, tag: "coupons", summary: "List coupon templates",
-		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: listOf(s, coupon.ListTemplates)})
+		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: s.listTemplates})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates/{id}", access: anyRole, tag: "coupons", summary: "Read a coupon template",
-		out: coupon.Template{}, status: 200, handler: getOf(s, coupon.GetTemplate)})
+		out: coupon.Template{}, status: 200, handler: s.getTemplate})
 	s.handle(route{method: "PATCH", path: "/v1/coupon-templates/{id}", access: operator, tag: "coupons", summary: "Change a coupon template",
-		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: legacy(s.patchTemplate)})
+		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: s.patchTemplate})
 	s.handle(route{method: "POST", path: "/v1/coupon-templates/{id}/claim", access: operator, tag: "coupons",
-		summary: "A member claims (or buys with points) a coupon", in: memberRequest{}, out: coupon.Coupon{}, status: 201,
-		handler: legacy(s.claimCoupon)})
+		summary: "A member claims (or buys with points) a coupon", in: coupon.ClaimInput{}, out: coupon.Coupon{}, status: 201,
+		handler: s.claimCoupon})
 	s.handle(route{method: "GET", path: "/v1/coupons/{code}", access: anyRole, tag: "coupons", summary: "Read a coupon",
-		out: coupon.Coupon{}, status: 200, handler: legacy(s.getCoupon)})
+		out: coupon.Coupon{}, status: 200, handler: s.getCoupon})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/validate", access: anyRole, tag: "coupons",
-		summary: "Whether a coupon can be used on an order, and for how much", in: couponOrderRequest{}, out: coupon.Check{},
-		status: 200, handler: legacy(s.validateCoupon)})
+		summary: "Whether a coupon can be used on an order, and for how much", in: coupon.OrderInput{}, out: coupon.Check{},
+		status: 200, handler: s.validateCoupon})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/redeem", access: operator, tag: "coupons",
-		summary: "Use a coupon on an order (once per reference)", in: couponOrderRequest{}, out: coupon.Coupon{}, status: 200,
-		handler: legacy(s.redeemCoupon)})
+		summary: "Use a coupon on an order (once per reference)", in: coupon.OrderInput{}, out: coupon.Coupon{}, status: 200,
+		handler: s.redeemCoupon})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/unredeem", access: operator, tag: "coupons",
-		summary: "Give a coupon back when its order is cancelled", in: unredeemRequest{}, out: coupon.Coupon{}, status: 200,
-		handler: legacy(s.unredeemCoupon)})
+		summary: "Give a coupon back when its order is cancelled", in: coupon.UnredeemInput{}, out: coupon.Coupon{}, status: 200,
+		handler: s.unredeemCoupon})
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/transfer", access: operator, tag: "coupons",
-		summary: "Give a coupon to another member", in: transferRequest{}, out: coupon.Coupon{}, status: 200, handler: legacy(s.transferCoupon)})
+		summary: "Give a coupon to another member", in: coupon.TransferInput{}, out: coupon.Coupon{}, status: 200, handler: s.transferCoupon})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/coupons", access: anyRole, tag: "coupons", summary: "A member's coupons",
-		out: listBody[coupon.Coupon]{}, status: 200, handler: legacy(s.memberCoupons),
+		out: listBody[coupon.Coupon]{}, status: 200, handler: s.memberCoupons,
 		query: append([]param{{name: "status"}}, pageParams...)})
 	s.handle(route{method: "POST", path: "/v1/jobs/expire-coupons", access: admin, tag: "jobs",
 		summary: "Mark coupons past their validity expired", in: jobRequest{}, out: couponsExpiredBody{}, status: 200,
@@ -71,216 +50,119 @@ func (s *Server) registerCoupons() {
 		})})
 }
 
-func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[coupon.TemplateInput](s, w, r)
+func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.TemplateInput](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	if err := actAsMerchant(r, &in.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 201, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return coupon.CreateTemplate(ctx, tx, p, in, s.clock.Now())
+	return s.write(w, r, 201, "coupon-templates", func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.CreateTemplate(ctx, tx, actor(r), in)
 	})
 }
 
-func (s *Server) patchTemplate(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[coupon.TemplateInput](s, w, r)
+func (s *Server) patchTemplate(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.TemplateInput](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	cur, err := coupon.GetTemplate(r.Context(), s.db.Read(), p.ID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if err := ownMerchant(r, cur.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return coupon.UpdateTemplate(ctx, tx, p, cur.ID, in, s.clock.Now())
+	id := r.PathValue("id")
+	return s.write(w, r, 200, id, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.UpdateTemplate(ctx, tx, actor(r), id, in)
 	})
 }
 
-func (s *Server) claimCoupon(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[memberRequest](s, w, r)
+func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.app.Coupons.GetTemplate(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	if in.Member == "" {
-		s.problem(w, r, failure.Field("member", "is required"))
-		return
-	}
-	if in.MerchantID, err = actingMerchant(r, in.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, in.Member)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
-			return nil, err
-		}
-		return coupon.Claim(ctx, tx, p, r.PathValue("id"), m.ID, in.MerchantID, s.clock.Now())
-	})
+	return encode(w, 200, t)
 }
 
-func (s *Server) getCoupon(w http.ResponseWriter, r *http.Request) {
-	c, err := coupon.Get(r.Context(), s.db.Read(), actor(r).ProgramID, r.PathValue("code"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, c)
-}
-
-func (s *Server) couponOrder(w http.ResponseWriter, r *http.Request, needReference bool) (couponOrderRequest, []byte, string, bool) {
-	in, body, err := decodeBody[couponOrderRequest](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return in, nil, "", false
-	}
-	var fs failure.Fields
-	if in.Member == "" {
-		fs.Add("member", "is required")
-	}
-	if in.OrderAmount == nil || *in.OrderAmount < 0 {
-		fs.Add("order_amount", "is required: the order amount in fen, zero or more")
-	}
-	if needReference && (in.Reference == "" || len(in.Reference) > 128) {
-		fs.Add("reference", "is required: the order, 1 to 128 characters")
-	}
-	if err := fs.Err(); err != nil {
-		s.problem(w, r, err)
-		return in, nil, "", false
-	}
-	m, err := s.resolve(r, in.Member)
-	if err != nil {
-		s.problem(w, r, err)
-		return in, nil, "", false
-	}
-	return in, body, m.ID, true
-}
-
-func (s *Server) validateCoupon(w http.ResponseWriter, r *http.Request) {
-	in, _, memberID, ok := s.couponOrder(w, r, false)
-	if !ok {
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	ch, err := coupon.Validate(r.Context(), s.db.Read(), p, r.PathValue("code"), memberID, *in.OrderAmount, s.clock.Now())
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	encode(w, 200, ch)
-}
-
-func (s *Server) redeemCoupon(w http.ResponseWriter, r *http.Request) {
-	in, body, memberID, ok := s.couponOrder(w, r, true)
-	if !ok {
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, memberID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return coupon.Redeem(ctx, tx, p, r.PathValue("code"), memberID, *in.OrderAmount, in.Reference, s.clock.Now())
-	})
-}
-
-func (s *Server) unredeemCoupon(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[unredeemRequest](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
-		return coupon.Unredeem(ctx, tx, p, r.PathValue("code"), in.Reference, s.clock.Now())
-	})
-}
-
-func (s *Server) transferCoupon(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[transferRequest](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if in.To == "" {
-		s.problem(w, r, failure.Field("to", "is required: the member to give the coupon to"))
-		return
-	}
-	to, err := s.resolve(r, in.To)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, "coupon:"+r.PathValue("code"), func(ctx context.Context, tx *store.Tx) (any, error) {
-		return coupon.Transfer(ctx, tx, p, r.PathValue("code"), "", to.ID, s.clock.Now())
-	})
-}
-
-var couponStatuses = []string{coupon.Active, coupon.Redeemed, coupon.Expired, coupon.Void}
-
-func (s *Server) memberCoupons(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(couponStatuses, status) {
-		s.problem(w, r, failure.Field("status", "must be one of %v", couponStatuses))
-		return
-	}
-	m, err := s.resolve(r, r.PathValue("member"))
+	ts, next, err := s.app.Coupons.Templates(r.Context(), actor(r), pg)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	cs, next, err := coupon.MemberCoupons(r.Context(), s.db.Replica(), actor(r).ProgramID, m.ID, status, pg)
+	return list(w, ts, next)
+}
+
+func (s *Server) claimCoupon(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.ClaimInput](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	list(w, cs, next)
+	id := r.PathValue("id")
+	return s.write(w, r, 201, in.Member, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.Claim(ctx, tx, actor(r), id, in)
+	})
+}
+
+func (s *Server) getCoupon(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.app.Coupons.Get(r.Context(), actor(r), r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	return encode(w, 200, c)
+}
+
+func (s *Server) validateCoupon(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.OrderInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	ch, err := s.app.Coupons.Validate(r.Context(), actor(r), r.PathValue("code"), in)
+	if err != nil {
+		return err
+	}
+	return encode(w, 200, ch)
+}
+
+func (s *Server) redeemCoupon(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.OrderInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	return s.write(w, r, 200, in.Member, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.Redeem(ctx, tx, actor(r), code, in)
+	})
+}
+
+func (s *Server) unredeemCoupon(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.UnredeemInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	return s.write(w, r, 200, "coupon:"+code, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.Unredeem(ctx, tx, actor(r), code, in)
+	})
+}
+
+func (s *Server) transferCoupon(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[coupon.TransferInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	return s.write(w, r, 200, "coupon:"+code, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Coupons.Transfer(ctx, tx, actor(r), code, in)
+	})
+}
+
+func (s *Server) memberCoupons(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	cs, next, err := s.app.Coupons.MemberCoupons(r.Context(), actor(r), r.PathValue("member"), r.URL.Query().Get("status"), pg)
+	if err != nil {
+		return err
+	}
+	return list(w, cs, next)
 }

@@ -42,8 +42,8 @@ func TestTiers(t *testing.T) {
 		if r.TierChange == nil || *r.TierChange.To != "gold" || r.total("points") != 600 {
 			t.Fatalf("second order: %+v %+v", r.TierChange, r.Awards)
 		}
-		r = e.event(order(m.ID, "t-3", 10001)) // gold ×1.5: floor(100.01 × 1.5) = 150
-		if r.TierChange != nil || r.total("points") != 150 || r.total("growth") != 150 {
+		r = e.event(order(m.ID, "t-3", 10001)) // gold ×1.5 on points: floor(100.01 × 1.5) = 150; growth is not multiplied
+		if r.TierChange != nil || r.total("points") != 150 || r.total("growth") != 100 {
 			t.Fatalf("gold order: %+v %+v", r.TierChange, r.Awards)
 		}
 		var hist listObj[struct {

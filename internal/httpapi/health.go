@@ -34,7 +34,10 @@ func (s *Server) registerHealth() {
 		summary: "Database reachable and migrations current", out: healthBody{}, status: 200, handler: s.ready})
 	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	s.handle(route{method: "GET", path: "/metrics", access: public, tag: "health", summary: "Prometheus metrics",
-		status: 200, handler: legacy(metrics.ServeHTTP)})
+		status: 200, handler: func(w http.ResponseWriter, r *http.Request) error {
+			metrics.ServeHTTP(w, r)
+			return nil
+		}})
 	s.handle(route{method: "GET", path: "/openapi.json", access: public, tag: "health", summary: "This API's OpenAPI document",
 		status: 200, handler: func(w http.ResponseWriter, r *http.Request) error {
 			writeRaw(w, 200, jsonType, s.openapi)

@@ -4,127 +4,86 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/store"
 )
 
-type lotteryPatch struct {
-	Status string `json:"status"`
-}
-
 func (s *Server) registerLotteries() {
 	s.handle(route{method: "POST", path: "/v1/lotteries", access: operator, tag: "lottery", summary: "Create a lottery wheel",
-		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: legacy(s.createLottery)})
+		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: s.createLottery})
 	s.handle(route{method: "GET", path: "/v1/lotteries", access: anyRole, tag: "lottery", summary: "List lotteries with their odds",
-		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: listOf(s, lottery.List)})
+		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: s.listLotteries})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}", access: anyRole, tag: "lottery",
-		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: getOf(s, lottery.Get)})
+		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: s.getLottery})
 	s.handle(route{method: "PATCH", path: "/v1/lotteries/{id}", access: operator, tag: "lottery", summary: "Pause or resume a lottery",
-		in: lotteryPatch{}, out: lottery.Lottery{}, status: 200, handler: legacy(s.patchLottery)})
+		in: lottery.StatusInput{}, out: lottery.Lottery{}, status: 200, handler: s.patchLottery})
 	s.handle(route{method: "POST", path: "/v1/lotteries/{id}/draws", access: operator, tag: "lottery", summary: "Draw for a member",
-		in: memberRequest{}, out: lottery.Draw{}, status: 201, handler: legacy(s.draw)})
+		in: lottery.DrawInput{}, out: lottery.Draw{}, status: 201, handler: s.draw})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}/draws", access: anyRole, tag: "lottery",
 		summary: "A lottery's draws with the random values used", out: listBody[lottery.Draw]{}, status: 200,
-		query: append([]param{{name: "member"}}, pageParams...), handler: legacy(s.listDraws)})
+		query: append([]param{{name: "member"}}, pageParams...), handler: s.listDraws})
 }
 
-func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[lottery.Input](s, w, r)
+func (s *Server) createLottery(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[lottery.Input](s, w, r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	if err := actAsMerchant(r, &in.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 201, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return lottery.Create(ctx, tx, p, in, s.clock.Now())
+	return s.write(w, r, 201, "lotteries", func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Lotteries.Create(ctx, tx, actor(r), in)
 	})
 }
 
-func (s *Server) patchLottery(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[lotteryPatch](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	cur, err := lottery.Get(r.Context(), s.db.Read(), p.ID, r.PathValue("id"))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if err := ownMerchant(r, cur.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 200, "lotteries:"+p.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return lottery.SetStatus(ctx, tx, p, cur.ID, in.Status, s.clock.Now())
-	})
-}
-
-func (s *Server) draw(w http.ResponseWriter, r *http.Request) {
-	in, body, err := decodeBody[memberRequest](s, w, r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if in.Member == "" {
-		s.problem(w, r, failure.Field("member", "is required"))
-		return
-	}
-	if in.MerchantID, err = actingMerchant(r, in.MerchantID); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	m, err := s.resolve(r, in.Member)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	p, err := s.program(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	s.writeLegacy(w, r, body, 201, m.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		if err := merchantFor(ctx, tx, p.ID, in.MerchantID); err != nil {
-			return nil, err
-		}
-		return s.drawer.Draw(ctx, tx, p, r.PathValue("id"), m.ID, in.MerchantID, s.clock.Now())
-	})
-}
-
-func (s *Server) listDraws(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listLotteries(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	memberID := ""
-	if ref := r.URL.Query().Get("member"); ref != "" {
-		m, err := s.resolve(r, ref)
-		if err != nil {
-			s.problem(w, r, err)
-			return
-		}
-		memberID = m.ID
-	}
-	ds, next, err := lottery.Draws(r.Context(), s.db.Replica(), actor(r).ProgramID, r.PathValue("id"), memberID, pg)
+	ls, next, err := s.app.Lotteries.List(r.Context(), actor(r), pg)
 	if err != nil {
-		s.problem(w, r, err)
-		return
+		return err
 	}
-	list(w, ds, next)
+	return list(w, ls, next)
+}
+
+func (s *Server) getLottery(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.app.Lotteries.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return encode(w, 200, l)
+}
+
+func (s *Server) patchLottery(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[lottery.StatusInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.write(w, r, 200, id, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Lotteries.SetStatus(ctx, tx, actor(r), id, in)
+	})
+}
+
+func (s *Server) draw(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[lottery.DrawInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.write(w, r, 201, in.Member, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Lotteries.Draw(ctx, tx, actor(r), id, in)
+	})
+}
+
+func (s *Server) listDraws(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	ds, next, err := s.app.Lotteries.Draws(r.Context(), actor(r), r.PathValue("id"), r.URL.Query().Get("member"), pg)
+	if err != nil {
+		return err
+	}
+	return list(w, ds, next)
 }

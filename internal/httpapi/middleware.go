@@ -111,11 +111,6 @@ func validRequestID(s string) bool {
 	return true
 }
 
-func requestID(r *http.Request) string {
-	v, _ := r.Context().Value(keyRequestID).(string)
-	return v
-}
-
 func requestLogger(r *http.Request, fallback *slog.Logger) *slog.Logger {
 	if l, ok := r.Context().Value(keyLogger).(*slog.Logger); ok {
 		return l
@@ -175,11 +170,6 @@ func (s *Server) program(r *http.Request) (program.Program, error) {
 	return s.programs.Get(r.Context(), actor(r).ProgramID)
 }
 
-// actingMerchant is the merchant a request acts as (auth.Actor.ActingMerchant).
-func actingMerchant(r *http.Request, named string) (string, error) {
-	return actor(r).ActingMerchant(named)
-}
-
 // notFound answers every /v1 path that no route matches: 405 when the path
 // exists with other methods, else 404; without a key, 401 first.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -201,18 +191,4 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.problem(w, r, failure.New(failure.NotFound, "no route %s %s", r.Method, r.URL.Path))
-}
-
-// actAsMerchant applies actingMerchant to an optional merchant field of a
-// create request: a merchant key fills in (or must name) its own merchant.
-func actAsMerchant(r *http.Request, field **string) error {
-	named := ""
-	if *field != nil {
-		named = **field
-	}
-	mer, err := actingMerchant(r, named)
-	if err == nil && mer != "" {
-		*field = &mer
-	}
-	return err
 }

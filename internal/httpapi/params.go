@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
@@ -34,12 +31,9 @@ func page(r *http.Request) (store.Page, error) {
 	return p, nil
 }
 
-// parseTime reads an optional RFC 3339 instant from a request field.
-func parseTime(field string, v *string) (*time.Time, error) { return clock.Parse(field, v) }
-
 // asOf reads a job's as_of: default now; in the future it is refused.
 func asOf(v *string, now time.Time) (time.Time, error) {
-	t, err := parseTime("as_of", v)
+	t, err := clock.Parse("as_of", v)
 	if err != nil || t == nil {
 		return now, err
 	}
@@ -47,25 +41,4 @@ func asOf(v *string, now time.Time) (time.Time, error) {
 		return now, failure.Field("as_of", "must not be in the future")
 	}
 	return *t, nil
-}
-
-// checkText checks an optional free-text field.
-func checkText(fs *failure.Fields, field, v string, max int) {
-	if utf8.RuneCountInString(v) > max {
-		fs.Add(field, "must be at most %d characters", max)
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' }) {
-		fs.Add(field, "must not contain control characters")
-	}
-}
-
-// checkMetadata accepts a JSON object of at most 4 KiB.
-func checkMetadata(fs *failure.Fields, m json.RawMessage) {
-	if len(m) == 0 || string(m) == "null" {
-		return
-	}
-	var obj map[string]any
-	if len(m) > 4096 || json.Unmarshal(m, &obj) != nil || obj == nil {
-		fs.Add("metadata", "must be a JSON object of at most 4 KiB")
-	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/events"
-	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
@@ -44,7 +43,6 @@ type Server struct {
 	rules    *rulebook.Book
 	events   *events.Service
 	mall     *mall.Service
-	drawer   lottery.Drawer
 	clock    clock.Clock
 	log      *slog.Logger
 	reg      *prometheus.Registry
@@ -72,7 +70,7 @@ func New(cfg Config) *Server {
 	a := cfg.App
 	s := &Server{
 		app: a, db: a.DB, programs: a.Programs, auth: a.Auth, rules: a.Rules, events: a.Events, mall: a.Mall,
-		drawer: lottery.Drawer{Mall: a.Mall, Random: a.Random}, clock: a.Clock, log: cfg.Logger,
+		clock: a.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
 	s.docs = cfg.Docs
@@ -152,4 +150,16 @@ func (s *Server) register() {
 		s.mux.Handle("GET /docs/", s.docs)
 	}
 	s.mux.HandleFunc("/v1/", s.notFound)
+}
+
+type param struct {
+	name, desc string
+	array      bool
+}
+
+// handle adds a route to the router and to the table the OpenAPI document
+// is built from.
+func (s *Server) handle(rt route) {
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.method+" "+rt.path, s.guard(rt))
 }

@@ -139,29 +139,36 @@ func TestMall(t *testing.T) {
 
 		// Cancel puts back exactly what was taken: points into the same lots, stock.
 		var c redemptionObj
-		e.post("/v1/redemptions/"+r1.ID+"/fulfil", nil).want(200, &c)
-		if c.Status != "fulfilled" {
-			t.Fatalf("fulfil %+v", c)
-		}
-		e.post("/v1/redemptions/"+r1.ID+"/fulfil", nil).wantProblem(409, "conflict")
 		e.post("/v1/redemptions/"+r1.ID+"/cancel", nil).want(200, &c)
 		if c.Status != "cancelled" || e.balance(m.ID).Available != 200+500 {
 			t.Fatalf("cancel %+v, balance %+v", c, e.balance(m.ID))
 		}
 		e.post("/v1/redemptions/"+r1.ID+"/cancel", nil).wantProblem(409, "conflict")
+		e.post("/v1/redemptions/"+r1.ID+"/fulfil", nil).wantProblem(409, "conflict")
 		e.get("/v1/rewards/"+mug.ID).want(200, &got)
 		if *got.Stock != 1 || got.Sold != 2 {
 			t.Fatalf("stock after cancel %+v", got)
 		}
+		// A fulfilled redemption is final: no cancel, no points back.
 		var list listObj[redemptionObj]
-		e.get("/v1/redemptions?member="+m.ID).want(200, &list)
-		for _, rd := range list.Data {
-			if rd.Status != "cancelled" {
-				e.post("/v1/redemptions/"+rd.ID+"/cancel", nil).want(200, nil)
-			}
+		e.get("/v1/redemptions?member="+m.ID+"&status=pending").want(200, &list)
+		if len(list.Data) != 1 {
+			t.Fatalf("pending redemptions %+v", list.Data)
 		}
+		r2 := list.Data[0]
+		e.post("/v1/redemptions/"+r2.ID+"/fulfil", nil).want(200, &c)
+		if c.Status != "fulfilled" {
+			t.Fatalf("fulfil %+v", c)
+		}
+		e.post("/v1/redemptions/"+r2.ID+"/fulfil", nil).wantProblem(409, "conflict")
+		e.post("/v1/redemptions/"+r2.ID+"/cancel", nil).wantProblem(409, "conflict")
+		if e.balance(m.ID).Available != 700 {
+			t.Fatalf("a cancel refused after fulfil changed the balance: %+v", e.balance(m.ID))
+		}
+		// Goods returned after delivery: reverse the redemption's transaction.
+		e.post("/v1/transactions/"+*r2.TransactionID+"/reverse", map[string]any{"reason": "returned"}).want(201, nil)
 		if after := e.lots(m.ID); after != before || e.balance(m.ID).Available != 1200 {
-			t.Fatalf("cancelling every redemption left lots\n%s\nnot\n%s", after, before)
+			t.Fatalf("cancel and reversal left lots\n%s\nnot\n%s", after, before)
 		}
 
 		// Windows and tiers.

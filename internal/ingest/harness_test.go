@@ -71,8 +71,8 @@ func newHarnessAt(t *testing.T, b storetest.Backend, server string, members int)
 		if _, err := program.Create(ctx, tx, program.DefaultID, program.DefaultID, now); err != nil {
 			return err
 		}
-		_, err := h.book.Create(ctx, tx, program.DefaultID, rules.Def{Name: "1 per yuan", EventType: events.OrderPaid,
-			Status: rules.Active, Reward: rules.Reward{Kind: rules.PerAmount, Per: 100, Points: 1}}, now)
+		_, err := h.book.Create(ctx, tx, auth.System(program.DefaultID), rulebook.FromDef(rules.Def{Name: "1 per yuan",
+			EventType: events.OrderPaid, Status: rules.Active, Reward: rules.Reward{Kind: rules.PerAmount, Per: 100, Points: 1}}))
 		return err
 	})
 	if err != nil {

@@ -42,6 +42,8 @@ type Lottery struct {
 	Status        string     `json:"status"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+
+	programID string
 }
 
 // Prize is one slot of the wheel. Probability (published, read-only) is its
@@ -70,7 +72,7 @@ type Input struct {
 	CostPoints    int64     `json:"cost_points"`
 	DailyLimit    *int64    `json:"daily_limit,omitempty"`
 	Prizes        []PrizeIn `json:"prizes"`
-	FallbackPrize *PrizeIn  `json:"fallback_prize"`
+	FallbackPrize *Fallback `json:"fallback_prize"`
 	StartsAt      *string   `json:"starts_at,omitempty"`
 	EndsAt        *string   `json:"ends_at,omitempty"`
 	MerchantID    *string   `json:"merchant_id,omitempty"`
@@ -83,6 +85,21 @@ type PrizeIn struct {
 	Weight int64       `json:"weight"`
 	Stock  *int64      `json:"stock,omitempty"`
 	Reward PrizeReward `json:"reward"`
+}
+
+// Fallback is the prize a draw falls to when no prize is in stock: a
+// prize object without weight or stock, or its name alone as shorthand
+// ("谢谢参与" for {"name":"谢谢参与"}).
+type Fallback struct{ PrizeIn }
+
+// UnmarshalJSON reads the object or the shorthand name.
+func (f *Fallback) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		*f = Fallback{PrizeIn{Name: name}}
+		return nil
+	}
+	return json.Unmarshal(b, &f.PrizeIn)
 }
 
 func checkReward(ctx context.Context, tx *store.Tx, p program.Program, field string, r PrizeReward, fs *failure.Fields) error {
@@ -117,8 +134,8 @@ func checkReward(ctx context.Context, tx *store.Tx, p program.Program, field str
 	return nil
 }
 
-// Create adds a lottery.
-func Create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now time.Time) (Lottery, error) {
+// create adds a lottery.
+func create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now time.Time) (Lottery, error) {
 	var fs failure.Fields
 	in.Name = strings.TrimSpace(in.Name)
 	if n := len([]rune(in.Name)); n < 1 || n > 100 {
@@ -190,7 +207,7 @@ func Create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now 
 	if err := fs.Err(); err != nil {
 		return Lottery{}, err
 	}
-	fb, _ := json.Marshal(in.FallbackPrize)
+	fb, _ := json.Marshal(in.FallbackPrize.PrizeIn)
 	l := store.LotteryRow{ID: id.New("lty"), ProgramID: p.ID, Name: in.Name, CostPoints: in.CostPoints, DailyLimit: in.DailyLimit,
 		Fallback: fb, StartsAt: starts, EndsAt: ends, Status: status, CreatedAt: now, UpdatedAt: now}
 	if in.MerchantID != nil {
@@ -204,24 +221,11 @@ func Create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now 
 	if err := tx.SaveLottery(ctx, l, prizes); err != nil {
 		return Lottery{}, err
 	}
-	return fromRows(l, prizes), nil
+	return fromRows(l, prizes, 0), nil
 }
 
-// SetStatus pauses or resumes a lottery.
-func SetStatus(ctx context.Context, tx *store.Tx, p program.Program, lotteryID, status string, now time.Time) (Lottery, error) {
-	if status != "active" && status != "paused" {
-		return Lottery{}, failure.Field("status", "must be active or paused")
-	}
-	l, prizes, err := tx.Lottery(ctx, p.ID, lotteryID)
-	if err != nil {
-		return Lottery{}, err
-	}
-	l.Status, l.UpdatedAt = status, now
-	return fromRows(l, prizes), tx.SaveLottery(ctx, l, nil)
-}
-
-func fromRows(l store.LotteryRow, prizes []store.PrizeRow) Lottery {
-	out := Lottery{ID: l.ID, Name: l.Name, CostPoints: l.CostPoints, DailyLimit: l.DailyLimit, StartsAt: l.StartsAt,
+func fromRows(l store.LotteryRow, prizes []store.PrizeRow, fallbackWon int64) Lottery {
+	out := Lottery{programID: l.ProgramID, ID: l.ID, Name: l.Name, CostPoints: l.CostPoints, DailyLimit: l.DailyLimit, StartsAt: l.StartsAt,
 		EndsAt: l.EndsAt, Status: l.Status, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Prizes: []Prize{}}
 	if l.MerchantID != "" {
 		m := string(l.MerchantID)
@@ -229,7 +233,7 @@ func fromRows(l store.LotteryRow, prizes []store.PrizeRow) Lottery {
 	}
 	var fb PrizeIn
 	json.Unmarshal(l.Fallback, &fb)
-	out.FallbackPrize = Prize{Index: -1, Name: fb.Name, Reward: fb.Reward}
+	out.FallbackPrize = Prize{Index: -1, Name: fb.Name, Reward: fb.Reward, Won: fallbackWon}
 	var total int64
 	for _, pr := range prizes {
 		if inStock(pr) {
@@ -261,24 +265,29 @@ func ratio(a, b int64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// Get reads a lottery with its prizes' current odds.
-func Get(ctx context.Context, c *store.Conn, programID, lotteryID string) (Lottery, error) {
+// get reads a lottery with its prizes' current odds and what each, the
+// fallback too, has been won.
+func get(ctx context.Context, c *store.Conn, programID, lotteryID string) (Lottery, error) {
 	l, prizes, err := c.Lottery(ctx, programID, lotteryID)
 	if err != nil {
 		return Lottery{}, err
 	}
-	return fromRows(l, prizes), nil
+	won, err := c.FallbackWon(ctx, programID, lotteryID)
+	if err != nil {
+		return Lottery{}, err
+	}
+	return fromRows(l, prizes, won), nil
 }
 
-// List lists lotteries, newest first, with their odds.
-func List(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Lottery, string, error) {
+// list lists lotteries, newest first, with their odds.
+func list(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Lottery, string, error) {
 	rows, next, err := c.Lotteries(ctx, programID, p)
 	if err != nil {
 		return nil, "", err
 	}
 	out := make([]Lottery, 0, len(rows))
 	for _, r := range rows {
-		l, err := Get(ctx, c, programID, r.ID)
+		l, err := get(ctx, c, programID, r.ID)
 		if err != nil {
 			return nil, "", err
 		}
@@ -329,18 +338,18 @@ type Draw struct {
 	CreatedAt          time.Time `json:"created_at"`
 }
 
-// Drawer draws with a source of randomness: crypto/rand in production, a
+// drawer draws with a source of randomness: crypto/rand in production, a
 // seeded stream in tests.
-type Drawer struct {
-	Mall   *mall.Service
-	Random io.Reader
+type drawer struct {
+	mall   *mall.Service
+	random io.Reader
 }
 
-// Draw spins the wheel for a member: it checks the lottery is on (not_started,
+// draw spins the wheel for a member: it checks the lottery is on (not_started,
 // ended, paused: conflict) and the member's daily limit (limit_exceeded),
 // takes the cost (insufficient_points), picks a prize, takes its stock and
 // grants it — all in the caller's transaction.
-func (d Drawer) Draw(ctx context.Context, tx *store.Tx, p program.Program, lotteryID, memberID, merchantID string, now time.Time) (Draw, error) {
+func (d drawer) draw(ctx context.Context, tx *store.Tx, p program.Program, lotteryID, memberID, merchantID string, now time.Time) (Draw, error) {
 	l, prizes, err := tx.Lottery(ctx, p.ID, lotteryID)
 	if err != nil {
 		return Draw{}, err
@@ -386,7 +395,7 @@ func (d Drawer) Draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 	row.RandomRange = total
 	idx := -1
 	if total > 0 {
-		u, err := rand.Int(d.random(), big.NewInt(total))
+		u, err := rand.Int(d.rand(), big.NewInt(total))
 		if err != nil {
 			return Draw{}, fmt.Errorf("draw: randomness: %w", err)
 		}
@@ -398,11 +407,12 @@ func (d Drawer) Draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 			idx = -1 // taken by a concurrent draw since we read it
 		}
 	}
-	view := fromRows(l, prizes)
+	view := fromRows(l, prizes, 0)
 	prize := view.FallbackPrize
 	if idx >= 0 {
 		prize = view.Prizes[idx]
 	}
+	prize.Won++ // this draw's
 	row.PrizeIndex, row.PrizeName = idx, prize.Name
 	if err := d.grant(ctx, tx, p, l, m.ID, merchantID, prize, &row, now); err != nil {
 		return Draw{}, err
@@ -413,14 +423,14 @@ func (d Drawer) Draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 	return drawFrom(row, prize), nil
 }
 
-func (d Drawer) random() io.Reader {
-	if d.Random != nil {
-		return d.Random
+func (d drawer) rand() io.Reader {
+	if d.random != nil {
+		return d.random
 	}
 	return rand.Reader
 }
 
-func (d Drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l store.LotteryRow, memberID, merchantID string, prize Prize, row *store.DrawRow, now time.Time) error {
+func (d drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l store.LotteryRow, memberID, merchantID string, prize Prize, row *store.DrawRow, now time.Time) error {
 	r := prize.Reward
 	switch {
 	case r.Points != nil:
@@ -437,7 +447,7 @@ func (d Drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l st
 		}
 		row.CouponCode = null.String(c.Code)
 	case r.RewardID != nil:
-		red, err := d.Mall.Grant(ctx, tx, p, mall.RedeemInput{MemberID: memberID, RewardID: *r.RewardID, MerchantID: merchantID},
+		red, err := d.mall.Grant(ctx, tx, p, mall.RedeemInput{MemberID: memberID, RewardID: *r.RewardID, MerchantID: merchantID},
 			"lottery", now)
 		if err != nil {
 			return fmt.Errorf("lottery prize %q: %w", prize.Name, err)
@@ -460,12 +470,9 @@ func drawFrom(row store.DrawRow, prize Prize) Draw {
 		RandomValue: row.RandomValue, RandomRange: row.RandomRange, CreatedAt: row.CreatedAt}
 }
 
-// Draws lists a lottery's draws, newest first.
-func Draws(ctx context.Context, c *store.Conn, programID, lotteryID, memberID string, p store.Page) ([]Draw, string, error) {
-	l, err := Get(ctx, c, programID, lotteryID)
-	if err != nil {
-		return nil, "", err
-	}
+// draws lists a lottery's draws, newest first.
+func draws(ctx context.Context, c *store.Conn, l Lottery, memberID string, p store.Page) ([]Draw, string, error) {
+	programID, lotteryID := l.programID, l.ID
 	rows, next, err := c.Draws(ctx, programID, lotteryID, memberID, p)
 	if err != nil {
 		return nil, "", err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
@@ -44,42 +45,25 @@ func redemptionFrom(r store.RedemptionRow) Redemption {
 		MerchantID: optStr(r.MerchantID), Source: r.Source, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-// Service runs redemptions behind the flash-sale gate.
+// Service runs the mall's operations; redemptions pass the flash-sale gate.
 type Service struct {
-	gate *gate
+	db       *store.DB
+	programs *program.Service
+	clock    clock.Clock
+	gate     *gate
 }
 
 // NewService returns the mall; the gate trusts what it learned for ttl.
-func NewService(db *store.DB, ttl time.Duration) *Service {
-	return &Service{gate: newGate(db, ttl)}
+func NewService(db *store.DB, programs *program.Service, clk clock.Clock, ttl time.Duration) *Service {
+	return &Service{db: db, programs: programs, clock: clk, gate: newGate(db, ttl)}
 }
 
-// Precheck refuses, from memory, a redemption the database would refuse
-// (sold out, not on sale yet). Call it before opening a transaction.
-func (s *Service) Precheck(ctx context.Context, programID, rewardID string, now time.Time) error {
-	return s.gate.check(ctx, programID, rewardID, now)
-}
-
-// RedeemInput is a member's request for a reward.
+// RedeemInput is a redemption as the operations below run it.
 type RedeemInput struct {
 	MemberID   string
 	RewardID   string
 	Quantity   int64  // default 1
 	MerchantID string // where it was redeemed; default the reward's merchant
-}
-
-// Redeem takes stock and points for a reward in one transaction: a member
-// who cannot pay takes no stock, and a member who finds no stock pays
-// nothing. Checks, in order: the reward is on sale (not_started, ended),
-// open to the member's tier (forbidden), under the per-member limit
-// (limit_exceeded), in stock (out_of_stock), within the member's points
-// (insufficient_points). A coupon reward issues its coupon.
-func (s *Service) Redeem(ctx context.Context, tx *store.Tx, p program.Program, in RedeemInput, now time.Time) (Redemption, error) {
-	r, err := s.redeem(ctx, tx, p, in, now, "redemption", true)
-	if failure.KindOf(err) == failure.OutOfStock {
-		s.gate.markSoldOut(in.RewardID)
-	}
-	return r, err
 }
 
 // Grant gives a member a reward without charging points (a lottery prize):
@@ -158,84 +142,4 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 		red.CouponCode = null.String(c.Code)
 	}
 	return redemptionFrom(red), tx.SaveRedemption(ctx, red)
-}
-
-// Fulfil marks a pending redemption delivered.
-func Fulfil(ctx context.Context, tx *store.Tx, p program.Program, redemptionID string, now time.Time) (Redemption, error) {
-	r, err := tx.Redemption(ctx, p.ID, redemptionID)
-	if err != nil {
-		return Redemption{}, err
-	}
-	if _, err := ledger.LockMember(ctx, tx, p.Ledger(), r.MemberID, now); err != nil {
-		return Redemption{}, err
-	}
-	if r, err = tx.Redemption(ctx, p.ID, redemptionID); err != nil {
-		return Redemption{}, err
-	}
-	if r.Status != Pending {
-		return Redemption{}, failure.New(failure.Conflict, "redemption %s is %s", r.ID, r.Status)
-	}
-	r.Status, r.UpdatedAt = Fulfilled, now
-	return redemptionFrom(r), tx.SaveRedemption(ctx, r)
-}
-
-// Cancel undoes a redemption, pending or fulfilled (goods returned): its
-// points go back to the lots they came from, its stock back to the
-// reward, and its coupon is voided (a coupon already used: Conflict).
-func (s *Service) Cancel(ctx context.Context, tx *store.Tx, p program.Program, redemptionID string, now time.Time) (Redemption, error) {
-	r, err := tx.Redemption(ctx, p.ID, redemptionID)
-	if err != nil {
-		return Redemption{}, err
-	}
-	if _, err := ledger.LockMember(ctx, tx, p.Ledger(), r.MemberID, now); err != nil {
-		return Redemption{}, err
-	}
-	if r, err = tx.Redemption(ctx, p.ID, redemptionID); err != nil {
-		return Redemption{}, err
-	}
-	if r.Status == Cancelled {
-		return Redemption{}, failure.New(failure.Conflict, "redemption %s is already cancelled", r.ID)
-	}
-	if r.CouponCode != "" {
-		if err := coupon.VoidCoupon(ctx, tx, p, string(r.CouponCode), now); err != nil {
-			return Redemption{}, err
-		}
-	}
-	if r.TransactionID != "" {
-		rev, err := ledger.Reverse(ctx, tx, p.Ledger(), ledger.ReverseInput{
-			TransactionID: string(r.TransactionID), Reason: "redemption cancelled", Now: now,
-		})
-		if err != nil {
-			return Redemption{}, err
-		}
-		r.ReverseTxnID = null.String(rev.ID)
-	}
-	if err := tx.ReturnStock(ctx, p.ID, r.RewardID, r.Quantity); err != nil {
-		return Redemption{}, err
-	}
-	r.Status, r.UpdatedAt = Cancelled, now
-	tx.After(func() { s.gate.open(r.RewardID) })
-	return redemptionFrom(r), tx.SaveRedemption(ctx, r)
-}
-
-// GetRedemption reads a redemption.
-func GetRedemption(ctx context.Context, c *store.Conn, programID, id string) (Redemption, error) {
-	r, err := c.Redemption(ctx, programID, id)
-	if err != nil {
-		return Redemption{}, err
-	}
-	return redemptionFrom(r), nil
-}
-
-// ListRedemptions lists redemptions, newest first.
-func ListRedemptions(ctx context.Context, c *store.Conn, programID string, f store.RedemptionFilter, p store.Page) ([]Redemption, string, error) {
-	rows, next, err := c.Redemptions(ctx, programID, f, p)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]Redemption, len(rows))
-	for i, r := range rows {
-		out[i] = redemptionFrom(r)
-	}
-	return out, next, nil
 }

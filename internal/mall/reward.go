@@ -221,8 +221,8 @@ func (in RewardInput) apply(ctx context.Context, tx *store.Tx, p program.Program
 	return fs.Err()
 }
 
-// CreateReward adds a reward; it is active unless the input says paused.
-func CreateReward(ctx context.Context, tx *store.Tx, p program.Program, in RewardInput, now time.Time) (Reward, error) {
+// createReward adds a reward; it is active unless the input says paused.
+func createReward(ctx context.Context, tx *store.Tx, p program.Program, in RewardInput, now time.Time) (Reward, error) {
 	rw := Reward{ID: id.New("rwd"), Status: "active", CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(ctx, tx, p, &rw); err != nil {
 		return Reward{}, err
@@ -233,27 +233,8 @@ func CreateReward(ctx context.Context, tx *store.Tx, p program.Program, in Rewar
 	return rw, tx.SaveReward(ctx, rw.row(p.ID), false)
 }
 
-// UpdateReward changes a reward. Stock, when given, is set to that many
-// units left (a restock); otherwise stock changes only by redemptions.
-func (s *Service) UpdateReward(ctx context.Context, tx *store.Tx, p program.Program, rewardID string, in RewardInput, now time.Time) (Reward, error) {
-	r, err := tx.Reward(ctx, p.ID, rewardID)
-	if err != nil || r.Status == "deleted" {
-		return Reward{}, failure.New(failure.NotFound, "reward %s not found", rewardID)
-	}
-	rw := fromRow(r)
-	if err := in.apply(ctx, tx, p, &rw); err != nil {
-		return Reward{}, err
-	}
-	rw.UpdatedAt = now
-	if err := tx.SaveReward(ctx, rw.row(p.ID), in.Stock != nil); err != nil {
-		return Reward{}, err
-	}
-	tx.After(func() { s.gate.open(rewardID) })
-	return rw, nil
-}
-
-// GetReward reads a reward.
-func GetReward(ctx context.Context, c *store.Conn, programID, rewardID string) (Reward, error) {
+// getReward reads a reward.
+func getReward(ctx context.Context, c *store.Conn, programID, rewardID string) (Reward, error) {
 	r, err := c.Reward(ctx, programID, rewardID)
 	if err != nil {
 		return Reward{}, err
@@ -264,8 +245,8 @@ func GetReward(ctx context.Context, c *store.Conn, programID, rewardID string) (
 	return fromRow(r), nil
 }
 
-// ListRewards lists rewards, newest first.
-func ListRewards(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Reward, string, error) {
+// listRewards lists rewards, newest first.
+func listRewards(ctx context.Context, c *store.Conn, programID string, p store.Page) ([]Reward, string, error) {
 	rows, next, err := c.Rewards(ctx, programID, p)
 	if err != nil {
 		return nil, "", err
@@ -294,12 +275,12 @@ func availability(rw Reward, tier string, now time.Time) error {
 
 // AvailableTo lists the rewards a member may redeem now: on sale, in
 // stock, open to its tier, under its limit and within its points.
-func AvailableTo(ctx context.Context, c *store.Conn, p program.Program, memberID string, now time.Time) ([]Reward, error) {
+func availableToMember(ctx context.Context, c *store.Conn, p program.Program, memberID string, now time.Time) ([]Reward, error) {
 	m, err := c.MemberByID(ctx, p.ID, memberID)
 	if err != nil {
 		return nil, err
 	}
-	bal, err := c.Balance(ctx, p.ID, memberID, "points")
+	available, err := spendable(ctx, c, p, m, now)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +293,7 @@ func AvailableTo(ctx context.Context, c *store.Conn, p program.Program, memberID
 		}
 		for _, r := range rows {
 			rw := fromRow(r)
-			if availability(rw, string(m.Tier), now) != nil || (rw.Stock != nil && *rw.Stock == 0) || rw.PointsPrice > bal.Available {
+			if availability(rw, string(m.Tier), now) != nil || (rw.Stock != nil && *rw.Stock == 0) || rw.PointsPrice > available {
 				continue
 			}
 			if rw.PerMemberLimit != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/null"
@@ -52,8 +53,9 @@ func row(programID string, r Rule) store.RuleRow {
 
 // Book reads and writes rules and caches the compiled active ones.
 type Book struct {
-	db  *store.DB
-	ttl time.Duration
+	db    *store.DB
+	clock clock.Clock
+	ttl   time.Duration
 
 	mu       sync.Mutex
 	sets     map[string]cachedSet // by program
@@ -67,12 +69,12 @@ type cachedSet struct {
 
 // New returns a rule book whose cache trusts its copy for ttl (changes
 // made on this node apply at once).
-func New(db *store.DB, ttl time.Duration) *Book {
-	return &Book{db: db, ttl: ttl, sets: map[string]cachedSet{}, compiled: map[string]*rules.Rule{}}
+func New(db *store.DB, clk clock.Clock, ttl time.Duration) *Book {
+	return &Book{db: db, clock: clk, ttl: ttl, sets: map[string]cachedSet{}, compiled: map[string]*rules.Rule{}}
 }
 
-// Create validates and stores a new rule (version 1).
-func (b *Book) Create(ctx context.Context, tx *store.Tx, programID string, d rules.Def, now time.Time) (Rule, error) {
+// create validates and stores a new rule (version 1).
+func (b *Book) create(ctx context.Context, tx *store.Tx, programID string, d rules.Def, now time.Time) (Rule, error) {
 	if d.Status == "" {
 		d.Status = rules.Active
 	}
@@ -105,8 +107,8 @@ func checkMerchant(ctx context.Context, tx *store.Tx, programID, merchantID stri
 	return nil
 }
 
-// Get reads a rule that is not deleted.
-func (b *Book) Get(ctx context.Context, c *store.Conn, programID, ruleID string) (Rule, error) {
+// get reads a rule that is not deleted.
+func (b *Book) get(ctx context.Context, c *store.Conn, programID, ruleID string) (Rule, error) {
 	r, err := c.Rule(ctx, programID, ruleID)
 	if err != nil {
 		return Rule{}, err
@@ -117,21 +119,9 @@ func (b *Book) Get(ctx context.Context, c *store.Conn, programID, ruleID string)
 	return fromRow(r)
 }
 
-// Update replaces a rule's definition with d as a new version; the budget
-// used so far carries over.
-func (b *Book) Update(ctx context.Context, tx *store.Tx, programID, ruleID string, change func(*rules.Def), now time.Time) (Rule, error) {
-	cur, err := tx.LockRule(ctx, programID, ruleID)
-	if err != nil {
-		return Rule{}, err
-	}
-	if cur.Status == rules.Deleted {
-		return Rule{}, failure.New(failure.NotFound, "rule %s not found", ruleID)
-	}
-	r, err := fromRow(cur)
-	if err != nil {
-		return Rule{}, err
-	}
-	change(&r.Def)
+// update replaces a rule's definition with the changed one as a new
+// version; the budget used so far carries over.
+func (b *Book) update(ctx context.Context, tx *store.Tx, programID string, r Rule, now time.Time) (Rule, error) {
 	r.Version++
 	r.UpdatedAt = now
 	compiled, err := rules.Compile(r.ID, r.Version, r.Def)
@@ -149,15 +139,9 @@ func (b *Book) Update(ctx context.Context, tx *store.Tx, programID, ruleID strin
 	return r, nil
 }
 
-// Delete marks a rule deleted (a new version); its awards keep naming it.
-func (b *Book) Delete(ctx context.Context, tx *store.Tx, programID, ruleID string, now time.Time) error {
-	cur, err := tx.LockRule(ctx, programID, ruleID)
-	if err != nil {
-		return err
-	}
-	if cur.Status == rules.Deleted {
-		return failure.New(failure.NotFound, "rule %s not found", ruleID)
-	}
+// remove marks a locked rule deleted (a new version); its awards keep
+// naming it.
+func (b *Book) remove(ctx context.Context, tx *store.Tx, programID string, cur store.RuleRow, now time.Time) error {
 	cur.Status, cur.Version, cur.UpdatedAt = rules.Deleted, cur.Version+1, now
 	if err := tx.SaveRule(ctx, cur); err != nil {
 		return err
@@ -166,8 +150,8 @@ func (b *Book) Delete(ctx context.Context, tx *store.Tx, programID, ruleID strin
 	return nil
 }
 
-// List returns a program's rules, newest first.
-func (b *Book) List(ctx context.Context, programID, status, eventType string, p store.Page) ([]Rule, string, error) {
+// list returns a program's rules, newest first.
+func (b *Book) list(ctx context.Context, programID, status, eventType string, p store.Page) ([]Rule, string, error) {
 	rows, next, err := b.db.Read().Rules(ctx, programID, status, eventType, p)
 	if err != nil {
 		return nil, "", err
@@ -190,8 +174,8 @@ type Version struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Versions lists a rule's versions, newest first.
-func (b *Book) Versions(ctx context.Context, programID, ruleID string) ([]Version, error) {
+// versions lists a rule's versions, newest first.
+func (b *Book) versions(ctx context.Context, programID, ruleID string) ([]Version, error) {
 	if _, err := b.db.Read().Rule(ctx, programID, ruleID); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/ledger"
 )
 
 // Rule statuses.
@@ -41,6 +42,10 @@ type Def struct {
 	Status     string      `json:"status"`
 	Recurrence *Recurrence `json:"recurrence"`
 	MerchantID string      `json:"merchant_id"`
+	// TierMultiplier says whether the member's tier multiplier applies to
+	// the rule's points: by default yes for spendable currencies and no
+	// for growth, so that a tier does not speed its own climb.
+	TierMultiplier *bool `json:"tier_multiplier"`
 }
 
 // Limits caps a rule. Per-member caps count points per calendar period in
@@ -81,6 +86,10 @@ func Compile(id string, version int, d Def) (*Rule, error) {
 	}
 	if !ValidEventType(d.EventType) {
 		fs.Add("event_type", "must be a type such as order.paid or my_app.clicked")
+	}
+	if d.TierMultiplier == nil {
+		on := d.Reward.Currency != ledger.Growth
+		d.TierMultiplier = &on
 	}
 	r := &Rule{ID: id, Version: version, Def: d}
 	if d.Condition != "" {
@@ -204,7 +213,10 @@ func (s *Ruleset) Evaluate(ctx context.Context, in *Input) []Match {
 		if err != nil {
 			out = append(out, Match{Rule: r, Err: err})
 		} else {
-			out = append(out, Match{Rule: r, Points: floor(v.Mul(v, in.TierMultiplier.Rat()))})
+			if r.TierMultiplier == nil || *r.TierMultiplier {
+				v.Mul(v, in.TierMultiplier.Rat())
+			}
+			out = append(out, Match{Rule: r, Points: floor(v)})
 		}
 		if r.Exclusive {
 			break

@@ -186,6 +186,14 @@ func (c *Conn) DrawsOn(ctx context.Context, programID, lotteryID, memberID, date
 	return n, classify(err)
 }
 
+// FallbackWon counts a lottery's draws that fell to its fallback prize.
+func (c *Conn) FallbackWon(ctx context.Context, programID, lotteryID string) (int64, error) {
+	var n int64
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM lottery_draws WHERE lottery_id = ? AND prize_idx < 0 AND program_id = ?`,
+		lotteryID, programID).Scan(&n)
+	return n, classify(err)
+}
+
 // Draws lists a lottery's draws (one member's when memberID is set), newest first.
 func (c *Conn) Draws(ctx context.Context, programID, lotteryID, memberID string, p Page) ([]DrawRow, string, error) {
 	q := `SELECT id, lottery_id, member_id, prize_idx, prize_name, random_value, random_range, cost_txn_id, prize_txn_id,

@@ -231,16 +231,17 @@ func (c *Conn) RedeemedQuantity(ctx context.Context, programID, memberID, reward
 
 // RedemptionFilter selects redemptions.
 type RedemptionFilter struct {
-	MemberID string
-	RewardID string
-	Status   string
+	MemberID   string
+	RewardID   string
+	Status     string
+	MerchantID string // a merchant key's own
 }
 
 // Redemptions lists redemptions, newest first.
 func (c *Conn) Redemptions(ctx context.Context, programID string, f RedemptionFilter, p Page) ([]RedemptionRow, string, error) {
 	q := `SELECT ` + redemptionColumns + ` FROM redemptions WHERE program_id = ?`
 	args := []any{programID}
-	for _, kv := range []struct{ col, v string }{{"member_id", f.MemberID}, {"reward_id", f.RewardID}, {"status", f.Status}} {
+	for _, kv := range []struct{ col, v string }{{"member_id", f.MemberID}, {"reward_id", f.RewardID}, {"status", f.Status}, {"merchant_id", f.MerchantID}} {
 		if kv.v != "" {
 			q += ` AND ` + kv.col + ` = ?`
 			args = append(args, kv.v)

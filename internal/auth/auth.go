@@ -33,9 +33,9 @@ const (
 type Key struct {
 	ID         string      `json:"id"`
 	Name       string      `json:"name"`
-	Role       string      `json:"role"`
+	Role       string      `json:"role" api:"enum=admin|merchant|readonly"`
 	MerchantID null.String `json:"merchant_id"`
-	Secret     string      `json:"secret,omitempty"`
+	Secret     string      `json:"secret,omitempty" doc:"shown only in the answer that creates the key; only a hash is stored"`
 	CreatedAt  time.Time   `json:"created_at"`
 }
 
@@ -111,9 +111,9 @@ func (s *Service) forget(hash string) {
 
 // CreateInput is a request for a new key.
 type CreateInput struct {
-	Name       string `json:"name"`
-	Role       string `json:"role"`
-	MerchantID string `json:"merchant_id,omitempty"`
+	Name       string `json:"name" api:"minlen=1,maxlen=100"`
+	Role       string `json:"role" api:"enum=admin|merchant|readonly"`
+	MerchantID string `json:"merchant_id,omitempty" doc:"required for a merchant key, refused for the others"`
 }
 
 // Validate checks the input on its own.

@@ -95,7 +95,7 @@ func (s *Service) MemberTasks(ctx context.Context, a auth.Actor, ref string) ([]
 type Referral struct {
 	InviteeID    string     `json:"invitee_id"`
 	InviterID    string     `json:"inviter_id"`
-	Status       string     `json:"status"` // pending, rewarded, capped
+	Status       string     `json:"status" api:"enum=pending|rewarded|capped"`
 	InviterTxnID *string    `json:"inviter_transaction_id"`
 	InviteeTxnID *string    `json:"invitee_transaction_id"`
 	CreatedAt    time.Time  `json:"created_at"`

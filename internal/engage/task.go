@@ -30,27 +30,27 @@ type Task struct {
 	Name      string     `json:"name"`
 	EventType string     `json:"event_type"`
 	Target    int64      `json:"target"`
-	Period    string     `json:"period"`
+	Period    string     `json:"period" api:"enum=once|day|week"`
 	Reward    TaskReward `json:"reward"`
-	Status    string     `json:"status"`
+	Status    string     `json:"status" api:"enum=active|paused"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // TaskReward is what completing a task earns.
 type TaskReward struct {
-	Points   int64  `json:"points"`
-	Currency string `json:"currency,omitempty"`
+	Points   int64  `json:"points" api:"min=1"`
+	Currency string `json:"currency,omitempty" doc:"a point currency of the program (default points)"`
 }
 
 // TaskInput creates or changes a task; nil fields stay as they are.
 type TaskInput struct {
-	Name      *string     `json:"name,omitempty"`
-	EventType *string     `json:"event_type,omitempty"`
-	Target    *int64      `json:"target,omitempty"`
-	Period    *string     `json:"period,omitempty"`
-	Reward    *TaskReward `json:"reward,omitempty"`
-	Status    *string     `json:"status,omitempty"`
+	Name      *string     `json:"name,omitempty" api:"minlen=1,maxlen=100" doc:"required on create"`
+	EventType *string     `json:"event_type,omitempty" doc:"required on create: the event type whose events advance the task"`
+	Target    *int64      `json:"target,omitempty" api:"min=1,max=1000000" doc:"required on create: events per period"`
+	Period    *string     `json:"period,omitempty" api:"enum=once|day|week" doc:"required on create"`
+	Reward    *TaskReward `json:"reward,omitempty" doc:"required on create"`
+	Status    *string     `json:"status,omitempty" api:"enum=active|paused,default=\"active\""`
 }
 
 func taskFromRow(r store.TaskRow) Task {

@@ -33,13 +33,13 @@ const (
 
 // Input is an event as it arrives.
 type Input struct {
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	Member       string          `json:"member"`
-	OccurredAt   *string         `json:"occurred_at,omitempty"`
-	MerchantID   string          `json:"merchant_id,omitempty"`
-	Data         json.RawMessage `json:"data,omitempty"`
-	CreateMember bool            `json:"create_member,omitempty"`
+	ID           string          `json:"id" api:"minlen=1,maxlen=128" doc:"the event's own ID: the event is processed once per id"`
+	Type         string          `json:"type" doc:"order.paid, order.refunded, member.checked_in, content.shared, review.posted, profile.completed, member.birthday, or a custom type such as my_app.clicked"`
+	Member       string          `json:"member" api:"minlen=1" doc:"a member ID (mem_…) or ext:<external_id>"`
+	OccurredAt   *string         `json:"occurred_at,omitempty" api:"format=date-time" doc:"default: arrival; at most 5 minutes ahead of the server's clock"`
+	MerchantID   string          `json:"merchant_id,omitempty" doc:"where it happened; a merchant key is always its own"`
+	Data         json.RawMessage `json:"data,omitempty" doc:"a JSON object; order.paid: {order_id, amount, currency?, items?:[{sku, category, quantity, amount}]}; order.refunded: {order_id, amount?}"`
+	CreateMember bool            `json:"create_member,omitempty" doc:"create an unknown ext: member"`
 }
 
 // event is an input that has been checked and parsed.

@@ -22,13 +22,13 @@ type Member struct {
 	ExternalID   null.String     `json:"external_id"`
 	Phone        null.String     `json:"phone"`
 	Name         null.String     `json:"name"`
-	Gender       string          `json:"gender"`
-	Birthday     null.String     `json:"birthday"`
+	Gender       string          `json:"gender" api:"enum=male|female|unknown"`
+	Birthday     null.String     `json:"birthday" api:"format=date"`
 	Region       null.String     `json:"region"`
 	Attributes   json.RawMessage `json:"attributes"`
 	Tags         []string        `json:"tags"`
 	Tier         null.String     `json:"tier"`
-	Status       string          `json:"status"`
+	Status       string          `json:"status" api:"enum=active|frozen|erased"`
 	ReferralCode string          `json:"referral_code"`
 	ReferredBy   null.String     `json:"referred_by"`
 	MerchantID   null.String     `json:"merchant_id"`
@@ -52,16 +52,16 @@ const (
 // Input is the profile of a new member, or the fields a patch sets. nil
 // leaves a field as it is.
 type Input struct {
-	ExternalID   *string         `json:"external_id,omitempty"`
-	Phone        *string         `json:"phone,omitempty"`
-	Name         *string         `json:"name,omitempty"`
-	Gender       *string         `json:"gender,omitempty"`
-	Birthday     *string         `json:"birthday,omitempty"`
-	Region       *string         `json:"region,omitempty"`
-	Attributes   json.RawMessage `json:"attributes,omitempty"`
-	Tags         []string        `json:"tags,omitempty"`
-	ReferralCode *string         `json:"referral_code,omitempty"`
-	MerchantID   *string         `json:"merchant_id,omitempty"`
+	ExternalID   *string         `json:"external_id,omitempty" api:"minlen=1,maxlen=128" doc:"unique in the program"`
+	Phone        *string         `json:"phone,omitempty" doc:"E.164 (+8613800000000) or an 11-digit mainland mobile number, stored as E.164; unique in the program; \"\" clears it"`
+	Name         *string         `json:"name,omitempty" api:"maxlen=64"`
+	Gender       *string         `json:"gender,omitempty" api:"enum=male|female|unknown"`
+	Birthday     *string         `json:"birthday,omitempty" api:"format=date" doc:"YYYY-MM-DD, in the past and after 1900; \"\" clears it"`
+	Region       *string         `json:"region,omitempty" api:"maxlen=64"`
+	Attributes   json.RawMessage `json:"attributes,omitempty" doc:"a JSON object of at most 16 KiB"`
+	Tags         []string        `json:"tags,omitempty" api:"maxitems=100" doc:"each 1 to 32 characters without commas; a PATCH replaces the set"`
+	ReferralCode *string         `json:"referral_code,omitempty" doc:"the inviter's referral_code: sets referred_by (once)"`
+	MerchantID   *string         `json:"merchant_id,omitempty" doc:"the member's merchant; a merchant key is always its own"`
 }
 
 func printable(s string) bool {

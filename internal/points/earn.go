@@ -14,16 +14,16 @@ import (
 
 // EarnInput credits points to a member.
 type EarnInput struct {
-	Points     int64  `json:"points"`
-	Currency   string `json:"currency,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	Reference  string `json:"reference,omitempty"`
-	MerchantID string `json:"merchant_id,omitempty"`
+	Points     int64  `json:"points" api:"min=1,max=MaxPoints"`
+	Currency   string `json:"currency,omitempty" doc:"a point currency of the program (default points)"`
+	Reason     string `json:"reason,omitempty" api:"maxlen=256"`
+	Reference  string `json:"reference,omitempty" api:"maxlen=128"`
+	MerchantID string `json:"merchant_id,omitempty" doc:"the issuing merchant; a merchant key is always its own"`
 	// AvailableAt in the future makes the points pending until then.
-	AvailableAt *string `json:"available_at,omitempty"`
+	AvailableAt *string `json:"available_at,omitempty" api:"format=date-time" doc:"in the future: the points are pending until then"`
 	// ExpiresAt overrides the programme's expiry policy.
-	ExpiresAt *string         `json:"expires_at,omitempty"`
-	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	ExpiresAt *string         `json:"expires_at,omitempty" api:"format=date-time" doc:"overrides the program's expiry policy"`
+	Metadata  json.RawMessage `json:"metadata,omitempty" doc:"a JSON object of at most 4 KiB, kept with the transaction"`
 }
 
 // Validate checks the input on its own.
@@ -66,10 +66,10 @@ func (s *Service) Earn(ctx context.Context, tx *store.Tx, a auth.Actor, ref stri
 // AdjustInput is an operator's correction: positive credits, negative
 // debits.
 type AdjustInput struct {
-	Points   int64           `json:"points"`
-	Currency string          `json:"currency,omitempty"`
-	Reason   string          `json:"reason"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
+	Points   int64           `json:"points" api:"min=-MaxPoints,max=MaxPoints,nonzero" doc:"positive credits, negative debits"`
+	Currency string          `json:"currency,omitempty" doc:"a point currency of the program (default points)"`
+	Reason   string          `json:"reason" api:"minlen=1,maxlen=256"`
+	Metadata json.RawMessage `json:"metadata,omitempty" doc:"a JSON object of at most 4 KiB"`
 }
 
 // Validate checks the input on its own.

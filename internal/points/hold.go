@@ -18,11 +18,11 @@ const MaxHoldSeconds = 30 * 24 * 3600
 
 // HoldInput reserves points for an order.
 type HoldInput struct {
-	Points           int64  `json:"points"`
-	Currency         string `json:"currency,omitempty"`
-	Reference        string `json:"reference,omitempty"`
-	MerchantID       string `json:"merchant_id,omitempty"`
-	ExpiresInSeconds int64  `json:"expires_in_seconds,omitempty"` // default 900
+	Points           int64  `json:"points" api:"min=1,max=MaxPoints"`
+	Currency         string `json:"currency,omitempty" doc:"a spendable point currency of the program (default points)"`
+	Reference        string `json:"reference,omitempty" api:"maxlen=128"`
+	MerchantID       string `json:"merchant_id,omitempty" doc:"where the points are held; a merchant key is always its own"`
+	ExpiresInSeconds int64  `json:"expires_in_seconds,omitempty" api:"min=1,max=2592000,default=900"` // default 900
 }
 
 // Validate checks the input on its own.
@@ -58,7 +58,7 @@ func (s *Service) PlaceHold(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 
 // CaptureInput turns held points into a spend.
 type CaptureInput struct {
-	Points int64 `json:"points,omitempty"` // default all held
+	Points int64 `json:"points,omitempty" api:"min=1,max=MaxPoints" doc:"default: all held; the rest is released"` // default all held
 }
 
 // Validate checks the input on its own.

@@ -14,8 +14,8 @@ import (
 
 // ReverseInput undoes all or part of a transaction.
 type ReverseInput struct {
-	Points int64  `json:"points,omitempty"` // default all that is left
-	Reason string `json:"reason,omitempty"`
+	Points int64  `json:"points,omitempty" api:"min=1,max=MaxPoints" doc:"default: all that is not yet reversed"` // default all that is left
+	Reason string `json:"reason,omitempty" api:"maxlen=256"`
 }
 
 // Validate checks the input on its own.

@@ -14,12 +14,12 @@ import (
 
 // SpendInput takes points from a member.
 type SpendInput struct {
-	Points     int64           `json:"points"`
-	Currency   string          `json:"currency,omitempty"`
-	Reason     string          `json:"reason,omitempty"`
-	Reference  string          `json:"reference,omitempty"`
-	MerchantID string          `json:"merchant_id,omitempty"`
-	Metadata   json.RawMessage `json:"metadata,omitempty"`
+	Points     int64           `json:"points" api:"min=1,max=MaxPoints"`
+	Currency   string          `json:"currency,omitempty" doc:"a spendable point currency of the program (default points)"`
+	Reason     string          `json:"reason,omitempty" api:"maxlen=256"`
+	Reference  string          `json:"reference,omitempty" api:"maxlen=128"`
+	MerchantID string          `json:"merchant_id,omitempty" doc:"where the points are spent; a merchant key is always its own"`
+	Metadata   json.RawMessage `json:"metadata,omitempty" doc:"a JSON object of at most 4 KiB"`
 }
 
 // Validate checks the input on its own.

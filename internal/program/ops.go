@@ -149,7 +149,7 @@ func merchantOf(r store.Merchant) Merchant { return Merchant(r) }
 
 // MerchantInput creates a merchant.
 type MerchantInput struct {
-	Name string `json:"name"`
+	Name string `json:"name" api:"minlen=1,maxlen=100"`
 }
 
 // Validate checks the input on its own.

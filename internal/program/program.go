@@ -104,13 +104,13 @@ func (p Program) toStore() store.Program {
 
 // Patch is a partial update of a program's settings.
 type Patch struct {
-	Name             *string        `json:"name,omitempty"`
-	Timezone         *string        `json:"timezone,omitempty"`
-	Currency         *string        `json:"currency,omitempty"`
-	PointsPerYuan    *int64         `json:"points_per_yuan,omitempty"`
-	MaxOffsetPercent *int64         `json:"max_offset_percent,omitempty"`
+	Name             *string        `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	Timezone         *string        `json:"timezone,omitempty" doc:"an IANA time zone such as Asia/Shanghai"`
+	Currency         *string        `json:"currency,omitempty" api:"pattern=^[A-Z]{3}$" doc:"ISO 4217 code of order money"`
+	PointsPerYuan    *int64         `json:"points_per_yuan,omitempty" api:"min=1,max=1000000"`
+	MaxOffsetPercent *int64         `json:"max_offset_percent,omitempty" api:"min=0,max=100"`
 	Expiry           *ledger.Policy `json:"expiry,omitempty"`
-	NegativeBalance  *string        `json:"negative_balance,omitempty"`
+	NegativeBalance  *string        `json:"negative_balance,omitempty" api:"enum=allow|floor"`
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)

@@ -19,35 +19,35 @@ type settings struct {
 
 // Tier is a membership level reached by growth value.
 type Tier struct {
-	Code              string          `json:"code"`
-	Name              string          `json:"name"`
-	Threshold         int64           `json:"threshold"`
-	Multiplier        rules.Rate      `json:"multiplier"`
-	Benefits          json.RawMessage `json:"benefits,omitempty"`
-	UpgradeCostPoints *int64          `json:"upgrade_cost_points,omitempty"`
+	Code              string          `json:"code" api:"pattern=^[a-z0-9][a-z0-9_-]{0,31}$"`
+	Name              string          `json:"name" api:"minlen=1,maxlen=64"`
+	Threshold         int64           `json:"threshold" api:"min=0" doc:"growth value that reaches the tier; above the previous tier's"`
+	Multiplier        rules.Rate      `json:"multiplier" api:"optional,default=\"1\"" doc:"multiplies every rule's points for members of the tier"`
+	Benefits          json.RawMessage `json:"benefits,omitempty" doc:"a JSON object, kept as given"`
+	UpgradeCostPoints *int64          `json:"upgrade_cost_points,omitempty" api:"min=1" doc:"points that buy the tier (POST /v1/members/{member}/tier/upgrade); absent: not for sale"`
 }
 
 // CheckinConfig is the daily check-in: base points, bonuses on given days
 // of a streak, and an optional cycle after which the streak starts again.
 type CheckinConfig struct {
-	Points        int64         `json:"points"`
-	StreakBonuses []StreakBonus `json:"streak_bonuses"`
-	CycleDays     int64         `json:"cycle_days,omitempty"`
+	Points        int64         `json:"points" api:"min=0" doc:"points for every check-in"`
+	StreakBonuses []StreakBonus `json:"streak_bonuses" api:"optional"`
+	CycleDays     int64         `json:"cycle_days,omitempty" api:"min=1,max=366" doc:"day N+1 of a streak starts a new cycle at 1; absent: no cycle"`
 }
 
 // StreakBonus adds points on the day-th day of a streak.
 type StreakBonus struct {
-	Day    int64 `json:"day"`
-	Points int64 `json:"points"`
+	Day    int64 `json:"day" api:"min=1" doc:"day of the streak (within the cycle)"`
+	Points int64 `json:"points" api:"min=1"`
 }
 
 // ReferralConfig rewards inviter and invitee when the invitee joins or
 // places a first order.
 type ReferralConfig struct {
-	InviterPoints int64  `json:"inviter_points"`
-	InviteePoints int64  `json:"invitee_points"`
-	On            string `json:"on"`
-	MaxPerInviter *int64 `json:"max_per_inviter,omitempty"`
+	InviterPoints int64  `json:"inviter_points" api:"min=0"`
+	InviteePoints int64  `json:"invitee_points" api:"min=0"`
+	On            string `json:"on" api:"enum=join|first_order"`
+	MaxPerInviter *int64 `json:"max_per_inviter,omitempty" api:"min=0" doc:"rewarded referrals per inviter; later ones are recorded as capped"`
 }
 
 // Referral triggers.

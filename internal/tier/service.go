@@ -29,7 +29,7 @@ func NewService(db *store.DB, programs *program.Service, clk clock.Clock) *Servi
 
 // UpgradeInput names the tier a member buys.
 type UpgradeInput struct {
-	To string `json:"to"`
+	To string `json:"to" api:"minlen=1" doc:"the code of the tier to buy: above the member's, with upgrade_cost_points"`
 }
 
 // Validate checks the input on its own.

@@ -217,3 +217,35 @@ func TestConcurrentSpends(t *testing.T) {
 		e.verify()
 	})
 }
+
+// Points past their expiry never read as available, before the expiry job
+// runs as after: not in the balance, not in a quote, not spendable.
+func TestExpiredBeforeTheJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		m := e.newMember(nil)
+		soon := e.clock.Now().Add(time.Hour).Format(time.RFC3339)
+		e.post("/v1/members/"+m.ID+"/points/earn", map[string]any{"points": 300, "expires_at": soon}).want(201, nil)
+		e.earn(m.ID, 100)
+		if got := e.balance(m.ID).Available; got != 400 {
+			t.Fatalf("available before expiry %d, want 400", got)
+		}
+		e.clock.Advance(2 * time.Hour)
+		if got := e.balance(m.ID).Available; got != 100 {
+			t.Fatalf("available past expiry, before the job: %d, want 100", got)
+		}
+		var q struct {
+			MaxPoints int64 `json:"max_points"`
+		}
+		e.post("/v1/checkout/quote", map[string]any{"member": m.ID, "order_amount": 100000}).want(200, &q)
+		if q.MaxPoints != 100 {
+			t.Fatalf("quote counts expired points: %+v", q)
+		}
+		e.post("/v1/members/"+m.ID+"/points/spend", map[string]any{"points": 101}).wantProblem(422, "insufficient_points")
+		e.post("/v1/members/"+m.ID+"/points/spend", map[string]any{"points": 100}).want(201, nil)
+		if got := e.balance(m.ID).Available; got != 0 {
+			t.Fatalf("available after spending the rest: %d", got)
+		}
+		e.verify()
+	})
+}

@@ -90,9 +90,22 @@ func Balances(ctx context.Context, c *store.Conn, p Program, memberID string, no
 	if err != nil {
 		return nil, err
 	}
+	// Points past their expiry are not available, whenever the expiry job
+	// runs: the next spend or the job expires them in the books.
+	if len(exp) > 0 && !exp[0].ExpiresAt.After(now) {
+		due, err := c.DuePoints(ctx, p.ID, memberID, now)
+		if err != nil {
+			return nil, err
+		}
+		for cur, n := range due {
+			if mb, ok := out[cur]; ok {
+				mb.Available -= n
+			}
+		}
+	}
 	for _, e := range exp {
 		mb, ok := out[e.Currency]
-		if !ok {
+		if !ok || !e.ExpiresAt.After(now) {
 			continue
 		}
 		date := e.ExpiresAt.In(p.Location).Format(time.DateOnly)

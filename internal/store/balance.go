@@ -178,6 +178,28 @@ func (c *Conn) ExpiringPoints(ctx context.Context, programID, memberID string, l
 	return out, classify(rows.Err())
 }
 
+// DuePoints sums, per currency, the points of a member's available lots
+// whose expiry is at or before now: points the expiry job has yet to take.
+func (c *Conn) DuePoints(ctx context.Context, programID, memberID string, now time.Time) (map[string]int64, error) {
+	rows, err := c.query(ctx, `SELECT currency, SUM(remaining) FROM lots
+		WHERE member_id = ? AND program_id = ? AND status = 'available' AND remaining > 0 AND expires_at <= ?
+		GROUP BY currency`, memberID, programID, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("due points: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var cur string
+		var n int64
+		if err := rows.Scan(&cur, &n); err != nil {
+			return nil, err
+		}
+		out[cur] = n
+	}
+	return out, classify(rows.Err())
+}
+
 // LockMemberBalances locks every balance row of a member: points first
 // (the member's lock, which multi-currency operations take first too),
 // then the others in currency order, so no two operations wait on each

@@ -35,17 +35,30 @@ type Result struct {
 	Simulated     bool                `json:"simulated,omitempty"`
 }
 
-// Award is what one rule gave (or, on a refund, took back: negative
-// points). Capped says a per-member cap or the rule's budget cut it.
+// Award is what an event gave (or, on a refund, took back: negative
+// points), with its source: a rule, the referral its order qualified (to
+// the invitee and to the inviter, whose member_id it names) or a task it
+// completed. Capped says a per-member cap or the rule's budget cut a
+// rule's award.
 type Award struct {
-	RuleID        string  `json:"rule_id"`
-	RuleVersion   int     `json:"rule_version"`
+	Source        string  `json:"source" api:"enum=rule|referral|task"`
+	RuleID        string  `json:"rule_id,omitempty"`
+	RuleVersion   int     `json:"rule_version,omitempty"`
+	TaskID        string  `json:"task_id,omitempty"`
+	MemberID      string  `json:"member_id"`
 	Currency      string  `json:"currency"`
 	Points        int64   `json:"points"`
 	TransactionID *string `json:"transaction_id"`
 	Capped        bool    `json:"capped,omitempty"`
 	CappedBy      string  `json:"capped_by,omitempty"` // per_member.day|week|month|total, budget
 }
+
+// Award sources.
+const (
+	SourceRule     = "rule"
+	SourceReferral = "referral"
+	SourceTask     = "task"
+)
 
 // Skipped is a rule whose condition or expression failed to evaluate.
 type Skipped struct {
@@ -222,7 +235,6 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 	if e.refund != nil {
 		return r, s.refund(ctx, tx, p, e, m, &r, now)
 	}
-	firstOrder := false
 	if e.order != nil && !simulate {
 		ok, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
 			Amount: e.order.Amount, CreatedAt: now})
@@ -231,13 +243,6 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 		}
 		if !ok {
 			return r, failure.New(failure.Conflict, "order %s was already paid by another event", e.order.ID)
-		}
-		if p.Referral != nil && p.Referral.On == program.OnFirstOrder && m.ReferredBy != "" {
-			n, err := tx.CountOrders(ctx, p.ID, m.ID)
-			if err != nil {
-				return r, err
-			}
-			firstOrder = n == 1
 		}
 	}
 
@@ -286,11 +291,18 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 			return r, err
 		}
 		r.Tasks = done
+		for _, c := range done {
+			tid := c.TransactionID
+			r.Awards = append(r.Awards, Award{Source: SourceTask, TaskID: c.TaskID, MemberID: m.ID, Currency: c.Currency,
+				Points: c.Points, TransactionID: &tid})
+		}
 	}
-	if firstOrder {
-		if _, err := engage.FirstOrder(ctx, tx, p, m.ID, now); err != nil {
+	if e.order != nil && m.ReferredBy != "" {
+		paid, err := engage.FirstOrder(ctx, tx, p, m.ID, e.order.ID, e.ID, e.order.Amount, now)
+		if err != nil {
 			return r, err
 		}
+		r.Awards = append(r.Awards, referralAwards(paid)...)
 	}
 	if r.TierChange, err = tier.Raise(ctx, tx, p, m, now); err != nil {
 		return r, err
@@ -321,7 +333,7 @@ type capped struct {
 // (nil for none) and the cap periods to count it in.
 func (s *Service) limit(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, match rules.Match) (*Award, []string, error) {
 	rule := match.Rule
-	a := &Award{RuleID: rule.ID, RuleVersion: rule.Version, Currency: rule.Currency(), Points: match.Points}
+	a := &Award{Source: SourceRule, MemberID: m.ID, RuleID: rule.ID, RuleVersion: rule.Version, Currency: rule.Currency(), Points: match.Points}
 	if a.Points <= 0 {
 		return nil, nil, nil
 	}
@@ -449,10 +461,27 @@ func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e
 		if err != nil {
 			return fmt.Errorf("claw back award %s: %w", a.ID, err)
 		}
-		r.Awards = append(r.Awards, Award{RuleID: a.RuleID, RuleVersion: a.RuleVersion, Currency: a.Currency,
-			Points: -lost, TransactionID: &rev.ID})
+		r.Awards = append(r.Awards, Award{Source: SourceRule, RuleID: a.RuleID, RuleVersion: a.RuleVersion, MemberID: m.ID,
+			Currency: a.Currency, Points: -lost, TransactionID: &rev.ID})
+	}
+	if after == o.Amount {
+		back, err := engage.ClawBack(ctx, tx, p, m.ID, o.OrderID, now)
+		if err != nil {
+			return err
+		}
+		r.Awards = append(r.Awards, referralAwards(back)...)
 	}
 	return tx.AddRefund(ctx, p.ID, o.OrderID, amount)
+}
+
+// referralAwards are a referral's credits as awards.
+func referralAwards(cs []engage.Credit) []Award {
+	out := make([]Award, len(cs))
+	for i, c := range cs {
+		tid := c.TransactionID
+		out[i] = Award{Source: SourceReferral, MemberID: c.MemberID, Currency: ledger.Points, Points: c.Points, TransactionID: &tid}
+	}
+	return out
 }
 
 // lostAfter is floor(p × refunded / amount), without overflow for any

@@ -12,6 +12,9 @@ import (
 )
 
 type awardObj struct {
+	Source        string  `json:"source"`
+	MemberID      string  `json:"member_id"`
+	TaskID        string  `json:"task_id"`
 	RuleID        string  `json:"rule_id"`
 	RuleVersion   int     `json:"rule_version"`
 	Currency      string  `json:"currency"`

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -287,5 +288,79 @@ func TestBirthdays(t *testing.T) {
 		if e.balance(leap.ID).Available != 88 {
 			t.Fatalf("29 February birthday not celebrated on the 28th: %+v", res)
 		}
+	})
+}
+
+// Referral abuse (薅羊毛): a tiny first order pays nothing, the rewards of
+// a qualifying order stay pending for the return window and are clawed
+// back when that order is refunded in full; the event response and its
+// simulation show them with their source and member.
+func TestReferralQualifyingOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.call(e.admin, "PUT", "/v1/referral", map[string]any{"inviter_points": 100, "invitee_points": 50, "on": "first_order",
+			"min_order_amount": -1, "pending_days": 400}).wantProblem(422, "validation_failed", "min_order_amount", "pending_days")
+		e.call(e.admin, "PUT", "/v1/referral", map[string]any{"inviter_points": 100, "invitee_points": 50, "on": "first_order",
+			"min_order_amount": 5000, "pending_days": 7}).want(200, nil)
+		e.rule(map[string]any{"name": "1 per yuan", "event_type": "order.paid", "reward": map[string]any{"kind": "per_amount", "per": 100, "points": 1}})
+		inviter := e.newMember(nil)
+		invitee := e.newMember(map[string]any{"referral_code": inviter.ReferralCode})
+
+		// A 1-yuan order earns its rule points and no referral reward.
+		r := e.event(order(invitee.ID, "tiny", 100))
+		if len(r.Awards) != 1 || r.Awards[0].Source != "rule" || r.Awards[0].MemberID != invitee.ID || r.Awards[0].Points != 1 {
+			t.Fatalf("tiny order awards %+v", r.Awards)
+		}
+		if got := e.balance(inviter.ID); got.Available+got.Pending != 0 {
+			t.Fatalf("a 1-yuan order paid the inviter: %+v", got)
+		}
+
+		// The simulation of a qualifying order shows every award it would make.
+		var sim eventResult
+		e.post("/v1/events/simulate", order(invitee.ID, "big", 10000)).want(200, &sim)
+		bySource := func(r eventResult) map[string]int64 {
+			out := map[string]int64{}
+			for _, a := range r.Awards {
+				out[a.Source+":"+a.MemberID] += a.Points
+			}
+			return out
+		}
+		want := map[string]int64{"rule:" + invitee.ID: 100, "referral:" + invitee.ID: 50, "referral:" + inviter.ID: 100}
+		if got := bySource(sim); !maps.Equal(got, want) {
+			t.Fatalf("simulated awards %v, want %v", got, want)
+		}
+		r = e.event(order(invitee.ID, "big", 10000))
+		if got := bySource(r); !maps.Equal(got, want) {
+			t.Fatalf("event awards %v, want %v", got, want)
+		}
+		if got := e.balance(inviter.ID); got.Pending != 100 || got.Available != 0 {
+			t.Fatalf("inviter's reward is not pending for the return window: %+v", got)
+		}
+		// A partial refund keeps the referral; the full refund claws it back.
+		r = e.event(map[string]any{"id": "refund-1", "type": "order.refunded", "member": invitee.ID,
+			"data": map[string]any{"order_id": "big", "amount": 4000}})
+		if got := bySource(r); got["referral:"+inviter.ID] != 0 || got["rule:"+invitee.ID] != -40 {
+			t.Fatalf("partial refund awards %v", got)
+		}
+		r = e.event(map[string]any{"id": "refund-2", "type": "order.refunded", "member": invitee.ID,
+			"data": map[string]any{"order_id": "big"}})
+		want = map[string]int64{"rule:" + invitee.ID: -60, "referral:" + invitee.ID: -50, "referral:" + inviter.ID: -100}
+		if got := bySource(r); !maps.Equal(got, want) {
+			t.Fatalf("full refund awards %v, want %v", got, want)
+		}
+		if got := e.balance(inviter.ID); got.Pending != 0 || got.Available != 0 {
+			t.Fatalf("inviter keeps a refunded referral: %+v", got)
+		}
+		if got := e.balance(invitee.ID); got.Pending != 0 || got.Available != 1 {
+			t.Fatalf("invitee keeps a refunded referral: %+v", got)
+		}
+		var refs listObj[struct {
+			Status string `json:"status"`
+		}]
+		e.get("/v1/members/"+inviter.ID+"/referrals").want(200, &refs)
+		if len(refs.Data) != 1 || refs.Data[0].Status != "reversed" {
+			t.Fatalf("referral after the refund %+v", refs.Data)
+		}
+		e.verify()
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/rules"
 )
 
@@ -48,6 +49,12 @@ type ReferralConfig struct {
 	InviteePoints int64  `json:"invitee_points" api:"min=0"`
 	On            string `json:"on" api:"enum=join|first_order"`
 	MaxPerInviter *int64 `json:"max_per_inviter,omitempty" api:"min=0" doc:"rewarded referrals per inviter; later ones are recorded as capped"`
+	// MinOrderAmount is the smallest order (fen) that qualifies a
+	// first_order referral; smaller orders pay no referral reward.
+	MinOrderAmount int64 `json:"min_order_amount,omitempty" api:"min=0,max=MaxAmount" doc:"fen; the smallest invitee order that pays a first_order referral"`
+	// PendingDays keeps both first_order rewards pending that many days
+	// after the qualifying order (the return window, 冻结期).
+	PendingDays int64 `json:"pending_days,omitempty" api:"min=0,max=365" doc:"days both first_order rewards stay pending after the qualifying order"`
 }
 
 // Referral triggers.
@@ -137,6 +144,10 @@ func (c ReferralConfig) Validate() error {
 	}
 	if c.MaxPerInviter != nil && *c.MaxPerInviter < 0 {
 		fs.Add("max_per_inviter", "must not be negative")
+	}
+	input.Amount(&fs, "min_order_amount", c.MinOrderAmount)
+	if c.PendingDays < 0 || c.PendingDays > 365 {
+		fs.Add("pending_days", "must be 0 to 365")
 	}
 	return fs.Err()
 }

@@ -349,3 +349,30 @@ func FuzzPerAmount(f *testing.F) {
 		}
 	})
 }
+
+// The tier multiplier is each rule's choice: on by default for spendable
+// points, off by default for growth (a tier must not speed its own climb).
+func TestTierMultiplierChoice(t *testing.T) {
+	wed := time.Date(2026, 3, 4, 4, 0, 0, 0, time.UTC)
+	cases := []struct {
+		def  string
+		want int64
+	}{
+		{`{"name":"points","event_type":"order.paid","reward":{"kind":"fixed","points":10}}`, 15},
+		{`{"name":"growth","event_type":"order.paid","reward":{"kind":"fixed","points":10,"currency":"growth"}}`, 10},
+		{`{"name":"growth-on","event_type":"order.paid","reward":{"kind":"fixed","points":10,"currency":"growth"},"tier_multiplier":true}`, 15},
+		{`{"name":"points-off","event_type":"order.paid","reward":{"kind":"fixed","points":10},"tier_multiplier":false}`, 10},
+	}
+	for _, c := range cases {
+		r := compileRule(t, c.def)
+		in := orderInput(100, wed, "gold")
+		in.TierMultiplier = rules.MustRate("1.5")
+		ms := rules.NewRuleset([]*rules.Rule{r}).Evaluate(context.Background(), in)
+		if len(ms) != 1 || ms[0].Points != c.want {
+			t.Errorf("%s: %+v, want %d", r.Name, ms, c.want)
+		}
+		if r.TierMultiplier == nil {
+			t.Errorf("%s: the default is not written down", r.Name)
+		}
+	}
+}

@@ -41,7 +41,7 @@ type Result struct {
 // completed. Capped says a per-member cap or the rule's budget cut a
 // rule's award.
 type Award struct {
-	Source        string  `json:"source" api:"enum=rule|referral|task"`
+	Source        string  `json:"source" api:"enum=rule|referral|task|checkout"`
 	RuleID        string  `json:"rule_id,omitempty"`
 	RuleVersion   int     `json:"rule_version,omitempty"`
 	TaskID        string  `json:"task_id,omitempty"`
@@ -58,6 +58,7 @@ const (
 	SourceRule     = "rule"
 	SourceReferral = "referral"
 	SourceTask     = "task"
+	SourceCheckout = "checkout" // points paid at checkout, returned by a refund
 )
 
 // Skipped is a rule whose condition or expression failed to evaluate.
@@ -417,7 +418,7 @@ func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e
 func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, r *Result, now time.Time) error {
 	o, err := tx.LockOrder(ctx, p.ID, e.refund.OrderID)
 	if failure.KindOf(err) == failure.NotFound {
-		return failure.Field("data.order_id", "no paid order %q", e.refund.OrderID)
+		o, err = s.heldOrder(ctx, tx, p, e, m, now)
 	}
 	if err != nil {
 		return err
@@ -464,6 +465,9 @@ func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e
 		r.Awards = append(r.Awards, Award{Source: SourceRule, RuleID: a.RuleID, RuleVersion: a.RuleVersion, MemberID: m.ID,
 			Currency: a.Currency, Points: -lost, TransactionID: &rev.ID})
 	}
+	if err := returnCheckout(ctx, tx, p, o, m, before, after, r, now); err != nil {
+		return err
+	}
 	if after == o.Amount {
 		back, err := engage.ClawBack(ctx, tx, p, m.ID, o.OrderID, now)
 		if err != nil {
@@ -472,6 +476,63 @@ func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e
 		r.Awards = append(r.Awards, referralAwards(back)...)
 	}
 	return tx.AddRefund(ctx, p.ID, o.OrderID, amount)
+}
+
+// heldOrder is the order of a refund that no order.paid event recorded but
+// holds named (an order paid partly with points at a till that posts no
+// events): it is recorded from the holds' order_amount.
+func (s *Service) heldOrder(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, now time.Time) (store.OrderRow, error) {
+	holds, err := tx.OrderHolds(ctx, p.ID, e.refund.OrderID)
+	if err != nil {
+		return store.OrderRow{}, err
+	}
+	for _, h := range holds {
+		if h.MemberID != m.ID || h.OrderAmount == nil {
+			continue
+		}
+		if _, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.refund.OrderID, MemberID: m.ID,
+			EventID: e.ID, Amount: *h.OrderAmount, CreatedAt: now}); err != nil {
+			return store.OrderRow{}, err
+		}
+		return tx.LockOrder(ctx, p.ID, e.refund.OrderID)
+	}
+	return store.OrderRow{}, failure.Field("data.order_id", "no paid order %q", e.refund.OrderID)
+}
+
+// returnCheckout gives back, in proportion to the refund, the points
+// captured by holds that named the order: after refunds totalling R of an
+// order of amount A, a capture of C points has returned floor(C × R / A)
+// in all, so a full refund returns all of it.
+func returnCheckout(ctx context.Context, tx *store.Tx, p program.Program, o store.OrderRow, m store.Member, before, after int64, r *Result, now time.Time) error {
+	holds, err := tx.OrderHolds(ctx, p.ID, o.OrderID)
+	if err != nil {
+		return err
+	}
+	for _, h := range holds {
+		if h.Status != store.HoldCaptured || h.TransactionID == "" || h.MemberID != m.ID {
+			continue
+		}
+		back := h.Captured
+		if o.Amount > 0 {
+			back = lostAfter(h.Captured, after, o.Amount) - lostAfter(h.Captured, before, o.Amount)
+		}
+		orig, err := tx.Txn(ctx, p.ID, string(h.TransactionID))
+		if err != nil {
+			return err
+		}
+		if back = min(back, orig.Points-orig.Reversed); back <= 0 {
+			continue
+		}
+		rev, err := ledger.Reverse(ctx, tx, p.Ledger(), ledger.ReverseInput{
+			TransactionID: orig.ID, Points: back, Reason: "refund of order " + o.OrderID + ": points paid at checkout", Now: now,
+		})
+		if err != nil {
+			return fmt.Errorf("return checkout points of hold %s: %w", h.ID, err)
+		}
+		r.Awards = append(r.Awards, Award{Source: SourceCheckout, MemberID: m.ID, Currency: orig.Currency, Points: back,
+			TransactionID: &rev.ID})
+	}
+	return nil
 }
 
 // referralAwards are a referral's credits as awards.

@@ -249,3 +249,56 @@ func TestExpiredBeforeTheJob(t *testing.T) {
 		e.verify()
 	})
 }
+
+// A hold that names its order is held to the checkout cap, with the
+// order's other holds, and the order's refund returns the points paid at
+// checkout in proportion (all of them on a full refund).
+func TestHoldForOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b) // 100 points per yuan, at most 50 % of an order
+		m := e.newMember(nil)
+		e.earn(m.ID, 10000)
+		hold := func(points, amount int64) resp {
+			return e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": points, "order_id": "pos-1", "order_amount": amount})
+		}
+		e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": 10, "order_id": "pos-1"}).
+			wantProblem(422, "validation_failed", "order_amount")
+		// An order of 80 yuan: at most 40 yuan, 4000 points.
+		hold(4001, 8000).wantProblem(422, "validation_failed", "points")
+		var h1 struct {
+			ID          string `json:"id"`
+			OrderID     string `json:"order_id"`
+			OrderAmount int64  `json:"order_amount"`
+		}
+		hold(3000, 8000).want(201, &h1)
+		if h1.OrderID != "pos-1" || h1.OrderAmount != 8000 {
+			t.Fatalf("hold %+v", h1)
+		}
+		hold(1001, 8000).wantProblem(422, "validation_failed", "points") // with the first: past the cap
+		hold(100, 9000).wantProblem(422, "validation_failed", "order_amount")
+		e.post("/v1/holds/"+h1.ID+"/capture", nil).want(200, nil)
+		if got := e.balance(m.ID).Available; got != 7000 {
+			t.Fatalf("available after capture %d", got)
+		}
+		// A refund of a quarter returns a quarter; the rest returns the rest.
+		refund := func(id string, amount any) eventResult {
+			data := map[string]any{"order_id": "pos-1"}
+			if amount != nil {
+				data["amount"] = amount
+			}
+			var r eventResult
+			e.post("/v1/events", map[string]any{"id": id, "type": "order.refunded", "member": m.ID, "data": data}).want(201, &r)
+			return r
+		}
+		r := refund("rf-1", 2000)
+		if len(r.Awards) != 1 || r.Awards[0].Source != "checkout" || r.Awards[0].Points != 750 {
+			t.Fatalf("quarter refund %+v", r.Awards)
+		}
+		refund("rf-2", 3333)
+		r = refund("rf-3", nil)
+		if got := e.balance(m.ID).Available; got != 10000 {
+			t.Fatalf("after refunds of the whole order the member has %d of 10000 (last %+v)", got, r.Awards)
+		}
+		e.verify()
+	})
+}

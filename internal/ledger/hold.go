@@ -18,7 +18,10 @@ type HoldInput struct {
 	Reference  string
 	MerchantID string
 	ExpiresIn  time.Duration // default 15 minutes
-	Now        time.Time
+	// OrderID and OrderAmount name the order the hold pays part of.
+	OrderID     string
+	OrderAmount *int64
+	Now         time.Time
 }
 
 // DefaultHoldTTL is how long a hold lasts when the request does not say.
@@ -38,7 +41,8 @@ func PlaceHold(ctx context.Context, tx *store.Tx, p Program, in HoldInput) (Hold
 	h := Hold{
 		ID: id.New("hold"), MemberID: in.MemberID, Points: in.Points, Status: store.HoldHeld,
 		Reference: null.String(in.Reference), MerchantID: null.String(in.MerchantID),
-		ExpiresAt: in.Now.Add(ttl), CreatedAt: in.Now, UpdatedAt: in.Now,
+		ExpiresAt: in.Now.Add(ttl), OrderID: null.String(in.OrderID), OrderAmount: in.OrderAmount,
+		CreatedAt: in.Now, UpdatedAt: in.Now,
 	}
 	o := newOp(tx, p, in.Now)
 	txn, err := o.debit(ctx, debitInput{

@@ -31,14 +31,21 @@ func QuoteFor(amount, couponDiscount, available, pointsPerYuan, maxPercent int64
 	}
 	q := Quote{PointsPerYuan: pointsPerYuan, CouponDiscount: min(couponDiscount, amount)}
 	base := amount - q.CouponDiscount
-	byPercent := base * maxPercent / 100
-	byBalance := max(available, 0) * 100 / pointsPerYuan
-	fen := min(byPercent, byBalance)
+	q.MaxDiscount, q.MaxPoints = MaxOffset(base, available, pointsPerYuan, maxPercent)
+	q.Payable = base - q.MaxDiscount
+	return q, nil
+}
+
+// MaxOffset is the most of an order of amount fen that points may pay, in
+// fen and in points: at most maxPercent of it, at most available points
+// (available < 0: no bound), in whole-fen steps.
+func MaxOffset(amount, available, pointsPerYuan, maxPercent int64) (fen, points int64) {
+	fen = amount * maxPercent / 100
+	if available >= 0 {
+		fen = min(fen, available*100/pointsPerYuan)
+	}
 	// A discount of d fen costs d × ppy / 100 points; it must be whole.
 	step := 100 / gcd(pointsPerYuan, 100)
 	fen -= fen % step
-	q.MaxDiscount = fen
-	q.MaxPoints = fen * pointsPerYuan / 100
-	q.Payable = base - fen
-	return q, nil
+	return fen, fen * pointsPerYuan / 100
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -23,6 +24,11 @@ type HoldInput struct {
 	Reference        string `json:"reference,omitempty" api:"maxlen=128"`
 	MerchantID       string `json:"merchant_id,omitempty" doc:"where the points are held; a merchant key is always its own"`
 	ExpiresInSeconds int64  `json:"expires_in_seconds,omitempty" api:"min=1,max=2592000,default=900"` // default 900
+	// OrderID names the order the points pay part of, and OrderAmount its
+	// amount in fen: the order's holds together may take no more than the
+	// checkout quote allows, and its refund returns them in proportion.
+	OrderID     string `json:"order_id,omitempty" api:"maxlen=128" doc:"the order these points pay part of"`
+	OrderAmount *int64 `json:"order_amount,omitempty" api:"min=0,max=MaxAmount" doc:"the order's amount in fen; required with order_id"`
 }
 
 // Validate checks the input on its own.
@@ -32,6 +38,13 @@ func (in HoldInput) Validate() error {
 	input.Text(&fs, "reference", in.Reference, 128)
 	if in.ExpiresInSeconds < 0 || in.ExpiresInSeconds > MaxHoldSeconds {
 		fs.Add("expires_in_seconds", "must be between 1 and %d", MaxHoldSeconds)
+	}
+	input.Text(&fs, "order_id", in.OrderID, 128)
+	if in.OrderAmount != nil {
+		input.Amount(&fs, "order_amount", *in.OrderAmount)
+	}
+	if (in.OrderID == "") != (in.OrderAmount == nil) {
+		fs.Add("order_amount", "order_id and order_amount go together")
 	}
 	return fs.Err()
 }
@@ -50,10 +63,54 @@ func (s *Service) PlaceHold(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 	if err != nil {
 		return ledger.Hold{}, err
 	}
+	if in.OrderID != "" {
+		if err := checkOffset(ctx, tx, p, memberID, in, now); err != nil {
+			return ledger.Hold{}, err
+		}
+	}
 	return ledger.PlaceHold(ctx, tx, p.Ledger(), ledger.HoldInput{
 		MemberID: memberID, Points: in.Points, Currency: in.Currency, Reference: in.Reference, MerchantID: mer,
-		ExpiresIn: time.Duration(in.ExpiresInSeconds) * time.Second, Now: now,
+		ExpiresIn: time.Duration(in.ExpiresInSeconds) * time.Second, OrderID: in.OrderID, OrderAmount: in.OrderAmount, Now: now,
 	})
+}
+
+// checkOffset enforces the checkout cap on an order's holds: with the
+// points its earlier holds took (held or captured), the new hold may not
+// pass what the checkout quote allows on the order (max_offset_percent, in
+// whole-fen steps). The member's lock, taken first, serializes the holds
+// of one order.
+func checkOffset(ctx context.Context, tx *store.Tx, p program.Program, memberID string, in HoldInput, now time.Time) error {
+	if in.Currency != "" && in.Currency != ledger.Points {
+		return failure.Field("order_id", "only points pay for orders")
+	}
+	if _, err := ledger.LockMember(ctx, tx, p.Ledger(), memberID, now); err != nil {
+		return err
+	}
+	earlier, err := tx.OrderHolds(ctx, p.ID, in.OrderID)
+	if err != nil {
+		return err
+	}
+	var taken int64
+	for _, h := range earlier {
+		if h.MemberID != memberID {
+			return failure.Field("order_id", "order %q is another member's", in.OrderID)
+		}
+		if h.OrderAmount != nil && *h.OrderAmount != *in.OrderAmount {
+			return failure.Field("order_amount", "order %q was held with order_amount %d", in.OrderID, *h.OrderAmount)
+		}
+		switch h.Status {
+		case store.HoldHeld:
+			taken += h.Points
+		case store.HoldCaptured:
+			taken += h.Captured
+		}
+	}
+	_, limit := mall.MaxOffset(*in.OrderAmount, -1, p.PointsPerYuan, p.MaxOffsetPercent)
+	if taken+in.Points > limit {
+		return failure.Field("points", "order %q may be paid with at most %d points (%d%% of %d fen); %d are held already",
+			in.OrderID, limit, p.MaxOffsetPercent, *in.OrderAmount, taken)
+	}
+	return nil
 }
 
 // CaptureInput turns held points into a spend.

@@ -31,26 +31,46 @@ type Hold struct {
 	ExpiresAt     time.Time
 	HoldTxnID     string
 	TransactionID null.String
+	OrderID       null.String
+	OrderAmount   *int64
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
 
-const holdColumns = `id, member_id, currency, points, captured, status, reference, merchant_id, expires_at, hold_txn_id, transaction_id, created_at, updated_at`
+const holdColumns = `id, member_id, currency, points, captured, status, reference, merchant_id, expires_at, hold_txn_id, transaction_id, order_id, order_amount, created_at, updated_at`
 
 func scanHold(row interface{ Scan(...any) error }) (Hold, error) {
 	var h Hold
 	var exp, created, updated int64
 	err := row.Scan(&h.ID, &h.MemberID, &h.Currency, &h.Points, &h.Captured, &h.Status, &h.Reference, &h.MerchantID,
-		&exp, &h.HoldTxnID, &h.TransactionID, &created, &updated)
+		&exp, &h.HoldTxnID, &h.TransactionID, &h.OrderID, &h.OrderAmount, &created, &updated)
 	h.ExpiresAt, h.CreatedAt, h.UpdatedAt = fromMS(exp), fromMS(created), fromMS(updated)
 	return h, err
 }
 
+// OrderHolds lists the holds that name an order, oldest first.
+func (c *Conn) OrderHolds(ctx context.Context, programID, orderID string) ([]Hold, error) {
+	rows, err := c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND order_id = ? ORDER BY id`, programID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("order holds: %w", err)
+	}
+	defer rows.Close()
+	var out []Hold
+	for rows.Next() {
+		h, err := scanHold(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, classify(rows.Err())
+}
+
 // InsertHold stores a new hold.
 func (tx *Tx) InsertHold(ctx context.Context, programID string, h Hold) error {
-	_, err := tx.exec(ctx, `INSERT INTO holds (program_id, `+holdColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO holds (program_id, `+holdColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		programID, h.ID, h.MemberID, h.Currency, h.Points, h.Captured, h.Status, h.Reference, h.MerchantID,
-		ms(h.ExpiresAt), h.HoldTxnID, h.TransactionID, ms(h.CreatedAt), ms(h.UpdatedAt))
+		ms(h.ExpiresAt), h.HoldTxnID, h.TransactionID, h.OrderID, h.OrderAmount, ms(h.CreatedAt), ms(h.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert hold: %w", err)
 	}

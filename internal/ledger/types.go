@@ -91,8 +91,8 @@ type Hold struct {
 	ExpiresAt     time.Time   `json:"expires_at"`
 	HoldTxnID     string      `json:"hold_transaction_id"`
 	TransactionID null.String `json:"transaction_id,omitempty"` // the capture
-	OrderID       null.String `json:"order_id,omitempty"`        // the order it pays part of
-	OrderAmount   *int64      `json:"order_amount,omitempty"`    // that order's amount, fen
+	OrderID       null.String `json:"order_id,omitempty"`       // the order it pays part of
+	OrderAmount   *int64      `json:"order_amount,omitempty"`   // that order's amount, fen
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
 }

@@ -141,7 +141,7 @@ func claim(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 		if local.Format("15:04") < d.Time {
 			return Coupon{}, failure.New(failure.NotStarted, "today's coupons of %s are released at %s", t.ID, d.Time)
 		}
-		if ok, err := tx.TakeDaily(ctx, t.ID, local.Format(time.DateOnly), d.Quantity); err != nil {
+		if ok, err := tx.TakeDaily(ctx, p.ID, t.ID, local.Format(time.DateOnly), d.Quantity); err != nil {
 			return Coupon{}, err
 		} else if !ok {
 			return Coupon{}, failure.New(failure.OutOfStock, "today's %d coupons of %s are gone", d.Quantity, t.ID)

@@ -192,7 +192,7 @@ func Advance(ctx context.Context, tx *store.Tx, p program.Program, memberID, eve
 	for _, r := range tasks {
 		keys[r.ID] = periodKey(r.Period, at, p.Location)
 	}
-	progress, err := tx.Progress(ctx, memberID, keys)
+	progress, err := tx.Progress(ctx, p.ID, memberID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func MemberTasks(ctx context.Context, c *store.Conn, p program.Program, memberID
 			keys[r.ID] = periodKey(r.Period, now, p.Location)
 		}
 	}
-	progress, err := c.Progress(ctx, memberID, keys)
+	progress, err := c.Progress(ctx, p.ID, memberID, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -352,7 +352,7 @@ func (s *Service) limit(ctx context.Context, tx *store.Tx, p program.Program, e 
 				periods, caps, names = append(periods, c.period), append(caps, *c.cap), append(names, c.name)
 			}
 		}
-		used, err := tx.Usage(ctx, rule.ID, m.ID, periods)
+		used, err := tx.Usage(ctx, p.ID, rule.ID, m.ID, periods)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,9 +55,11 @@ func TestMain(m *testing.M) {
 func jifenBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		// go test puts its own GOROOT/bin first on PATH.
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = fmt.Errorf("go is not on PATH: %v", err)
+			return
 		}
 		binPath = filepath.Join(binDir, "jifen")
 		cmd := exec.Command(goCmd, "build", "-o", binPath, "github.com/jifen/jifen/cmd/jifen")
@@ -123,7 +124,6 @@ type node struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{}
-	state  *os.ProcessState
 	logs   []string
 }
 

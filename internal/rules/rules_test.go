@@ -13,8 +13,6 @@ import (
 
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")
 
-func i64(v int64) *int64 { return &v }
-
 // The spend brackets of product.md: 0–1000 yuan earn 1 point per yuan,
 // 1000–5000 yuan 1.5 per yuan, above that 2; category B counts double.
 func bracketsReward(t *testing.T) *rules.Reward {

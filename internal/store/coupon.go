@@ -133,13 +133,14 @@ func (tx *Tx) TakeCoupon(ctx context.Context, programID, templateID string) (boo
 
 // TakeDaily counts one more claim of a template's daily release on date;
 // false when quantity have been claimed that day.
-func (tx *Tx) TakeDaily(ctx context.Context, templateID, date string, quantity int64) (bool, error) {
-	if _, err := tx.exec(ctx, `INSERT INTO coupon_daily (template_id, date, claimed) VALUES (?, ?, 0) ON CONFLICT DO NOTHING`,
-		templateID, date); err != nil {
+func (tx *Tx) TakeDaily(ctx context.Context, programID, templateID, date string, quantity int64) (bool, error) {
+	if _, err := tx.exec(ctx, `INSERT INTO coupon_daily (program_id, template_id, date, claimed) VALUES (?, ?, ?, 0)
+		ON CONFLICT DO NOTHING`, programID, templateID, date); err != nil {
 		return false, fmt.Errorf("daily release %s: %w", templateID, err)
 	}
-	res, err := tx.exec(ctx, `UPDATE coupon_daily SET claimed = claimed + 1 WHERE template_id = ? AND date = ? AND claimed < ?`,
-		templateID, date, quantity)
+	res, err := tx.exec(ctx, `UPDATE coupon_daily SET claimed = claimed + 1
+		WHERE program_id = ? AND template_id = ? AND date = ? AND claimed < ?`,
+		programID, templateID, date, quantity)
 	if err != nil {
 		return false, fmt.Errorf("daily release %s: %w", templateID, err)
 	}
@@ -147,9 +148,10 @@ func (tx *Tx) TakeDaily(ctx context.Context, templateID, date string, quantity i
 }
 
 // DailyClaimed is how many of a template's daily release were claimed on date.
-func (c *Conn) DailyClaimed(ctx context.Context, templateID, date string) (int64, error) {
+func (c *Conn) DailyClaimed(ctx context.Context, programID, templateID, date string) (int64, error) {
 	var n int64
-	err := c.queryRow(ctx, `SELECT claimed FROM coupon_daily WHERE template_id = ? AND date = ?`, templateID, date).Scan(&n)
+	err := c.queryRow(ctx, `SELECT claimed FROM coupon_daily WHERE program_id = ? AND template_id = ? AND date = ?`,
+		programID, templateID, date).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,5 +75,3 @@ func placeholders(rows, cols int) string {
 	}
 	return b.String()
 }
-
-var errNoRows = errors.New("no rows")

@@ -156,13 +156,14 @@ type TaskProgress struct {
 
 // Progress reads a member's progress on tasks in the given (task, period)
 // pairs; missing pairs have none.
-func (c *Conn) Progress(ctx context.Context, memberID string, taskPeriods map[string]string) (map[string]TaskProgress, error) {
+func (c *Conn) Progress(ctx context.Context, programID, memberID string, taskPeriods map[string]string) (map[string]TaskProgress, error) {
 	out := make(map[string]TaskProgress, len(taskPeriods))
 	for taskID, period := range taskPeriods {
 		tp := TaskProgress{TaskID: taskID, MemberID: memberID, Period: period}
 		var done sql.NullInt64
 		err := c.queryRow(ctx, `SELECT progress, completed_at, transaction_id FROM task_progress
-			WHERE task_id = ? AND member_id = ? AND period = ?`, taskID, memberID, period).Scan(&tp.Progress, &done, &tp.TransactionID)
+			WHERE program_id = ? AND task_id = ? AND member_id = ? AND period = ?`,
+			programID, taskID, memberID, period).Scan(&tp.Progress, &done, &tp.TransactionID)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -178,7 +179,7 @@ func (c *Conn) Progress(ctx context.Context, memberID string, taskPeriods map[st
 // SaveProgress writes a member's progress on a task in a period.
 func (tx *Tx) SaveProgress(ctx context.Context, programID string, tp TaskProgress) error {
 	_, err := tx.exec(ctx, `INSERT INTO task_progress (task_id, member_id, period, program_id, progress, completed_at, transaction_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, member_id, period) DO UPDATE SET progress = excluded.progress,
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, task_id, member_id, period) DO UPDATE SET progress = excluded.progress,
 		completed_at = excluded.completed_at, transaction_id = excluded.transaction_id`,
 		tp.TaskID, tp.MemberID, tp.Period, programID, tp.Progress, optMS(tp.CompletedAt), tp.TransactionID)
 	if err != nil {

@@ -159,8 +159,9 @@ func (c *Conn) memberWhere(ctx context.Context, where, programID, v string) (Mem
 }
 
 // MemberTags reads a member's tags, sorted.
-func (c *Conn) MemberTags(ctx context.Context, memberID string) ([]string, error) {
-	rows, err := c.query(ctx, `SELECT tag FROM member_tags WHERE member_id = ? ORDER BY tag`, memberID)
+func (c *Conn) MemberTags(ctx context.Context, programID, memberID string) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT tag FROM member_tags WHERE program_id = ? AND member_id = ? ORDER BY tag`,
+		programID, memberID)
 	if err != nil {
 		return nil, fmt.Errorf("member tags: %w", err)
 	}
@@ -206,8 +207,8 @@ func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p 
 		args = append(args, f.Status)
 	}
 	for _, t := range f.Tags {
-		q += ` AND EXISTS (SELECT 1 FROM member_tags t WHERE t.member_id = m.id AND t.tag = ?)`
-		args = append(args, t)
+		q += ` AND EXISTS (SELECT 1 FROM member_tags t WHERE t.program_id = ? AND t.member_id = m.id AND t.tag = ?)`
+		args = append(args, programID, t)
 	}
 	if p.Cursor != "" {
 		q += ` AND id < ?`
@@ -285,10 +286,14 @@ func (tx *Tx) setTags(ctx context.Context, programID, memberID string, tags []st
 	if tags == nil {
 		return nil
 	}
-	if _, err := tx.exec(ctx, `UPDATE members SET tags = ? WHERE id = ? AND program_id = ?`, tagsText(tags), memberID, programID); err != nil {
+	res, err := tx.exec(ctx, `UPDATE members SET tags = ? WHERE id = ? AND program_id = ?`, tagsText(tags), memberID, programID)
+	if err != nil {
 		return fmt.Errorf("member tags: %w", err)
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM member_tags WHERE member_id = ?`, memberID); err != nil {
+	if affected(res) == 0 {
+		return nil // not a member of this program: its tags are not ours to touch
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM member_tags WHERE program_id = ? AND member_id = ?`, programID, memberID); err != nil {
 		return fmt.Errorf("member tags: %w", err)
 	}
 	if len(tags) == 0 {

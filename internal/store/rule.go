@@ -214,16 +214,16 @@ func (tx *Tx) TakeBudget(ctx context.Context, programID, ruleID string, want int
 }
 
 // Usage reads a member's points from a rule in the given periods.
-func (tx *Tx) Usage(ctx context.Context, ruleID, memberID string, periods []string) (map[string]int64, error) {
+func (tx *Tx) Usage(ctx context.Context, programID, ruleID, memberID string, periods []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(periods))
 	if len(periods) == 0 {
 		return out, nil
 	}
-	args := []any{ruleID, memberID}
+	args := []any{programID, ruleID, memberID}
 	for _, p := range periods {
 		args = append(args, p)
 	}
-	rows, err := tx.query(ctx, `SELECT period, points FROM rule_usage WHERE rule_id = ? AND member_id = ? AND period IN (`+
+	rows, err := tx.query(ctx, `SELECT period, points FROM rule_usage WHERE program_id = ? AND rule_id = ? AND member_id = ? AND period IN (`+
 		placeholderList(len(periods))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rule usage: %w", err)
@@ -244,7 +244,7 @@ func (tx *Tx) Usage(ctx context.Context, ruleID, memberID string, periods []stri
 func (tx *Tx) AddUsage(ctx context.Context, programID, ruleID, memberID string, periods []string, points int64) error {
 	for _, p := range periods {
 		_, err := tx.exec(ctx, `INSERT INTO rule_usage (rule_id, member_id, period, program_id, points) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (rule_id, member_id, period) DO UPDATE SET points = rule_usage.points + excluded.points`,
+			ON CONFLICT (program_id, rule_id, member_id, period) DO UPDATE SET points = rule_usage.points + excluded.points`,
 			ruleID, memberID, p, programID, points)
 		if err != nil {
 			return fmt.Errorf("rule usage: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/rules"
@@ -96,18 +97,27 @@ func Seed(ctx context.Context, dsn, key string, n int) (Seeded, error) {
 	if err != nil {
 		return Seeded{}, fmt.Errorf("seed program: %w", err)
 	}
+	p, err := program.NewService(db, clock.NewFake(now), time.Minute).Get(ctx, program.DefaultID)
+	if err != nil {
+		return Seeded{}, err
+	}
+	lp := p.Ledger()
 	var s Seeded
 	const perTx = 2000
 	for start := 0; start < n; start += perTx {
-		batch := make([]store.SeedMember, 0, perTx)
+		batch := make([]store.NewMember, 0, perTx)
+		opening := make([]ledger.Opening, 0, perTx)
 		for i := start; i < min(start+perTx, n); i++ {
-			m := store.SeedMember{ID: id.New("mem"), ExternalID: fmt.Sprintf("bench-%d", i), ReferralCode: fmt.Sprintf("B%07d", i),
-				Points: SeedPoints, TxnID: id.New("txn"), LotID: id.New("lot")}
+			m := store.NewMember{ID: id.New("mem"), ExternalID: fmt.Sprintf("bench-%d", i), ReferralCode: fmt.Sprintf("B%07d", i)}
 			batch = append(batch, m)
+			opening = append(opening, ledger.Opening{MemberID: m.ID, Points: SeedPoints})
 			s.Members = append(s.Members, m.ID)
 		}
 		err := db.Write(ctx, "seed", func(ctx context.Context, tx *store.Tx) error {
-			return tx.SeedMembers(ctx, program.DefaultID, batch, now)
+			if err := tx.InsertMembers(ctx, program.DefaultID, batch, now); err != nil {
+				return err
+			}
+			return ledger.Open(ctx, tx, lp, opening, "seed", now)
 		})
 		if err != nil {
 			return Seeded{}, err

@@ -81,8 +81,8 @@ func (s *Service) Templates(ctx context.Context, a auth.Actor, pg store.Page) ([
 
 // ClaimInput names the member who claims a coupon, and where.
 type ClaimInput struct {
-	Member     string `json:"member"`
-	MerchantID string `json:"merchant_id,omitempty"`
+	Member     string `json:"member" api:"minlen=1" doc:"a member reference: mem_… or ext:…"`
+	MerchantID string `json:"merchant_id,omitempty" doc:"where it is claimed; a merchant key is always its own"`
 }
 
 // Validate checks the input on its own.
@@ -146,9 +146,9 @@ func (s *Service) sees(ctx context.Context, c *store.Conn, a auth.Actor, r store
 // OrderInput names the member and the order a coupon is checked against
 // or used on.
 type OrderInput struct {
-	Member      string `json:"member"`
-	OrderAmount *int64 `json:"order_amount"`
-	Reference   string `json:"reference,omitempty"`
+	Member      string `json:"member" api:"minlen=1" doc:"a member reference: mem_… or ext:…"`
+	OrderAmount *int64 `json:"order_amount" api:"min=0,max=MaxAmount" doc:"fen"`
+	Reference   string `json:"reference,omitempty" api:"maxlen=128" doc:"the order; required to redeem"`
 }
 
 // Validate checks the input on its own; a use needs the order's reference.
@@ -203,7 +203,7 @@ func (s *Service) Redeem(ctx context.Context, tx *store.Tx, a auth.Actor, code s
 
 // UnredeemInput names the order a coupon is given back from.
 type UnredeemInput struct {
-	Reference string `json:"reference,omitempty"`
+	Reference string `json:"reference,omitempty" api:"maxlen=128" doc:"the order it was redeemed for, if given, must match"`
 }
 
 // Unredeem gives a coupon back when its order is cancelled.
@@ -225,7 +225,7 @@ func (s *Service) Unredeem(ctx context.Context, tx *store.Tx, a auth.Actor, code
 
 // TransferInput names the member a coupon is given to.
 type TransferInput struct {
-	To string `json:"to"`
+	To string `json:"to" api:"minlen=1" doc:"a member reference"`
 }
 
 // Transfer gives an active coupon of a transferable template to another

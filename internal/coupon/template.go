@@ -63,22 +63,22 @@ type DailyRelease struct {
 
 // TemplateInput creates a template or changes the fields it names.
 type TemplateInput struct {
-	Name           *string       `json:"name,omitempty"`
-	Kind           *string       `json:"kind,omitempty"`
-	Value          *int64        `json:"value,omitempty"`
-	MinOrder       *int64        `json:"min_order,omitempty"`
-	MaxDiscount    *int64        `json:"max_discount,omitempty"`
-	Total          *int64        `json:"total,omitempty"`
-	PerMemberLimit *int64        `json:"per_member_limit,omitempty"`
+	Name           *string       `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	Kind           *string       `json:"kind,omitempty" api:"enum=amount_off|percent_off"`
+	Value          *int64        `json:"value,omitempty" api:"min=1" doc:"fen off (amount_off) or percent off, 1–99 (percent_off)"`
+	MinOrder       *int64        `json:"min_order,omitempty" api:"min=0" doc:"fen"`
+	MaxDiscount    *int64        `json:"max_discount,omitempty" api:"min=1" doc:"fen; percent_off only"`
+	Total          *int64        `json:"total,omitempty" api:"min=1"`
+	PerMemberLimit *int64        `json:"per_member_limit,omitempty" api:"min=1"`
 	DailyRelease   *DailyRelease `json:"daily_release,omitempty"`
-	ValidDays      *int64        `json:"valid_days,omitempty"`
-	ValidFrom      *string       `json:"valid_from,omitempty"`
-	ValidUntil     *string       `json:"valid_until,omitempty"`
-	PointsPrice    *int64        `json:"points_price,omitempty"`
+	ValidDays      *int64        `json:"valid_days,omitempty" api:"min=1,max=3650"`
+	ValidFrom      *string       `json:"valid_from,omitempty" api:"format=date-time"`
+	ValidUntil     *string       `json:"valid_until,omitempty" api:"format=date-time"`
+	PointsPrice    *int64        `json:"points_price,omitempty" api:"min=0,max=10000000000"`
 	Transferable   *bool         `json:"transferable,omitempty"`
 	MerchantID     *string       `json:"merchant_id,omitempty"`
-	Categories     []string      `json:"categories,omitempty"`
-	Status         *string       `json:"status,omitempty"`
+	Categories     []string      `json:"categories,omitempty" api:"maxitems=20"`
+	Status         *string       `json:"status,omitempty" api:"enum=active|paused"`
 }
 
 var hhmm = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)

@@ -14,9 +14,11 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/input"
+	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
@@ -282,7 +284,7 @@ func TestOpenAPITagsMatchValidate(t *testing.T) {
 		points.EarnInput{}, points.SpendInput{}, points.AdjustInput{}, points.HoldInput{},
 		points.CaptureInput{}, points.ReverseInput{}, member.Input{}, events.Input{},
 		program.MerchantInput{}, program.CheckinConfig{}, program.ReferralConfig{}, auth.CreateInput{},
-		tier.UpgradeInput{},
+		tier.UpgradeInput{}, mall.QuoteInput{}, mall.RedemptionInput{}, coupon.ClaimInput{},
 	}
 	checked := 0
 	for _, v := range types {

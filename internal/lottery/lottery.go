@@ -68,22 +68,22 @@ type PrizeReward struct {
 
 // Input creates a lottery.
 type Input struct {
-	Name          string    `json:"name"`
-	CostPoints    int64     `json:"cost_points"`
-	DailyLimit    *int64    `json:"daily_limit,omitempty"`
-	Prizes        []PrizeIn `json:"prizes"`
-	FallbackPrize *Fallback `json:"fallback_prize"`
-	StartsAt      *string   `json:"starts_at,omitempty"`
-	EndsAt        *string   `json:"ends_at,omitempty"`
+	Name          string    `json:"name" api:"minlen=1,maxlen=100"`
+	CostPoints    int64     `json:"cost_points" api:"min=0,optional"`
+	DailyLimit    *int64    `json:"daily_limit,omitempty" api:"min=1"`
+	Prizes        []PrizeIn `json:"prizes" api:"minitems=1,maxitems=50"`
+	FallbackPrize *Fallback `json:"fallback_prize" doc:"a prize object without weight or stock, or its name alone"`
+	StartsAt      *string   `json:"starts_at,omitempty" api:"format=date-time"`
+	EndsAt        *string   `json:"ends_at,omitempty" api:"format=date-time"`
 	MerchantID    *string   `json:"merchant_id,omitempty"`
-	Status        *string   `json:"status,omitempty"`
+	Status        *string   `json:"status,omitempty" api:"enum=active|paused"`
 }
 
 // PrizeIn is a prize as created.
 type PrizeIn struct {
-	Name   string      `json:"name"`
-	Weight int64       `json:"weight"`
-	Stock  *int64      `json:"stock,omitempty"`
+	Name   string      `json:"name" api:"minlen=1,maxlen=100"`
+	Weight int64       `json:"weight" api:"min=1,max=1000000000"`
+	Stock  *int64      `json:"stock,omitempty" api:"min=0"`
 	Reward PrizeReward `json:"reward"`
 }
 

@@ -54,7 +54,7 @@ func (s *Service) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in Inp
 
 // StatusInput pauses or resumes a lottery.
 type StatusInput struct {
-	Status string `json:"status"`
+	Status string `json:"status" api:"enum=active|paused"`
 }
 
 // SetStatus pauses or resumes a lottery the actor may edit.
@@ -92,7 +92,7 @@ func (s *Service) List(ctx context.Context, a auth.Actor, pg store.Page) ([]Lott
 
 // DrawInput names the member who draws, and where.
 type DrawInput struct {
-	Member     string `json:"member"`
+	Member     string `json:"member" api:"minlen=1" doc:"a member reference: mem_… or ext:…"`
 	MerchantID string `json:"merchant_id,omitempty"`
 }
 

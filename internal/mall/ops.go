@@ -100,9 +100,9 @@ func (s *Service) Rewards(ctx context.Context, a auth.Actor, availableTo string,
 
 // QuoteInput asks what a member may pay of an order with points.
 type QuoteInput struct {
-	Member      string `json:"member"`
-	OrderAmount *int64 `json:"order_amount"`
-	Coupon      string `json:"coupon,omitempty"`
+	Member      string `json:"member" api:"minlen=1" doc:"a member reference: mem_… or ext:…"`
+	OrderAmount *int64 `json:"order_amount" api:"min=0,max=MaxAmount" doc:"fen"`
+	Coupon      string `json:"coupon,omitempty" doc:"a coupon code to apply first"`
 }
 
 // Validate checks the input on its own.
@@ -169,9 +169,9 @@ func spendable(ctx context.Context, c *store.Conn, p program.Program, m store.Me
 
 // RedemptionInput is a request to redeem a reward for a member.
 type RedemptionInput struct {
-	Member     string `json:"member"`
-	RewardID   string `json:"reward_id"`
-	Quantity   int64  `json:"quantity,omitempty"`
+	Member     string `json:"member" api:"minlen=1" doc:"a member reference: mem_… or ext:…"`
+	RewardID   string `json:"reward_id" api:"minlen=1"`
+	Quantity   int64  `json:"quantity,omitempty" api:"min=1,max=100,default=1"`
 	MerchantID string `json:"merchant_id,omitempty"`
 }
 

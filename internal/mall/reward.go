@@ -52,20 +52,20 @@ type Reward struct {
 // RewardInput creates a reward or changes the fields it names. Stock given
 // in a change restocks the reward to that many units left.
 type RewardInput struct {
-	Name             *string  `json:"name,omitempty"`
-	Description      *string  `json:"description,omitempty"`
-	Type             *string  `json:"type,omitempty"`
-	PointsPrice      *int64   `json:"points_price,omitempty"`
-	CashPrice        *int64   `json:"cash_price,omitempty"`
-	Stock            *int64   `json:"stock,omitempty"`
-	PerMemberLimit   *int64   `json:"per_member_limit,omitempty"`
-	StartsAt         *string  `json:"starts_at,omitempty"`
-	EndsAt           *string  `json:"ends_at,omitempty"`
+	Name             *string  `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	Description      *string  `json:"description,omitempty" api:"maxlen=2000"`
+	Type             *string  `json:"type,omitempty" api:"enum=physical|virtual|coupon|privilege"`
+	PointsPrice      *int64   `json:"points_price,omitempty" api:"min=0,max=10000000000"`
+	CashPrice        *int64   `json:"cash_price,omitempty" api:"min=0,max=10000000000" doc:"fen"`
+	Stock            *int64   `json:"stock,omitempty" api:"min=0" doc:"units left; in a change, a restock to that many"`
+	PerMemberLimit   *int64   `json:"per_member_limit,omitempty" api:"min=1"`
+	StartsAt         *string  `json:"starts_at,omitempty" api:"format=date-time"`
+	EndsAt           *string  `json:"ends_at,omitempty" api:"format=date-time"`
 	Tiers            []string `json:"tiers,omitempty"`
 	CouponTemplateID *string  `json:"coupon_template_id,omitempty"`
 	MerchantID       *string  `json:"merchant_id,omitempty"`
-	Categories       []string `json:"categories,omitempty"`
-	Status           *string  `json:"status,omitempty"`
+	Categories       []string `json:"categories,omitempty" api:"maxitems=20"`
+	Status           *string  `json:"status,omitempty" api:"enum=active|paused"`
 }
 
 func optStr(s null.String) *string {

@@ -20,19 +20,19 @@ import (
 // Input creates a rule or, in a change, sets the fields it names; in a
 // change "" and null clear the optional ones.
 type Input struct {
-	Name           *string           `json:"name,omitempty"`
-	EventType      *string           `json:"event_type,omitempty"`
-	Condition      *string           `json:"condition,omitempty"`
+	Name           *string           `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	EventType      *string           `json:"event_type,omitempty" api:"maxlen=64,pattern=^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"`
+	Condition      *string           `json:"condition,omitempty" doc:"CEL over event, member, order, now, local; must be a bool"`
 	Reward         *rules.Reward     `json:"reward,omitempty"`
 	Limits         json.RawMessage   `json:"limits,omitempty"`
-	StartsAt       *string           `json:"starts_at,omitempty"`
-	EndsAt         *string           `json:"ends_at,omitempty"`
-	Priority       *int              `json:"priority,omitempty"`
+	StartsAt       *string           `json:"starts_at,omitempty" api:"format=date-time"`
+	EndsAt         *string           `json:"ends_at,omitempty" api:"format=date-time"`
+	Priority       *int              `json:"priority,omitempty" api:"min=-1000000,max=1000000" doc:"higher first"`
 	Exclusive      *bool             `json:"exclusive,omitempty"`
-	Status         *string           `json:"status,omitempty"`
+	Status         *string           `json:"status,omitempty" api:"enum=draft|active|paused"`
 	Recurrence     *rules.Recurrence `json:"recurrence,omitempty"`
 	MerchantID     *string           `json:"merchant_id,omitempty"`
-	TierMultiplier *bool             `json:"tier_multiplier,omitempty"`
+	TierMultiplier *bool             `json:"tier_multiplier,omitempty" doc:"apply the tier multiplier; default true for points, false for growth"`
 }
 
 // FromDef is the input that creates a rule of definition d.

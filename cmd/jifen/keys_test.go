@@ -160,13 +160,13 @@ func TestServeAdminKeyIgnored(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "j.db")
 	const first, other = "the-first-admin-key-0123456789", "another-admin-key-0123456789"
 	const warning = "JIFEN_ADMIN_KEY ignored"
+	// Three starts in turn on one database: each stops before the next.
 	start := func(name, key string) (base, stderr string) {
-		t.Run(name, func(t *testing.T) {
-			b, errs := startServe(t, map[string]string{"JIFEN_DB": dsn, "JIFEN_ADMIN_KEY": key, "JIFEN_LOG_FORMAT": "json"})
-			code, _ := get(t, b+"/v1/program", key)
-			base, stderr = b, errs.String()+"\nGET /v1/program with JIFEN_ADMIN_KEY: "+http.StatusText(code)
-		})
-		return base, stderr
+		t.Helper()
+		b, errs, stop := serveTest(t, map[string]string{"JIFEN_DB": dsn, "JIFEN_ADMIN_KEY": key, "JIFEN_LOG_FORMAT": "json"})
+		defer stop()
+		code, _ := get(t, b+"/v1/program", key)
+		return b, errs.String() + "\nGET /v1/program with JIFEN_ADMIN_KEY: " + http.StatusText(code)
 	}
 	if _, errs := start("empty database", first); strings.Contains(errs, warning) || !strings.Contains(errs, "with JIFEN_ADMIN_KEY: OK") {
 		t.Fatalf("first start: %s", errs)

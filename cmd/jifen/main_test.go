@@ -51,13 +51,27 @@ func env(vars map[string]string) func(string) string {
 // startServe runs jifen serve until the test ends and waits for /readyz.
 func startServe(t *testing.T, vars map[string]string) (base string, stderr *syncBuffer) {
 	t.Helper()
+	base, stderr, stop := serveTest(t, vars)
+	t.Cleanup(stop)
+	return base, stderr
+}
+
+// serveTest starts jifen serve, waits until it is ready, and returns the stop
+// function that shuts it down (and fails the test if it exits badly).
+func serveTest(t *testing.T, vars map[string]string) (base string, stderr *syncBuffer, stop func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	vars["JIFEN_ADDR"] = addr
 	stderr = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, env(vars), &bytes.Buffer{}, stderr) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case code := <-done:
@@ -67,7 +81,8 @@ func startServe(t *testing.T, vars map[string]string) (base string, stderr *sync
 		case <-time.After(30 * time.Second):
 			t.Error("serve did not stop within 30s")
 		}
-	})
+	}
+	t.Cleanup(stop)
 	base = "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -75,7 +90,7 @@ func startServe(t *testing.T, vars map[string]string) (base string, stderr *sync
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return base, stderr
+				return base, stderr, stop
 			}
 		}
 		select {

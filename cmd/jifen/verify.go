@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -68,11 +69,11 @@ func verify(ctx context.Context, args []string, getenv func(string) string, out 
 	}
 	failed := 0
 	for _, pid := range programs {
-		checks, err := db.Read().Verify(ctx, pid)
+		rep, err := ledger.Verify(ctx, db.Read(), pid)
 		if err != nil {
 			return err
 		}
-		for _, c := range checks {
+		for _, c := range rep.Checks {
 			mark := "ok  "
 			if !c.OK {
 				mark = "FAIL"

@@ -7,17 +7,13 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/jobs"
+	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
 
 type jobRequest struct {
 	AsOf *string `json:"as_of,omitempty"`
-}
-
-type verifyBody struct {
-	OK     bool          `json:"ok"`
-	Checks []store.Check `json:"checks"`
 }
 
 func (s *Server) registerJobs() {
@@ -37,7 +33,7 @@ func (s *Server) registerJobs() {
 			return jobs.ExpireHolds(ctx, s.db, p, at)
 		})})
 	s.handle(route{method: "GET", path: "/v1/books/verify", access: admin, tag: "jobs",
-		summary: "Check the ledger invariants", out: verifyBody{}, status: 200, handler: s.verify})
+		summary: "Check the ledger invariants", out: ledger.Report{}, status: 200, handler: s.verify})
 }
 
 // runJob answers a job request. A job writes many transactions (one per
@@ -101,13 +97,9 @@ func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
-	checks, err := s.db.Read().Verify(r.Context(), actor(r).ProgramID)
+	rep, err := s.app.Points.Verify(r.Context(), actor(r))
 	if err != nil {
 		return err
 	}
-	ok := true
-	for _, c := range checks {
-		ok = ok && c.OK
-	}
-	return encode(w, 200, verifyBody{OK: ok, Checks: checks})
+	return encode(w, 200, rep)
 }

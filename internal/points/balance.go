@@ -52,3 +52,8 @@ func (s *Service) Lots(ctx context.Context, a auth.Actor, ref string, f store.Lo
 	}
 	return ledger.MemberLots(ctx, s.db.Replica(), a.ProgramID, m.ID, f, pg)
 }
+
+// Verify checks the programme's books (admin only, by its route).
+func (s *Service) Verify(ctx context.Context, a auth.Actor) (ledger.Report, error) {
+	return ledger.Verify(ctx, s.db.Read(), a.ProgramID)
+}

@@ -13,12 +13,12 @@ import (
 
 // Checkin is one day's check-in of a member.
 type Checkin struct {
-	MemberID      string      `json:"member_id"`
-	Date          string      `json:"date"`
-	Streak        int64       `json:"streak"`
-	Points        int64       `json:"points"`
-	TransactionID null.String `json:"transaction_id"`
-	CreatedAt     time.Time   `json:"created_at"`
+	MemberID      string
+	Date          string
+	Streak        int64
+	Points        int64
+	TransactionID null.String
+	CreatedAt     time.Time
 }
 
 // CheckinOn reads a member's check-in of a program-local date.
@@ -190,13 +190,13 @@ func (tx *Tx) SaveProgress(ctx context.Context, programID string, tp TaskProgres
 
 // Referral is an invitation that brought a member.
 type Referral struct {
-	InviteeID    string      `json:"invitee_id"`
-	InviterID    string      `json:"inviter_id"`
-	Status       string      `json:"status"`
-	InviterTxnID null.String `json:"inviter_transaction_id"`
-	InviteeTxnID null.String `json:"invitee_transaction_id"`
-	CreatedAt    time.Time   `json:"created_at"`
-	RewardedAt   *time.Time  `json:"rewarded_at"`
+	InviteeID    string
+	InviterID    string
+	Status       string
+	InviterTxnID null.String
+	InviteeTxnID null.String
+	CreatedAt    time.Time
+	RewardedAt   *time.Time
 }
 
 // InsertReferral records that inviter brought invitee; false when the

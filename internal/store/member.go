@@ -17,23 +17,23 @@ import (
 
 // Member is a stored member.
 type Member struct {
-	ID           string          `json:"id"`
-	ExternalID   null.String     `json:"external_id"`
-	Phone        null.String     `json:"phone"`
-	Name         null.String     `json:"name"`
-	Gender       string          `json:"gender"`
-	Birthday     null.String     `json:"birthday"`
-	Region       null.String     `json:"region"`
-	Attributes   json.RawMessage `json:"attributes"`
-	Tags         []string        `json:"tags"`
-	Tier         null.String     `json:"tier"`
-	Status       string          `json:"status"`
-	ReferralCode string          `json:"referral_code"`
-	ReferredBy   null.String     `json:"referred_by"`
-	MerchantID   null.String     `json:"merchant_id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
-	ProgramID    string          `json:"-"`
+	ID           string
+	ExternalID   null.String
+	Phone        null.String
+	Name         null.String
+	Gender       string
+	Birthday     null.String
+	Region       null.String
+	Attributes   json.RawMessage
+	Tags         []string
+	Tier         null.String
+	Status       string
+	ReferralCode string
+	ReferredBy   null.String
+	MerchantID   null.String
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ProgramID    string
 
 	scan *scanState
 }

@@ -21,9 +21,9 @@ const (
 
 // Check is the outcome of one invariant check.
 type Check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
+	Name   string
+	OK     bool
+	Detail string
 }
 
 type verifyCheck struct {

@@ -35,13 +35,13 @@ const (
 
 // scopeFixture is merchant A's objects and merchant B's key.
 type scopeFixture struct {
-	a, b                       string // merchant IDs
-	keyA, keyB                 string
-	member                     string
-	txn, hold, redemption      string
-	reward, rule, template     string
-	coupon, lottery            string
-	txnHQ, lotteryHQ, couponHQ string // the programme's (HQ's) own
+	a, b                   string // merchant IDs
+	keyA, keyB             string
+	member                 string
+	txn, hold, redemption  string
+	reward, rule, template string
+	coupon, lottery        string
+	txnHQ                  string // the programme's (HQ's) own
 }
 
 // probe is a request merchant B's key makes against merchant A.

@@ -55,7 +55,7 @@ func optStr(s null.String) *string {
 	return &v
 }
 
-func couponFrom(r store.CouponRow) Coupon {
+func couponOf(r store.Coupon) Coupon {
 	return Coupon{Code: r.Code, TemplateID: r.TemplateID, MemberID: r.MemberID, Status: r.Status, Source: r.Source,
 		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, TransactionID: optStr(r.TransactionID),
 		RedeemedReference: optStr(r.RedeemedReference), RedeemedAt: r.RedeemedAt, OrderAmount: r.OrderAmount,
@@ -84,7 +84,7 @@ func Issue(ctx context.Context, tx *store.Tx, p program.Program, templateID, mem
 	if err != nil {
 		return Coupon{}, err
 	}
-	return issue(ctx, tx, p, fromRow(r), memberID, source, "", now)
+	return issue(ctx, tx, p, templateOf(r), memberID, source, "", now)
 }
 
 func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, memberID, source, txnID string, now time.Time) (Coupon, error) {
@@ -99,7 +99,7 @@ func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 	} else if !ok {
 		return Coupon{}, failure.New(failure.OutOfStock, "all %d coupons of %s have been issued", *t.Total, t.ID)
 	}
-	c := store.CouponRow{ProgramID: p.ID, TemplateID: t.ID, MemberID: memberID, Status: Active, Source: source,
+	c := store.Coupon{ProgramID: p.ID, TemplateID: t.ID, MemberID: memberID, Status: Active, Source: source,
 		TransactionID: null.String(txnID), CreatedAt: now, UpdatedAt: now}
 	if t.ValidDays != nil {
 		c.ValidFrom, c.ValidUntil = now, now.Add(time.Duration(*t.ValidDays)*24*time.Hour)
@@ -116,7 +116,7 @@ func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 			return Coupon{}, err
 		}
 		if ok {
-			return couponFrom(c), nil
+			return couponOf(c), nil
 		}
 		if attempt == 5 {
 			return Coupon{}, failure.New(failure.Internal, "no free coupon code")
@@ -195,7 +195,7 @@ func (t Template) Discount(amount int64) int64 {
 	return max(min(d, amount), 0)
 }
 
-func check(t Template, c store.CouponRow, memberID string, amount int64, now time.Time) Check {
+func check(t Template, c store.Coupon, memberID string, amount int64, now time.Time) Check {
 	switch {
 	case c.MemberID != memberID:
 		return Check{Reason: "not_owner"}
@@ -227,7 +227,7 @@ func Validate(ctx context.Context, conn *store.Conn, p program.Program, code, me
 	if err != nil {
 		return Check{}, err
 	}
-	return check(fromRow(r), c, memberID, amount, now), nil
+	return check(templateOf(r), c, memberID, amount, now), nil
 }
 
 func normalize(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
@@ -248,7 +248,7 @@ func redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	}
 	if c.Status == Redeemed {
 		if string(c.RedeemedReference) == reference && c.MemberID == memberID {
-			return couponFrom(c), nil
+			return couponOf(c), nil
 		}
 		return Coupon{}, failure.New(failure.Conflict, "coupon %s was redeemed for %s", c.Code, c.RedeemedReference)
 	}
@@ -256,7 +256,7 @@ func redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	if err != nil {
 		return Coupon{}, err
 	}
-	t := fromRow(r)
+	t := templateOf(r)
 	ch := check(t, c, memberID, amount, now)
 	switch ch.Reason {
 	case "":
@@ -273,7 +273,7 @@ func redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	}
 	c.Status, c.RedeemedReference, c.RedeemedAt = Redeemed, null.String(reference), &now
 	c.OrderAmount, c.Discount, c.UpdatedAt = &amount, &ch.Discount, now
-	return couponFrom(c), tx.UpdateCoupon(ctx, c)
+	return couponOf(c), tx.UpdateCoupon(ctx, c)
 }
 
 // unredeem gives a redeemed coupon back when its order is cancelled; past
@@ -294,7 +294,7 @@ func unredeem(ctx context.Context, tx *store.Tx, p program.Program, code, refere
 		c.Status = Expired
 	}
 	c.RedeemedReference, c.RedeemedAt, c.OrderAmount, c.Discount, c.UpdatedAt = "", nil, nil, nil, now
-	return couponFrom(c), tx.UpdateCoupon(ctx, c)
+	return couponOf(c), tx.UpdateCoupon(ctx, c)
 }
 
 // transfer gives an active coupon of a transferable template to another
@@ -328,7 +328,7 @@ func transfer(ctx context.Context, tx *store.Tx, p program.Program, code, fromMe
 		return Coupon{}, err
 	}
 	c.TransferredFrom, c.MemberID, c.UpdatedAt = null.String(c.MemberID), to.ID, now
-	return couponFrom(c), tx.UpdateCoupon(ctx, c)
+	return couponOf(c), tx.UpdateCoupon(ctx, c)
 }
 
 // VoidCoupon cancels an active coupon (its redemption was cancelled). A

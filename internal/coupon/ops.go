@@ -112,7 +112,7 @@ func (s *Service) Claim(ctx context.Context, tx *store.Tx, a auth.Actor, templat
 	if !a.Sees(string(r.MerchantID)) {
 		return Coupon{}, failure.New(failure.NotFound, "coupon template %s not found", templateID)
 	}
-	return claim(ctx, tx, p, fromRow(r), memberID, mer, s.clock.Now())
+	return claim(ctx, tx, p, templateOf(r), memberID, mer, s.clock.Now())
 }
 
 // Get reads a coupon.
@@ -125,11 +125,11 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, code string) (Coupon, e
 	if err := s.sees(ctx, c, a, r); err != nil {
 		return Coupon{}, err
 	}
-	return couponFrom(r), nil
+	return couponOf(r), nil
 }
 
 // sees answers a coupon of another merchant's template as not found.
-func (s *Service) sees(ctx context.Context, c *store.Conn, a auth.Actor, r store.CouponRow) error {
+func (s *Service) sees(ctx context.Context, c *store.Conn, a auth.Actor, r store.Coupon) error {
 	if !a.IsMerchant() {
 		return nil
 	}
@@ -282,7 +282,7 @@ func (s *Service) MemberCoupons(ctx context.Context, a auth.Actor, ref, status s
 		} else if err != nil {
 			return nil, "", err
 		}
-		out = append(out, couponFrom(r))
+		out = append(out, couponOf(r))
 	}
 	return out, next, nil
 }

@@ -83,7 +83,7 @@ type TemplateInput struct {
 
 var hhmm = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
 
-func fromRow(r store.CouponTemplateRow) Template {
+func templateOf(r store.CouponTemplate) Template {
 	t := Template{ID: r.ID, Name: r.Name, Kind: r.Kind, Value: r.Value, MinOrder: r.MinOrder, MaxDiscount: r.MaxDiscount,
 		Total: r.Total, Issued: r.Issued, PerMemberLimit: r.PerMemberLimit, ValidDays: r.ValidDays, ValidFrom: r.ValidFrom,
 		ValidUntil: r.ValidUntil, PointsPrice: r.PointsPrice, Transferable: r.Transferable, Categories: r.Categories,
@@ -101,8 +101,8 @@ func fromRow(r store.CouponTemplateRow) Template {
 	return t
 }
 
-func (t Template) row(programID string) store.CouponTemplateRow {
-	r := store.CouponTemplateRow{ID: t.ID, ProgramID: programID, Name: t.Name, Kind: t.Kind, Value: t.Value, MinOrder: t.MinOrder,
+func (t Template) record(programID string) store.CouponTemplate {
+	r := store.CouponTemplate{ID: t.ID, ProgramID: programID, Name: t.Name, Kind: t.Kind, Value: t.Value, MinOrder: t.MinOrder,
 		MaxDiscount: t.MaxDiscount, Total: t.Total, Issued: t.Issued, PerMemberLimit: t.PerMemberLimit, ValidDays: t.ValidDays,
 		ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil, PointsPrice: t.PointsPrice, Transferable: t.Transferable,
 		Categories: t.Categories, Status: t.Status, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
@@ -267,12 +267,12 @@ func createTemplate(ctx context.Context, tx *store.Tx, p program.Program, in Tem
 	if err := checkMerchant(ctx, tx, p.ID, t.MerchantID); err != nil {
 		return Template{}, err
 	}
-	return t, tx.SaveCouponTemplate(ctx, t.row(p.ID))
+	return t, tx.SaveCouponTemplate(ctx, t.record(p.ID))
 }
 
 // updateTemplate changes a template; coupons already issued keep their terms.
-func updateTemplate(ctx context.Context, tx *store.Tx, p program.Program, r store.CouponTemplateRow, in TemplateInput, now time.Time) (Template, error) {
-	t := fromRow(r)
+func updateTemplate(ctx context.Context, tx *store.Tx, p program.Program, r store.CouponTemplate, in TemplateInput, now time.Time) (Template, error) {
+	t := templateOf(r)
 	if in.ValidDays != nil {
 		t.ValidFrom, t.ValidUntil = nil, nil
 	} else if in.ValidFrom != nil || in.ValidUntil != nil {
@@ -285,7 +285,7 @@ func updateTemplate(ctx context.Context, tx *store.Tx, p program.Program, r stor
 		return Template{}, err
 	}
 	t.UpdatedAt = now
-	return t, tx.SaveCouponTemplate(ctx, t.row(p.ID))
+	return t, tx.SaveCouponTemplate(ctx, t.record(p.ID))
 }
 
 // getTemplate reads a template.
@@ -294,7 +294,7 @@ func getTemplate(ctx context.Context, c *store.Conn, programID, templateID strin
 	if err != nil {
 		return Template{}, err
 	}
-	return fromRow(r), nil
+	return templateOf(r), nil
 }
 
 // listTemplates lists templates, newest first.
@@ -305,7 +305,7 @@ func listTemplates(ctx context.Context, c *store.Conn, programID string, p store
 	}
 	out := make([]Template, len(rows))
 	for i, r := range rows {
-		out[i] = fromRow(r)
+		out[i] = templateOf(r)
 	}
 	return out, next, nil
 }

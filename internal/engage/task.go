@@ -53,16 +53,16 @@ type TaskInput struct {
 	Status    *string     `json:"status,omitempty" api:"enum=active|paused,default=\"active\""`
 }
 
-func taskFromRow(r store.TaskRow) Task {
+func taskOf(r store.Task) Task {
 	t := Task{ID: r.ID, Name: r.Name, EventType: r.EventType, Target: r.Target, Period: r.Period, Status: r.Status,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	json.Unmarshal(r.Reward, &t.Reward)
 	return t
 }
 
-func (t Task) row(programID string) store.TaskRow {
+func (t Task) record(programID string) store.Task {
 	reward, _ := json.Marshal(t.Reward)
-	return store.TaskRow{ID: t.ID, ProgramID: programID, Name: t.Name, EventType: t.EventType, Target: t.Target,
+	return store.Task{ID: t.ID, ProgramID: programID, Name: t.Name, EventType: t.EventType, Target: t.Target,
 		Period: t.Period, Reward: reward, Status: t.Status, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
@@ -118,7 +118,7 @@ func CreateTask(ctx context.Context, tx *store.Tx, p program.Program, in TaskInp
 	if err := in.apply(&t, p); err != nil {
 		return Task{}, err
 	}
-	return t, tx.SaveTask(ctx, t.row(p.ID))
+	return t, tx.SaveTask(ctx, t.record(p.ID))
 }
 
 // UpdateTask changes a task; progress already made is kept.
@@ -127,12 +127,12 @@ func UpdateTask(ctx context.Context, tx *store.Tx, p program.Program, taskID str
 	if err != nil || r.Status == "deleted" {
 		return Task{}, failure.New(failure.NotFound, "task %s not found", taskID)
 	}
-	t := taskFromRow(r)
+	t := taskOf(r)
 	if err := in.apply(&t, p); err != nil {
 		return Task{}, err
 	}
 	t.UpdatedAt = now
-	return t, tx.SaveTask(ctx, t.row(p.ID))
+	return t, tx.SaveTask(ctx, t.record(p.ID))
 }
 
 // GetTask reads a task.
@@ -144,7 +144,7 @@ func GetTask(ctx context.Context, c *store.Conn, programID, taskID string) (Task
 	if r.Status == "deleted" {
 		return Task{}, failure.New(failure.NotFound, "task %s not found", taskID)
 	}
-	return taskFromRow(r), nil
+	return taskOf(r), nil
 }
 
 // ListTasks lists a program's tasks, oldest first.
@@ -155,7 +155,7 @@ func ListTasks(ctx context.Context, c *store.Conn, programID string) ([]Task, er
 	}
 	out := make([]Task, len(rows))
 	for i, r := range rows {
-		out[i] = taskFromRow(r)
+		out[i] = taskOf(r)
 	}
 	return out, nil
 }
@@ -198,7 +198,7 @@ func Advance(ctx context.Context, tx *store.Tx, p program.Program, memberID, eve
 	}
 	var done []Completion
 	for _, r := range tasks {
-		t := taskFromRow(r)
+		t := taskOf(r)
 		tp, ok := progress[t.ID]
 		if !ok {
 			tp = store.TaskProgress{TaskID: t.ID, MemberID: memberID, Period: keys[t.ID]}

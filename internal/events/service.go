@@ -123,7 +123,7 @@ func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input
 	if err != nil {
 		return Posted{}, err
 	}
-	inserted, err := tx.InsertEvent(ctx, store.EventRow{
+	inserted, err := tx.InsertEvent(ctx, store.Event{
 		ProgramID: p.ID, ID: e.ID, Type: e.Type, MemberID: r.MemberID, MerchantID: null.String(e.MerchantID),
 		OccurredAt: e.at, Data: dataJSON(e.Data), Result: out, CreatedAt: e.received,
 	})
@@ -237,7 +237,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 		return r, s.refund(ctx, tx, p, e, m, &r, now)
 	}
 	if e.order != nil && !simulate {
-		ok, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
+		ok, err := tx.InsertOrder(ctx, store.Order{ProgramID: p.ID, OrderID: e.order.ID, MemberID: m.ID, EventID: e.ID,
 			Amount: e.order.Amount, CreatedAt: now})
 		if err != nil {
 			return r, err
@@ -398,12 +398,12 @@ func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e
 	if e.order != nil {
 		orderID = e.order.ID
 	}
-	rows := make([]store.AwardRow, len(txns))
+	rows := make([]store.Award, len(txns))
 	for i, t := range txns {
 		a := &awards[paid[i]]
 		tid := t.ID
 		a.TransactionID = &tid
-		rows[i] = store.AwardRow{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: a.RuleID,
+		rows[i] = store.Award{ID: id.New("awd"), ProgramID: p.ID, EventID: e.ID, RuleID: a.RuleID,
 			RuleVersion: a.RuleVersion, MemberID: m.ID, Currency: a.Currency, Points: a.Points, TransactionID: t.ID,
 			OrderID: null.String(orderID), Capped: a.Capped, CreatedAt: now}
 	}
@@ -481,29 +481,29 @@ func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e
 // heldOrder is the order of a refund that no order.paid event recorded but
 // holds named (an order paid partly with points at a till that posts no
 // events): it is recorded from the holds' order_amount.
-func (s *Service) heldOrder(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, now time.Time) (store.OrderRow, error) {
+func (s *Service) heldOrder(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, now time.Time) (store.Order, error) {
 	holds, err := tx.OrderHolds(ctx, p.ID, e.refund.OrderID)
 	if err != nil {
-		return store.OrderRow{}, err
+		return store.Order{}, err
 	}
 	for _, h := range holds {
 		if h.MemberID != m.ID || h.OrderAmount == nil {
 			continue
 		}
-		if _, err := tx.InsertOrder(ctx, store.OrderRow{ProgramID: p.ID, OrderID: e.refund.OrderID, MemberID: m.ID,
+		if _, err := tx.InsertOrder(ctx, store.Order{ProgramID: p.ID, OrderID: e.refund.OrderID, MemberID: m.ID,
 			EventID: e.ID, Amount: *h.OrderAmount, CreatedAt: now}); err != nil {
-			return store.OrderRow{}, err
+			return store.Order{}, err
 		}
 		return tx.LockOrder(ctx, p.ID, e.refund.OrderID)
 	}
-	return store.OrderRow{}, failure.Field("data.order_id", "no paid order %q", e.refund.OrderID)
+	return store.Order{}, failure.Field("data.order_id", "no paid order %q", e.refund.OrderID)
 }
 
 // returnCheckout gives back, in proportion to the refund, the points
 // captured by holds that named the order: after refunds totalling R of an
 // order of amount A, a capture of C points has returned floor(C × R / A)
 // in all, so a full refund returns all of it.
-func returnCheckout(ctx context.Context, tx *store.Tx, p program.Program, o store.OrderRow, m store.Member, before, after int64, r *Result, now time.Time) error {
+func returnCheckout(ctx context.Context, tx *store.Tx, p program.Program, o store.Order, m store.Member, before, after int64, r *Result, now time.Time) error {
 	holds, err := tx.OrderHolds(ctx, p.ID, o.OrderID)
 	if err != nil {
 		return err

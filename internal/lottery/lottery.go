@@ -208,23 +208,23 @@ func create(ctx context.Context, tx *store.Tx, p program.Program, in Input, now 
 		return Lottery{}, err
 	}
 	fb, _ := json.Marshal(in.FallbackPrize.PrizeIn)
-	l := store.LotteryRow{ID: id.New("lty"), ProgramID: p.ID, Name: in.Name, CostPoints: in.CostPoints, DailyLimit: in.DailyLimit,
+	l := store.Lottery{ID: id.New("lty"), ProgramID: p.ID, Name: in.Name, CostPoints: in.CostPoints, DailyLimit: in.DailyLimit,
 		Fallback: fb, StartsAt: starts, EndsAt: ends, Status: status, CreatedAt: now, UpdatedAt: now}
 	if in.MerchantID != nil {
 		l.MerchantID = null.String(*in.MerchantID)
 	}
-	prizes := make([]store.PrizeRow, len(in.Prizes))
+	prizes := make([]store.Prize, len(in.Prizes))
 	for i, pr := range in.Prizes {
 		rw, _ := json.Marshal(pr.Reward)
-		prizes[i] = store.PrizeRow{Index: i, Name: pr.Name, Weight: pr.Weight, Stock: pr.Stock, Reward: rw}
+		prizes[i] = store.Prize{Index: i, Name: pr.Name, Weight: pr.Weight, Stock: pr.Stock, Reward: rw}
 	}
 	if err := tx.SaveLottery(ctx, l, prizes); err != nil {
 		return Lottery{}, err
 	}
-	return fromRows(l, prizes, 0), nil
+	return lotteryOf(l, prizes, 0), nil
 }
 
-func fromRows(l store.LotteryRow, prizes []store.PrizeRow, fallbackWon int64) Lottery {
+func lotteryOf(l store.Lottery, prizes []store.Prize, fallbackWon int64) Lottery {
 	out := Lottery{programID: l.ProgramID, ID: l.ID, Name: l.Name, CostPoints: l.CostPoints, DailyLimit: l.DailyLimit, StartsAt: l.StartsAt,
 		EndsAt: l.EndsAt, Status: l.Status, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Prizes: []Prize{}}
 	if l.MerchantID != "" {
@@ -256,7 +256,7 @@ func fromRows(l store.LotteryRow, prizes []store.PrizeRow, fallbackWon int64) Lo
 	return out
 }
 
-func inStock(pr store.PrizeRow) bool { return pr.Weight > 0 && (pr.Stock == nil || *pr.Stock > 0) }
+func inStock(pr store.Prize) bool { return pr.Weight > 0 && (pr.Stock == nil || *pr.Stock > 0) }
 
 // ratio writes a/b as a decimal string with 6 places, trailing zeros cut.
 func ratio(a, b int64) string {
@@ -276,7 +276,7 @@ func get(ctx context.Context, c *store.Conn, programID, lotteryID string) (Lotte
 	if err != nil {
 		return Lottery{}, err
 	}
-	return fromRows(l, prizes, won), nil
+	return lotteryOf(l, prizes, won), nil
 }
 
 // list lists lotteries, newest first, with their odds.
@@ -299,7 +299,7 @@ func list(ctx context.Context, c *store.Conn, programID string, p store.Page) ([
 // Pick chooses a prize by weight among those in stock, with u uniform in
 // [0, total weight of those in stock); it returns the prize's index, or -1
 // when no prize is in stock.
-func Pick(prizes []store.PrizeRow, u int64) int {
+func Pick(prizes []store.Prize, u int64) int {
 	for _, pr := range prizes {
 		if !inStock(pr) {
 			continue
@@ -313,7 +313,7 @@ func Pick(prizes []store.PrizeRow, u int64) int {
 }
 
 // Total is the weight of the prizes in stock.
-func Total(prizes []store.PrizeRow) int64 {
+func Total(prizes []store.Prize) int64 {
 	var t int64
 	for _, pr := range prizes {
 		if inStock(pr) {
@@ -382,7 +382,7 @@ func (d drawer) draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 	if merchantID == "" {
 		merchantID = string(l.MerchantID)
 	}
-	row := store.DrawRow{ID: id.New("drw"), ProgramID: p.ID, LotteryID: l.ID, MemberID: m.ID, Date: date, CreatedAt: now}
+	row := store.Draw{ID: id.New("drw"), ProgramID: p.ID, LotteryID: l.ID, MemberID: m.ID, Date: date, CreatedAt: now}
 	if l.CostPoints > 0 {
 		t, err := ledger.Spend(ctx, tx, p.Ledger(), ledger.SpendInput{MemberID: m.ID, Points: l.CostPoints,
 			Reason: "lottery: " + l.Name, Reference: row.ID, MerchantID: merchantID, Now: now})
@@ -407,7 +407,7 @@ func (d drawer) draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 			idx = -1 // taken by a concurrent draw since we read it
 		}
 	}
-	view := fromRows(l, prizes, 0)
+	view := lotteryOf(l, prizes, 0)
 	prize := view.FallbackPrize
 	if idx >= 0 {
 		prize = view.Prizes[idx]
@@ -420,7 +420,7 @@ func (d drawer) draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 	if err := tx.InsertDraw(ctx, row); err != nil {
 		return Draw{}, err
 	}
-	return drawFrom(row, prize), nil
+	return drawOf(row, prize), nil
 }
 
 func (d drawer) rand() io.Reader {
@@ -430,7 +430,7 @@ func (d drawer) rand() io.Reader {
 	return rand.Reader
 }
 
-func (d drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l store.LotteryRow, memberID, merchantID string, prize Prize, row *store.DrawRow, now time.Time) error {
+func (d drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l store.Lottery, memberID, merchantID string, prize Prize, row *store.Draw, now time.Time) error {
 	r := prize.Reward
 	switch {
 	case r.Points != nil:
@@ -457,7 +457,7 @@ func (d drawer) grant(ctx context.Context, tx *store.Tx, p program.Program, l st
 	return nil
 }
 
-func drawFrom(row store.DrawRow, prize Prize) Draw {
+func drawOf(row store.Draw, prize Prize) Draw {
 	opt := func(s null.String) *string {
 		if s == "" {
 			return nil
@@ -483,7 +483,7 @@ func draws(ctx context.Context, c *store.Conn, l Lottery, memberID string, p sto
 		if r.PrizeIndex >= 0 && r.PrizeIndex < len(l.Prizes) {
 			prize = l.Prizes[r.PrizeIndex]
 		}
-		out[i] = drawFrom(r, prize)
+		out[i] = drawOf(r, prize)
 	}
 	return out, next, nil
 }

@@ -22,7 +22,7 @@ func (c chacha) Read(p []byte) (int, error) { return c.r.Read(p) }
 // those in stock: a chi-square test at p = 0.001, on a fixed seed so the
 // test is deterministic.
 func TestOddsFollowWeights(t *testing.T) {
-	prizes := []store.PrizeRow{
+	prizes := []store.Prize{
 		{Index: 0, Name: "grand", Weight: 1},
 		{Index: 1, Name: "sold out", Weight: 50, Stock: i64(0)},
 		{Index: 2, Name: "small", Weight: 3},
@@ -60,13 +60,13 @@ func TestOddsFollowWeights(t *testing.T) {
 }
 
 func TestPickEdges(t *testing.T) {
-	prizes := []store.PrizeRow{{Index: 0, Weight: 2}, {Index: 1, Weight: 3, Stock: i64(0)}, {Index: 2, Weight: 5}}
+	prizes := []store.Prize{{Index: 0, Weight: 2}, {Index: 1, Weight: 3, Stock: i64(0)}, {Index: 2, Weight: 5}}
 	for u, want := range map[int64]int{0: 0, 1: 0, 2: 2, 6: 2} {
 		if got := Pick(prizes, u); got != want {
 			t.Errorf("Pick(%d) = %d, want %d", u, got, want)
 		}
 	}
-	none := []store.PrizeRow{{Index: 0, Weight: 2, Stock: i64(0)}}
+	none := []store.Prize{{Index: 0, Weight: 2, Stock: i64(0)}}
 	if Total(none) != 0 || Pick(none, 0) != -1 {
 		t.Error("with nothing in stock the draw must fall back")
 	}

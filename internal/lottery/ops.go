@@ -77,7 +77,7 @@ func (s *Service) SetStatus(ctx context.Context, tx *store.Tx, a auth.Actor, lot
 		return Lottery{}, err
 	}
 	won, err := tx.FallbackWon(ctx, a.ProgramID, lotteryID)
-	return fromRows(l, prizes, won), err
+	return lotteryOf(l, prizes, won), err
 }
 
 // Get reads a lottery with its current odds.

@@ -27,7 +27,7 @@ type gate struct {
 }
 
 type cachedEntry struct {
-	r  store.RewardRow
+	r  store.Reward
 	at time.Time
 }
 

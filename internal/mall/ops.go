@@ -59,12 +59,12 @@ func (s *Service) UpdateReward(ctx context.Context, tx *store.Tx, a auth.Actor, 
 			return Reward{}, failure.New(failure.Forbidden, "a merchant key's rewards stay its merchant's")
 		}
 	}
-	rw := fromRow(r)
+	rw := rewardOf(r)
 	if err := in.apply(ctx, tx, p, &rw); err != nil {
 		return Reward{}, err
 	}
 	rw.UpdatedAt = s.clock.Now()
-	if err := tx.SaveReward(ctx, rw.row(p.ID), in.Stock != nil); err != nil {
+	if err := tx.SaveReward(ctx, rw.record(p.ID), in.Stock != nil); err != nil {
 		return Reward{}, err
 	}
 	tx.After(func() { s.gate.open(rewardID) })
@@ -234,7 +234,7 @@ func (s *Service) Fulfil(ctx context.Context, tx *store.Tx, a auth.Actor, redemp
 		return Redemption{}, err
 	}
 	r.Status, r.UpdatedAt = Fulfilled, now
-	return redemptionFrom(r), tx.SaveRedemption(ctx, r)
+	return redemptionOf(r), tx.SaveRedemption(ctx, r)
 }
 
 // Cancel undoes a pending redemption: its points go back to the lots they
@@ -266,15 +266,15 @@ func (s *Service) Cancel(ctx context.Context, tx *store.Tx, a auth.Actor, redemp
 	}
 	r.Status, r.UpdatedAt = Cancelled, now
 	tx.After(func() { s.gate.open(r.RewardID) })
-	return redemptionFrom(r), tx.SaveRedemption(ctx, r)
+	return redemptionOf(r), tx.SaveRedemption(ctx, r)
 }
 
 // lockRedemption reads a pending redemption the actor may act on, under
 // its member's lock.
-func (s *Service) lockRedemption(ctx context.Context, tx *store.Tx, a auth.Actor, redemptionID string) (program.Program, store.RedemptionRow, time.Time, error) {
+func (s *Service) lockRedemption(ctx context.Context, tx *store.Tx, a auth.Actor, redemptionID string) (program.Program, store.Redemption, time.Time, error) {
 	p, err := s.programs.Get(ctx, a.ProgramID)
 	if err != nil {
-		return p, store.RedemptionRow{}, time.Time{}, err
+		return p, store.Redemption{}, time.Time{}, err
 	}
 	now := s.clock.Now()
 	r, err := tx.Redemption(ctx, p.ID, redemptionID)
@@ -305,7 +305,7 @@ func (s *Service) GetRedemption(ctx context.Context, a auth.Actor, redemptionID 
 	if !a.Sees(string(r.MerchantID)) {
 		return Redemption{}, failure.New(failure.NotFound, "redemption %s not found", redemptionID)
 	}
-	return redemptionFrom(r), nil
+	return redemptionOf(r), nil
 }
 
 // RedemptionStatuses are the statuses a redemption list filters on.
@@ -343,7 +343,7 @@ func (s *Service) Redemptions(ctx context.Context, a auth.Actor, f RedemptionFil
 	}
 	out := make([]Redemption, len(rows))
 	for i, r := range rows {
-		out[i] = redemptionFrom(r)
+		out[i] = redemptionOf(r)
 	}
 	return out, next, nil
 }

@@ -39,7 +39,7 @@ type Redemption struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-func redemptionFrom(r store.RedemptionRow) Redemption {
+func redemptionOf(r store.Redemption) Redemption {
 	return Redemption{ID: r.ID, MemberID: r.MemberID, RewardID: r.RewardID, Quantity: r.Quantity, Points: r.Points,
 		CashPrice: r.CashPrice, Status: r.Status, TransactionID: optStr(r.TransactionID), CouponCode: optStr(r.CouponCode),
 		MerchantID: optStr(r.MerchantID), Source: r.Source, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
@@ -87,7 +87,7 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 		}
 		return Redemption{}, err
 	}
-	rw := fromRow(row)
+	rw := rewardOf(row)
 	if rw.Type == CouponT && q != 1 {
 		return Redemption{}, failure.Field("quantity", "a coupon reward is redeemed one at a time")
 	}
@@ -120,7 +120,7 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 	if merchant == "" && rw.MerchantID != nil {
 		merchant = *rw.MerchantID
 	}
-	red := store.RedemptionRow{
+	red := store.Redemption{
 		ID: id.New("rdm"), ProgramID: p.ID, MemberID: m.ID, RewardID: rw.ID, Quantity: q, CashPrice: rw.CashPrice * q,
 		Status: Pending, MerchantID: null.String(merchant), Source: source, CreatedAt: now, UpdatedAt: now,
 	}
@@ -141,5 +141,5 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 		}
 		red.CouponCode = null.String(c.Code)
 	}
-	return redemptionFrom(red), tx.SaveRedemption(ctx, red)
+	return redemptionOf(red), tx.SaveRedemption(ctx, red)
 }

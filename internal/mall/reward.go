@@ -83,7 +83,7 @@ func strOpt(s *string) null.String {
 	return null.String(*s)
 }
 
-func fromRow(r store.RewardRow) Reward {
+func rewardOf(r store.Reward) Reward {
 	rw := Reward{ID: r.ID, Name: r.Name, Description: optStr(r.Description), Type: r.Type, PointsPrice: r.PointsPrice,
 		CashPrice: r.CashPrice, Stock: r.Stock, Sold: r.Sold, PerMemberLimit: r.PerMemberLimit, StartsAt: r.StartsAt,
 		EndsAt: r.EndsAt, Tiers: r.Tiers, CouponTemplateID: optStr(r.CouponTemplateID), MerchantID: optStr(r.MerchantID),
@@ -94,8 +94,8 @@ func fromRow(r store.RewardRow) Reward {
 	return rw
 }
 
-func (rw Reward) row(programID string) store.RewardRow {
-	return store.RewardRow{ID: rw.ID, ProgramID: programID, Name: rw.Name, Description: strOpt(rw.Description), Type: rw.Type,
+func (rw Reward) record(programID string) store.Reward {
+	return store.Reward{ID: rw.ID, ProgramID: programID, Name: rw.Name, Description: strOpt(rw.Description), Type: rw.Type,
 		PointsPrice: rw.PointsPrice, CashPrice: rw.CashPrice, Stock: rw.Stock, Sold: rw.Sold, PerMemberLimit: rw.PerMemberLimit,
 		StartsAt: rw.StartsAt, EndsAt: rw.EndsAt, Tiers: rw.Tiers, CouponTemplateID: strOpt(rw.CouponTemplateID),
 		MerchantID: strOpt(rw.MerchantID), Categories: rw.Categories, Status: rw.Status, CreatedAt: rw.CreatedAt, UpdatedAt: rw.UpdatedAt}
@@ -230,7 +230,7 @@ func createReward(ctx context.Context, tx *store.Tx, p program.Program, in Rewar
 	if rw.Categories == nil {
 		rw.Categories = []string{}
 	}
-	return rw, tx.SaveReward(ctx, rw.row(p.ID), false)
+	return rw, tx.SaveReward(ctx, rw.record(p.ID), false)
 }
 
 // getReward reads a reward.
@@ -242,7 +242,7 @@ func getReward(ctx context.Context, c *store.Conn, programID, rewardID string) (
 	if r.Status == "deleted" {
 		return Reward{}, failure.New(failure.NotFound, "reward %s not found", rewardID)
 	}
-	return fromRow(r), nil
+	return rewardOf(r), nil
 }
 
 // listRewards lists rewards, newest first.
@@ -253,7 +253,7 @@ func listRewards(ctx context.Context, c *store.Conn, programID string, p store.P
 	}
 	out := make([]Reward, len(rows))
 	for i, r := range rows {
-		out[i] = fromRow(r)
+		out[i] = rewardOf(r)
 	}
 	return out, next, nil
 }
@@ -292,7 +292,7 @@ func availableToMember(ctx context.Context, c *store.Conn, p program.Program, me
 			return nil, err
 		}
 		for _, r := range rows {
-			rw := fromRow(r)
+			rw := rewardOf(r)
 			if availability(rw, string(m.Tier), now) != nil || (rw.Stock != nil && *rw.Stock == 0) || rw.PointsPrice > available {
 				continue
 			}

@@ -148,7 +148,7 @@ func (b *Book) Delete(ctx context.Context, tx *store.Tx, a auth.Actor, ruleID st
 
 // lock reads a rule that is not deleted, under its row lock, and checks
 // the actor may edit it.
-func (b *Book) lock(ctx context.Context, tx *store.Tx, a auth.Actor, ruleID string) (Rule, store.RuleRow, error) {
+func (b *Book) lock(ctx context.Context, tx *store.Tx, a auth.Actor, ruleID string) (Rule, store.Rule, error) {
 	cur, err := tx.LockRule(ctx, a.ProgramID, ruleID)
 	if err != nil {
 		return Rule{}, cur, err
@@ -159,7 +159,7 @@ func (b *Book) lock(ctx context.Context, tx *store.Tx, a auth.Actor, ruleID stri
 	if err := a.MayEdit(string(cur.MerchantID)); err != nil {
 		return Rule{}, cur, err
 	}
-	r, err := fromRow(cur)
+	r, err := ruleOf(cur)
 	return r, cur, err
 }
 

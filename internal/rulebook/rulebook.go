@@ -31,7 +31,7 @@ type Rule struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-func fromRow(r store.RuleRow) (Rule, error) {
+func ruleOf(r store.Rule) (Rule, error) {
 	var d rules.Def
 	if err := json.Unmarshal(r.Definition, &d); err != nil {
 		return Rule{}, fmt.Errorf("rule %s: %w", r.ID, err)
@@ -40,13 +40,13 @@ func fromRow(r store.RuleRow) (Rule, error) {
 	return Rule{ID: r.ID, Version: r.Version, Def: d, BudgetUsed: r.BudgetUsed, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, nil
 }
 
-func row(programID string, r Rule) store.RuleRow {
+func record(programID string, r Rule) store.Rule {
 	def, _ := json.Marshal(r.Def)
 	var budget *int64
 	if r.Limits != nil {
 		budget = r.Limits.Budget
 	}
-	return store.RuleRow{ID: r.ID, ProgramID: programID, Version: r.Version, Status: r.Status, EventType: r.EventType,
+	return store.Rule{ID: r.ID, ProgramID: programID, Version: r.Version, Status: r.Status, EventType: r.EventType,
 		MerchantID: null.String(r.MerchantID), Definition: def, Budget: budget, BudgetUsed: r.BudgetUsed,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
@@ -87,7 +87,7 @@ func (b *Book) create(ctx context.Context, tx *store.Tx, programID string, d rul
 	if err := checkMerchant(ctx, tx, programID, r.MerchantID); err != nil {
 		return Rule{}, err
 	}
-	if err := tx.SaveRule(ctx, row(programID, r)); err != nil {
+	if err := tx.SaveRule(ctx, record(programID, r)); err != nil {
 		return Rule{}, err
 	}
 	tx.After(func() { b.Forget(programID) })
@@ -116,7 +116,7 @@ func (b *Book) get(ctx context.Context, c *store.Conn, programID, ruleID string)
 	if r.Status == rules.Deleted {
 		return Rule{}, failure.New(failure.NotFound, "rule %s not found", ruleID)
 	}
-	return fromRow(r)
+	return ruleOf(r)
 }
 
 // update replaces a rule's definition with the changed one as a new
@@ -132,7 +132,7 @@ func (b *Book) update(ctx context.Context, tx *store.Tx, programID string, r Rul
 	if err := checkMerchant(ctx, tx, programID, r.MerchantID); err != nil {
 		return Rule{}, err
 	}
-	if err := tx.SaveRule(ctx, row(programID, r)); err != nil {
+	if err := tx.SaveRule(ctx, record(programID, r)); err != nil {
 		return Rule{}, err
 	}
 	tx.After(func() { b.Forget(programID) })
@@ -141,7 +141,7 @@ func (b *Book) update(ctx context.Context, tx *store.Tx, programID string, r Rul
 
 // remove marks a locked rule deleted (a new version); its awards keep
 // naming it.
-func (b *Book) remove(ctx context.Context, tx *store.Tx, programID string, cur store.RuleRow, now time.Time) error {
+func (b *Book) remove(ctx context.Context, tx *store.Tx, programID string, cur store.Rule, now time.Time) error {
 	cur.Status, cur.Version, cur.UpdatedAt = rules.Deleted, cur.Version+1, now
 	if err := tx.SaveRule(ctx, cur); err != nil {
 		return err
@@ -158,7 +158,7 @@ func (b *Book) list(ctx context.Context, programID, status, eventType string, p 
 	}
 	out := make([]Rule, 0, len(rows))
 	for _, r := range rows {
-		v, err := fromRow(r)
+		v, err := ruleOf(r)
 		if err != nil {
 			return nil, "", err
 		}

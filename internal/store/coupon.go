@@ -11,8 +11,8 @@ import (
 	"github.com/jifen/jifen/internal/null"
 )
 
-// CouponTemplateRow is a stored coupon template.
-type CouponTemplateRow struct {
+// CouponTemplate is a stored coupon template.
+type CouponTemplate struct {
 	ID             string
 	ProgramID      string
 	Name           string
@@ -41,8 +41,8 @@ const templateColumns = `id, program_id, name, kind, value, min_order, max_disco
 	daily_time, daily_quantity, valid_days, valid_from, valid_until, points_price, transferable, merchant_id, categories,
 	status, created_at, updated_at`
 
-func scanTemplate(row interface{ Scan(...any) error }) (CouponTemplateRow, error) {
-	var t CouponTemplateRow
+func scanTemplate(row interface{ Scan(...any) error }) (CouponTemplate, error) {
+	var t CouponTemplate
 	var maxDiscount, total, limit, dailyQty, validDays, from, until sql.NullInt64
 	var cats sql.NullString
 	var created, updated int64
@@ -59,7 +59,7 @@ func scanTemplate(row interface{ Scan(...any) error }) (CouponTemplateRow, error
 
 // SaveCouponTemplate inserts or updates a template; issued changes only
 // through TakeCoupon.
-func (tx *Tx) SaveCouponTemplate(ctx context.Context, t CouponTemplateRow) error {
+func (tx *Tx) SaveCouponTemplate(ctx context.Context, t CouponTemplate) error {
 	_, err := tx.exec(ctx, `INSERT INTO coupon_templates (`+templateColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, value = excluded.value,
@@ -79,19 +79,19 @@ func (tx *Tx) SaveCouponTemplate(ctx context.Context, t CouponTemplateRow) error
 }
 
 // CouponTemplate reads a template of the program.
-func (c *Conn) CouponTemplate(ctx context.Context, programID, id string) (CouponTemplateRow, error) {
+func (c *Conn) CouponTemplate(ctx context.Context, programID, id string) (CouponTemplate, error) {
 	t, err := scanTemplate(c.queryRow(ctx, `SELECT `+templateColumns+` FROM coupon_templates WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return CouponTemplateRow{}, failure.New(failure.NotFound, "coupon template %s not found", id)
+		return CouponTemplate{}, failure.New(failure.NotFound, "coupon template %s not found", id)
 	}
 	if err != nil {
-		return CouponTemplateRow{}, classify(fmt.Errorf("coupon template %s: %w", id, err))
+		return CouponTemplate{}, classify(fmt.Errorf("coupon template %s: %w", id, err))
 	}
 	return t, nil
 }
 
 // CouponTemplates lists a program's templates, newest first.
-func (c *Conn) CouponTemplates(ctx context.Context, programID string, p Page) ([]CouponTemplateRow, string, error) {
+func (c *Conn) CouponTemplates(ctx context.Context, programID string, p Page) ([]CouponTemplate, string, error) {
 	q := `SELECT ` + templateColumns + ` FROM coupon_templates WHERE program_id = ? AND status <> 'deleted'`
 	args := []any{programID}
 	if p.Cursor != "" {
@@ -105,7 +105,7 @@ func (c *Conn) CouponTemplates(ctx context.Context, programID string, p Page) ([
 		return nil, "", fmt.Errorf("coupon templates: %w", err)
 	}
 	defer rows.Close()
-	var out []CouponTemplateRow
+	var out []CouponTemplate
 	for rows.Next() {
 		t, err := scanTemplate(rows)
 		if err != nil {
@@ -116,7 +116,7 @@ func (c *Conn) CouponTemplates(ctx context.Context, programID string, p Page) ([
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(t CouponTemplateRow) string { return t.ID })
+	out, cur := next(out, p.Limit, func(t CouponTemplate) string { return t.ID })
 	return out, cur, nil
 }
 
@@ -158,8 +158,8 @@ func (c *Conn) DailyClaimed(ctx context.Context, programID, templateID, date str
 	return n, classify(err)
 }
 
-// CouponRow is a stored coupon.
-type CouponRow struct {
+// Coupon is a stored coupon.
+type Coupon struct {
 	Code              string
 	ProgramID         string
 	TemplateID        string
@@ -181,8 +181,8 @@ type CouponRow struct {
 const couponColumns = `code, program_id, template_id, member_id, status, source, valid_from, valid_until, transaction_id,
 	redeemed_reference, redeemed_at, order_amount, discount, transferred_from, created_at, updated_at`
 
-func scanCoupon(row interface{ Scan(...any) error }) (CouponRow, error) {
-	var c CouponRow
+func scanCoupon(row interface{ Scan(...any) error }) (Coupon, error) {
+	var c Coupon
 	var from, until, created, updated int64
 	var redeemedAt, orderAmount, discount sql.NullInt64
 	err := row.Scan(&c.Code, &c.ProgramID, &c.TemplateID, &c.MemberID, &c.Status, &c.Source, &from, &until, &c.TransactionID,
@@ -194,7 +194,7 @@ func scanCoupon(row interface{ Scan(...any) error }) (CouponRow, error) {
 }
 
 // InsertCoupon stores a new coupon; false when the code is taken.
-func (tx *Tx) InsertCoupon(ctx context.Context, c CouponRow) (bool, error) {
+func (tx *Tx) InsertCoupon(ctx context.Context, c Coupon) (bool, error) {
 	res, err := tx.exec(ctx, `INSERT INTO coupons (`+couponColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
 		c.Code, c.ProgramID, c.TemplateID, c.MemberID, c.Status, c.Source, ms(c.ValidFrom), ms(c.ValidUntil), c.TransactionID,
@@ -207,7 +207,7 @@ func (tx *Tx) InsertCoupon(ctx context.Context, c CouponRow) (bool, error) {
 }
 
 // UpdateCoupon writes a coupon's state.
-func (tx *Tx) UpdateCoupon(ctx context.Context, c CouponRow) error {
+func (tx *Tx) UpdateCoupon(ctx context.Context, c Coupon) error {
 	_, err := tx.exec(ctx, `UPDATE coupons SET member_id = ?, status = ?, redeemed_reference = ?, redeemed_at = ?,
 		order_amount = ?, discount = ?, transferred_from = ?, updated_at = ? WHERE program_id = ? AND code = ?`,
 		c.MemberID, c.Status, c.RedeemedReference, optMS(c.RedeemedAt), optInt(c.OrderAmount), optInt(c.Discount),
@@ -219,22 +219,22 @@ func (tx *Tx) UpdateCoupon(ctx context.Context, c CouponRow) error {
 }
 
 // Coupon reads a coupon of the program by code; lock takes it for update.
-func (c *Conn) Coupon(ctx context.Context, programID, code string) (CouponRow, error) {
+func (c *Conn) Coupon(ctx context.Context, programID, code string) (Coupon, error) {
 	return c.coupon(ctx, `SELECT `+couponColumns+` FROM coupons WHERE program_id = ? AND code = ?`, programID, code)
 }
 
 // LockCoupon reads a coupon for update.
-func (tx *Tx) LockCoupon(ctx context.Context, programID, code string) (CouponRow, error) {
+func (tx *Tx) LockCoupon(ctx context.Context, programID, code string) (Coupon, error) {
 	return tx.coupon(ctx, `SELECT `+couponColumns+` FROM coupons WHERE program_id = ? AND code = ? /*lock*/`, programID, code)
 }
 
-func (c *Conn) coupon(ctx context.Context, q, programID, code string) (CouponRow, error) {
+func (c *Conn) coupon(ctx context.Context, q, programID, code string) (Coupon, error) {
 	cp, err := scanCoupon(c.queryRow(ctx, q, programID, code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return CouponRow{}, failure.New(failure.NotFound, "coupon %s not found", code)
+		return Coupon{}, failure.New(failure.NotFound, "coupon %s not found", code)
 	}
 	if err != nil {
-		return CouponRow{}, classify(fmt.Errorf("coupon %s: %w", code, err))
+		return Coupon{}, classify(fmt.Errorf("coupon %s: %w", code, err))
 	}
 	return cp, nil
 }
@@ -249,7 +249,7 @@ func (c *Conn) MemberCouponCount(ctx context.Context, programID, templateID, mem
 }
 
 // MemberCoupons lists a member's coupons, newest first.
-func (c *Conn) MemberCoupons(ctx context.Context, programID, memberID, status string, p Page) ([]CouponRow, string, error) {
+func (c *Conn) MemberCoupons(ctx context.Context, programID, memberID, status string, p Page) ([]Coupon, string, error) {
 	q := `SELECT ` + couponColumns + ` FROM coupons WHERE member_id = ? AND program_id = ?`
 	args := []any{memberID, programID}
 	if status != "" {
@@ -267,7 +267,7 @@ func (c *Conn) MemberCoupons(ctx context.Context, programID, memberID, status st
 		return nil, "", fmt.Errorf("member coupons: %w", err)
 	}
 	defer rows.Close()
-	var out []CouponRow
+	var out []Coupon
 	for rows.Next() {
 		cp, err := scanCoupon(rows)
 		if err != nil {
@@ -278,7 +278,7 @@ func (c *Conn) MemberCoupons(ctx context.Context, programID, memberID, status st
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(cp CouponRow) string { return cp.Code })
+	out, cur := next(out, p.Limit, func(cp Coupon) string { return cp.Code })
 	return out, cur, nil
 }
 

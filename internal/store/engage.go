@@ -70,8 +70,8 @@ func (c *Conn) Checkins(ctx context.Context, programID, memberID string, limit i
 	return out, classify(rows.Err())
 }
 
-// TaskRow is a stored task; Reward is JSON.
-type TaskRow struct {
+// Task is a stored task; Reward is JSON.
+type Task struct {
 	ID        string
 	ProgramID string
 	Name      string
@@ -86,8 +86,8 @@ type TaskRow struct {
 
 const taskColumns = `id, program_id, name, event_type, target, period, reward, status, created_at, updated_at`
 
-func scanTask(row interface{ Scan(...any) error }) (TaskRow, error) {
-	var t TaskRow
+func scanTask(row interface{ Scan(...any) error }) (Task, error) {
+	var t Task
 	var reward string
 	var created, updated int64
 	err := row.Scan(&t.ID, &t.ProgramID, &t.Name, &t.EventType, &t.Target, &t.Period, &reward, &t.Status, &created, &updated)
@@ -96,7 +96,7 @@ func scanTask(row interface{ Scan(...any) error }) (TaskRow, error) {
 }
 
 // SaveTask inserts or updates a task.
-func (tx *Tx) SaveTask(ctx context.Context, t TaskRow) error {
+func (tx *Tx) SaveTask(ctx context.Context, t Task) error {
 	_, err := tx.exec(ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, event_type = excluded.event_type, target = excluded.target,
 		period = excluded.period, reward = excluded.reward, status = excluded.status, updated_at = excluded.updated_at`,
@@ -108,20 +108,20 @@ func (tx *Tx) SaveTask(ctx context.Context, t TaskRow) error {
 }
 
 // Task reads a task of the program.
-func (c *Conn) Task(ctx context.Context, programID, id string) (TaskRow, error) {
+func (c *Conn) Task(ctx context.Context, programID, id string) (Task, error) {
 	t, err := scanTask(c.queryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return TaskRow{}, failure.New(failure.NotFound, "task %s not found", id)
+		return Task{}, failure.New(failure.NotFound, "task %s not found", id)
 	}
 	if err != nil {
-		return TaskRow{}, classify(fmt.Errorf("task %s: %w", id, err))
+		return Task{}, classify(fmt.Errorf("task %s: %w", id, err))
 	}
 	return t, nil
 }
 
 // Tasks lists a program's tasks, oldest first; with eventType, only
 // active tasks of that type.
-func (c *Conn) Tasks(ctx context.Context, programID, eventType string) ([]TaskRow, error) {
+func (c *Conn) Tasks(ctx context.Context, programID, eventType string) ([]Task, error) {
 	q := `SELECT ` + taskColumns + ` FROM tasks WHERE program_id = ? AND status <> 'deleted'`
 	args := []any{programID}
 	if eventType != "" {
@@ -133,7 +133,7 @@ func (c *Conn) Tasks(ctx context.Context, programID, eventType string) ([]TaskRo
 		return nil, fmt.Errorf("tasks: %w", err)
 	}
 	defer rows.Close()
-	var out []TaskRow
+	var out []Task
 	for rows.Next() {
 		t, err := scanTask(rows)
 		if err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/jifen/jifen/internal/null"
 )
 
-// EventRow is a processed event and the response it got.
-type EventRow struct {
+// Event is a processed event and the response it got.
+type Event struct {
 	ProgramID  string
 	ID         string
 	Type       string
@@ -40,7 +40,7 @@ func (c *Conn) EventResult(ctx context.Context, programID, id string) ([]byte, b
 
 // InsertEvent records a processed event. It reports false when an event
 // with the same id was recorded first (a concurrent duplicate).
-func (tx *Tx) InsertEvent(ctx context.Context, e EventRow) (bool, error) {
+func (tx *Tx) InsertEvent(ctx context.Context, e Event) (bool, error) {
 	res, err := tx.exec(ctx, `INSERT INTO events (program_id, id, type, member_id, merchant_id, occurred_at, data, result, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		e.ProgramID, e.ID, e.Type, e.MemberID, e.MerchantID, ms(e.OccurredAt), string(e.Data), e.Result, ms(e.CreatedAt))
@@ -50,8 +50,8 @@ func (tx *Tx) InsertEvent(ctx context.Context, e EventRow) (bool, error) {
 	return affected(res) == 1, nil
 }
 
-// AwardRow is one rule's award for one event.
-type AwardRow struct {
+// Award is one rule's award for one event.
+type Award struct {
 	ID            string
 	ProgramID     string
 	EventID       string
@@ -67,7 +67,7 @@ type AwardRow struct {
 }
 
 // InsertAwards records awards, in one statement.
-func (tx *Tx) InsertAwards(ctx context.Context, as []AwardRow) error {
+func (tx *Tx) InsertAwards(ctx context.Context, as []Award) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -85,16 +85,16 @@ func (tx *Tx) InsertAwards(ctx context.Context, as []AwardRow) error {
 }
 
 // OrderAwards lists the awards of an order, oldest first.
-func (c *Conn) OrderAwards(ctx context.Context, programID, orderID string) ([]AwardRow, error) {
+func (c *Conn) OrderAwards(ctx context.Context, programID, orderID string) ([]Award, error) {
 	rows, err := c.query(ctx, `SELECT id, event_id, rule_id, rule_version, member_id, currency, points, transaction_id, capped, created_at
 		FROM awards WHERE program_id = ? AND order_id = ? ORDER BY id`, programID, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("order awards: %w", err)
 	}
 	defer rows.Close()
-	var out []AwardRow
+	var out []Award
 	for rows.Next() {
-		a := AwardRow{ProgramID: programID, OrderID: null.String(orderID)}
+		a := Award{ProgramID: programID, OrderID: null.String(orderID)}
 		var at int64
 		if err := rows.Scan(&a.ID, &a.EventID, &a.RuleID, &a.RuleVersion, &a.MemberID, &a.Currency, &a.Points,
 			&a.TransactionID, &a.Capped, &at); err != nil {
@@ -106,8 +106,8 @@ func (c *Conn) OrderAwards(ctx context.Context, programID, orderID string) ([]Aw
 	return out, classify(rows.Err())
 }
 
-// OrderRow is a paid order and how much of it has been refunded.
-type OrderRow struct {
+// Order is a paid order and how much of it has been refunded.
+type Order struct {
 	ProgramID string
 	OrderID   string
 	MemberID  string
@@ -119,7 +119,7 @@ type OrderRow struct {
 }
 
 // InsertOrder records a paid order; false when the order_id is taken.
-func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) (bool, error) {
+func (tx *Tx) InsertOrder(ctx context.Context, o Order) (bool, error) {
 	res, err := tx.exec(ctx, `INSERT INTO orders (program_id, order_id, member_id, event_id, amount, refunded, refunds, created_at)
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT DO NOTHING`,
 		o.ProgramID, o.OrderID, o.MemberID, o.EventID, o.Amount, ms(o.CreatedAt))
@@ -130,17 +130,17 @@ func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) (bool, error) {
 }
 
 // LockOrder reads an order for update.
-func (tx *Tx) LockOrder(ctx context.Context, programID, orderID string) (OrderRow, error) {
-	o := OrderRow{ProgramID: programID}
+func (tx *Tx) LockOrder(ctx context.Context, programID, orderID string) (Order, error) {
+	o := Order{ProgramID: programID}
 	var at int64
 	err := tx.queryRow(ctx, `SELECT order_id, member_id, event_id, amount, refunded, refunds, created_at FROM orders
 		WHERE program_id = ? AND order_id = ? /*lock*/`, programID, orderID).
 		Scan(&o.OrderID, &o.MemberID, &o.EventID, &o.Amount, &o.Refunded, &o.Refunds, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return OrderRow{}, failure.New(failure.NotFound, "order %s not found", orderID)
+		return Order{}, failure.New(failure.NotFound, "order %s not found", orderID)
 	}
 	if err != nil {
-		return OrderRow{}, classify(fmt.Errorf("order %s: %w", orderID, err))
+		return Order{}, classify(fmt.Errorf("order %s: %w", orderID, err))
 	}
 	o.CreatedAt = fromMS(at)
 	return o, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/jifen/jifen/internal/null"
 )
 
-// LotteryRow is a stored lottery; Fallback is its fallback prize as JSON.
-type LotteryRow struct {
+// Lottery is a stored lottery; Fallback is its fallback prize as JSON.
+type Lottery struct {
 	ID         string
 	ProgramID  string
 	Name       string
@@ -27,8 +27,8 @@ type LotteryRow struct {
 	UpdatedAt  time.Time
 }
 
-// PrizeRow is one prize of a lottery; Reward is JSON.
-type PrizeRow struct {
+// Prize is one prize of a lottery; Reward is JSON.
+type Prize struct {
 	Index  int
 	Name   string
 	Weight int64
@@ -39,8 +39,8 @@ type PrizeRow struct {
 
 const lotteryColumns = `id, program_id, name, cost_points, daily_limit, fallback, starts_at, ends_at, merchant_id, status, created_at, updated_at`
 
-func scanLottery(row interface{ Scan(...any) error }) (LotteryRow, error) {
-	var l LotteryRow
+func scanLottery(row interface{ Scan(...any) error }) (Lottery, error) {
+	var l Lottery
 	var limit, starts, ends sql.NullInt64
 	var fallback string
 	var created, updated int64
@@ -53,7 +53,7 @@ func scanLottery(row interface{ Scan(...any) error }) (LotteryRow, error) {
 }
 
 // SaveLottery inserts or updates a lottery; with prizes it replaces them.
-func (tx *Tx) SaveLottery(ctx context.Context, l LotteryRow, prizes []PrizeRow) error {
+func (tx *Tx) SaveLottery(ctx context.Context, l Lottery, prizes []Prize) error {
 	_, err := tx.exec(ctx, `INSERT INTO lotteries (`+lotteryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, cost_points = excluded.cost_points, daily_limit = excluded.daily_limit,
 		fallback = excluded.fallback, starts_at = excluded.starts_at, ends_at = excluded.ends_at, merchant_id = excluded.merchant_id,
@@ -80,27 +80,27 @@ func (tx *Tx) SaveLottery(ctx context.Context, l LotteryRow, prizes []PrizeRow) 
 }
 
 // Lottery reads a lottery of the program and its prizes.
-func (c *Conn) Lottery(ctx context.Context, programID, id string) (LotteryRow, []PrizeRow, error) {
+func (c *Conn) Lottery(ctx context.Context, programID, id string) (Lottery, []Prize, error) {
 	l, err := scanLottery(c.queryRow(ctx, `SELECT `+lotteryColumns+` FROM lotteries WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return LotteryRow{}, nil, failure.New(failure.NotFound, "lottery %s not found", id)
+		return Lottery{}, nil, failure.New(failure.NotFound, "lottery %s not found", id)
 	}
 	if err != nil {
-		return LotteryRow{}, nil, classify(fmt.Errorf("lottery %s: %w", id, err))
+		return Lottery{}, nil, classify(fmt.Errorf("lottery %s: %w", id, err))
 	}
 	rows, err := c.query(ctx, `SELECT idx, name, weight, stock, won, reward FROM lottery_prizes WHERE lottery_id = ? AND program_id = ?
 		ORDER BY idx`, id, programID)
 	if err != nil {
-		return LotteryRow{}, nil, fmt.Errorf("lottery prizes: %w", err)
+		return Lottery{}, nil, fmt.Errorf("lottery prizes: %w", err)
 	}
 	defer rows.Close()
-	var prizes []PrizeRow
+	var prizes []Prize
 	for rows.Next() {
-		var p PrizeRow
+		var p Prize
 		var stock sql.NullInt64
 		var reward string
 		if err := rows.Scan(&p.Index, &p.Name, &p.Weight, &stock, &p.Won, &reward); err != nil {
-			return LotteryRow{}, nil, err
+			return Lottery{}, nil, err
 		}
 		p.Stock, p.Reward = optInt64(stock), []byte(reward)
 		prizes = append(prizes, p)
@@ -109,7 +109,7 @@ func (c *Conn) Lottery(ctx context.Context, programID, id string) (LotteryRow, [
 }
 
 // Lotteries lists a program's lotteries (not deleted), newest first.
-func (c *Conn) Lotteries(ctx context.Context, programID string, p Page) ([]LotteryRow, string, error) {
+func (c *Conn) Lotteries(ctx context.Context, programID string, p Page) ([]Lottery, string, error) {
 	q := `SELECT ` + lotteryColumns + ` FROM lotteries WHERE program_id = ? AND status <> 'deleted'`
 	args := []any{programID}
 	if p.Cursor != "" {
@@ -123,7 +123,7 @@ func (c *Conn) Lotteries(ctx context.Context, programID string, p Page) ([]Lotte
 		return nil, "", fmt.Errorf("lotteries: %w", err)
 	}
 	defer rows.Close()
-	var out []LotteryRow
+	var out []Lottery
 	for rows.Next() {
 		l, err := scanLottery(rows)
 		if err != nil {
@@ -134,7 +134,7 @@ func (c *Conn) Lotteries(ctx context.Context, programID string, p Page) ([]Lotte
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(l LotteryRow) string { return l.ID })
+	out, cur := next(out, p.Limit, func(l Lottery) string { return l.ID })
 	return out, cur, nil
 }
 
@@ -148,8 +148,8 @@ func (tx *Tx) TakePrize(ctx context.Context, programID, lotteryID string, idx in
 	return affected(res) == 1, nil
 }
 
-// DrawRow is one draw of a lottery.
-type DrawRow struct {
+// Draw is one draw of a lottery.
+type Draw struct {
 	ID           string
 	ProgramID    string
 	LotteryID    string
@@ -167,7 +167,7 @@ type DrawRow struct {
 }
 
 // InsertDraw records a draw.
-func (tx *Tx) InsertDraw(ctx context.Context, d DrawRow) error {
+func (tx *Tx) InsertDraw(ctx context.Context, d Draw) error {
 	_, err := tx.exec(ctx, `INSERT INTO lottery_draws (id, program_id, lottery_id, member_id, prize_idx, prize_name, random_value,
 		random_range, cost_txn_id, prize_txn_id, coupon_code, redemption_id, date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.ProgramID, d.LotteryID, d.MemberID, d.PrizeIndex, d.PrizeName, d.RandomValue, d.RandomRange, d.CostTxnID,
@@ -195,7 +195,7 @@ func (c *Conn) FallbackWon(ctx context.Context, programID, lotteryID string) (in
 }
 
 // Draws lists a lottery's draws (one member's when memberID is set), newest first.
-func (c *Conn) Draws(ctx context.Context, programID, lotteryID, memberID string, p Page) ([]DrawRow, string, error) {
+func (c *Conn) Draws(ctx context.Context, programID, lotteryID, memberID string, p Page) ([]Draw, string, error) {
 	q := `SELECT id, lottery_id, member_id, prize_idx, prize_name, random_value, random_range, cost_txn_id, prize_txn_id,
 		coupon_code, redemption_id, date, created_at FROM lottery_draws WHERE lottery_id = ? AND program_id = ?`
 	args := []any{lotteryID, programID}
@@ -214,9 +214,9 @@ func (c *Conn) Draws(ctx context.Context, programID, lotteryID, memberID string,
 		return nil, "", fmt.Errorf("draws: %w", err)
 	}
 	defer rows.Close()
-	var out []DrawRow
+	var out []Draw
 	for rows.Next() {
-		d := DrawRow{ProgramID: programID}
+		d := Draw{ProgramID: programID}
 		var at int64
 		if err := rows.Scan(&d.ID, &d.LotteryID, &d.MemberID, &d.PrizeIndex, &d.PrizeName, &d.RandomValue, &d.RandomRange,
 			&d.CostTxnID, &d.PrizeTxnID, &d.CouponCode, &d.RedemptionID, &d.Date, &at); err != nil {
@@ -228,6 +228,6 @@ func (c *Conn) Draws(ctx context.Context, programID, lotteryID, memberID string,
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(d DrawRow) string { return d.ID })
+	out, cur := next(out, p.Limit, func(d Draw) string { return d.ID })
 	return out, cur, nil
 }

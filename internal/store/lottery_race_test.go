@@ -35,9 +35,9 @@ func TestTakePrizeConcurrent(t *testing.T) {
 						return err
 					}
 					s := int64(stock)
-					return tx.SaveLottery(ctx, store.LotteryRow{ID: lot, ProgramID: prog, Name: "wheel", CostPoints: 10,
+					return tx.SaveLottery(ctx, store.Lottery{ID: lot, ProgramID: prog, Name: "wheel", CostPoints: 10,
 						Fallback: []byte(`{}`), Status: "active", CreatedAt: now, UpdatedAt: now},
-						[]store.PrizeRow{
+						[]store.Prize{
 							{Index: 0, Name: "scarce", Weight: 1, Stock: &s, Reward: []byte(`{}`)},
 							{Index: 1, Name: "plenty", Weight: 1, Reward: []byte(`{}`)},
 						})

@@ -12,8 +12,8 @@ import (
 	"github.com/jifen/jifen/internal/null"
 )
 
-// RewardRow is a stored reward of the points mall.
-type RewardRow struct {
+// Reward is a stored reward of the points mall.
+type Reward struct {
 	ID               string
 	ProgramID        string
 	Name             string
@@ -38,8 +38,8 @@ type RewardRow struct {
 const rewardColumns = `id, program_id, name, description, type, points_price, cash_price, stock, sold, per_member_limit,
 	starts_at, ends_at, tiers, coupon_template_id, merchant_id, categories, status, created_at, updated_at`
 
-func scanReward(row interface{ Scan(...any) error }) (RewardRow, error) {
-	var r RewardRow
+func scanReward(row interface{ Scan(...any) error }) (Reward, error) {
+	var r Reward
 	var stock, limit, starts, ends sql.NullInt64
 	var tiers, cats sql.NullString
 	var created, updated int64
@@ -79,7 +79,7 @@ func listJSON(l []string) any {
 // SaveReward inserts or updates a reward. Stock and sold are left alone on
 // update unless stock is given: they change only through TakeStock and
 // ReturnStock, or a deliberate restock.
-func (tx *Tx) SaveReward(ctx context.Context, r RewardRow, restock bool) error {
+func (tx *Tx) SaveReward(ctx context.Context, r Reward, restock bool) error {
 	_, err := tx.exec(ctx, `INSERT INTO rewards (`+rewardColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, type = excluded.type,
 		points_price = excluded.points_price, cash_price = excluded.cash_price, per_member_limit = excluded.per_member_limit,
@@ -101,19 +101,19 @@ func (tx *Tx) SaveReward(ctx context.Context, r RewardRow, restock bool) error {
 }
 
 // Reward reads a reward of the program.
-func (c *Conn) Reward(ctx context.Context, programID, id string) (RewardRow, error) {
+func (c *Conn) Reward(ctx context.Context, programID, id string) (Reward, error) {
 	r, err := scanReward(c.queryRow(ctx, `SELECT `+rewardColumns+` FROM rewards WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return RewardRow{}, failure.New(failure.NotFound, "reward %s not found", id)
+		return Reward{}, failure.New(failure.NotFound, "reward %s not found", id)
 	}
 	if err != nil {
-		return RewardRow{}, classify(fmt.Errorf("reward %s: %w", id, err))
+		return Reward{}, classify(fmt.Errorf("reward %s: %w", id, err))
 	}
 	return r, nil
 }
 
 // Rewards lists a program's rewards (not deleted), newest first.
-func (c *Conn) Rewards(ctx context.Context, programID string, p Page) ([]RewardRow, string, error) {
+func (c *Conn) Rewards(ctx context.Context, programID string, p Page) ([]Reward, string, error) {
 	q := `SELECT ` + rewardColumns + ` FROM rewards WHERE program_id = ? AND status <> 'deleted'`
 	args := []any{programID}
 	if p.Cursor != "" {
@@ -127,7 +127,7 @@ func (c *Conn) Rewards(ctx context.Context, programID string, p Page) ([]RewardR
 		return nil, "", fmt.Errorf("rewards: %w", err)
 	}
 	defer rows.Close()
-	var out []RewardRow
+	var out []Reward
 	for rows.Next() {
 		r, err := scanReward(rows)
 		if err != nil {
@@ -138,7 +138,7 @@ func (c *Conn) Rewards(ctx context.Context, programID string, p Page) ([]RewardR
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(r RewardRow) string { return r.ID })
+	out, cur := next(out, p.Limit, func(r Reward) string { return r.ID })
 	return out, cur, nil
 }
 
@@ -164,8 +164,8 @@ func (tx *Tx) ReturnStock(ctx context.Context, programID, rewardID string, n int
 	return nil
 }
 
-// RedemptionRow is a stored redemption.
-type RedemptionRow struct {
+// Redemption is a stored redemption.
+type Redemption struct {
 	ID            string
 	ProgramID     string
 	MemberID      string
@@ -186,8 +186,8 @@ type RedemptionRow struct {
 const redemptionColumns = `id, program_id, member_id, reward_id, quantity, points, cash_price, status, transaction_id,
 	reverse_txn_id, coupon_code, merchant_id, source, created_at, updated_at`
 
-func scanRedemption(row interface{ Scan(...any) error }) (RedemptionRow, error) {
-	var r RedemptionRow
+func scanRedemption(row interface{ Scan(...any) error }) (Redemption, error) {
+	var r Redemption
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.ProgramID, &r.MemberID, &r.RewardID, &r.Quantity, &r.Points, &r.CashPrice, &r.Status,
 		&r.TransactionID, &r.ReverseTxnID, &r.CouponCode, &r.MerchantID, &r.Source, &created, &updated)
@@ -196,7 +196,7 @@ func scanRedemption(row interface{ Scan(...any) error }) (RedemptionRow, error) 
 }
 
 // SaveRedemption inserts or updates a redemption.
-func (tx *Tx) SaveRedemption(ctx context.Context, r RedemptionRow) error {
+func (tx *Tx) SaveRedemption(ctx context.Context, r Redemption) error {
 	_, err := tx.exec(ctx, `INSERT INTO redemptions (`+redemptionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, reverse_txn_id = excluded.reverse_txn_id,
 		coupon_code = excluded.coupon_code, updated_at = excluded.updated_at`,
@@ -209,13 +209,13 @@ func (tx *Tx) SaveRedemption(ctx context.Context, r RedemptionRow) error {
 }
 
 // Redemption reads a redemption of the program.
-func (c *Conn) Redemption(ctx context.Context, programID, id string) (RedemptionRow, error) {
+func (c *Conn) Redemption(ctx context.Context, programID, id string) (Redemption, error) {
 	r, err := scanRedemption(c.queryRow(ctx, `SELECT `+redemptionColumns+` FROM redemptions WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return RedemptionRow{}, failure.New(failure.NotFound, "redemption %s not found", id)
+		return Redemption{}, failure.New(failure.NotFound, "redemption %s not found", id)
 	}
 	if err != nil {
-		return RedemptionRow{}, classify(fmt.Errorf("redemption %s: %w", id, err))
+		return Redemption{}, classify(fmt.Errorf("redemption %s: %w", id, err))
 	}
 	return r, nil
 }
@@ -238,7 +238,7 @@ type RedemptionFilter struct {
 }
 
 // Redemptions lists redemptions, newest first.
-func (c *Conn) Redemptions(ctx context.Context, programID string, f RedemptionFilter, p Page) ([]RedemptionRow, string, error) {
+func (c *Conn) Redemptions(ctx context.Context, programID string, f RedemptionFilter, p Page) ([]Redemption, string, error) {
 	q := `SELECT ` + redemptionColumns + ` FROM redemptions WHERE program_id = ?`
 	args := []any{programID}
 	for _, kv := range []struct{ col, v string }{{"member_id", f.MemberID}, {"reward_id", f.RewardID}, {"status", f.Status}, {"merchant_id", f.MerchantID}} {
@@ -258,7 +258,7 @@ func (c *Conn) Redemptions(ctx context.Context, programID string, f RedemptionFi
 		return nil, "", fmt.Errorf("redemptions: %w", err)
 	}
 	defer rows.Close()
-	var out []RedemptionRow
+	var out []Redemption
 	for rows.Next() {
 		r, err := scanRedemption(rows)
 		if err != nil {
@@ -269,6 +269,6 @@ func (c *Conn) Redemptions(ctx context.Context, programID string, f RedemptionFi
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(r RedemptionRow) string { return r.ID })
+	out, cur := next(out, p.Limit, func(r Redemption) string { return r.ID })
 	return out, cur, nil
 }

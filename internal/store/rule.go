@@ -11,9 +11,9 @@ import (
 	"github.com/jifen/jifen/internal/null"
 )
 
-// RuleRow is a stored rule: its current version's definition (JSON) and
+// Rule is a stored rule: its current version's definition (JSON) and
 // its budget pool.
-type RuleRow struct {
+type Rule struct {
 	ID         string
 	ProgramID  string
 	Version    int
@@ -29,8 +29,8 @@ type RuleRow struct {
 
 const ruleColumns = `id, program_id, version, status, event_type, merchant_id, definition, budget, budget_used, created_at, updated_at`
 
-func scanRule(row interface{ Scan(...any) error }) (RuleRow, error) {
-	var r RuleRow
+func scanRule(row interface{ Scan(...any) error }) (Rule, error) {
+	var r Rule
 	var def string
 	var budget sql.NullInt64
 	var created, updated int64
@@ -52,7 +52,7 @@ func optInt(v *int64) any {
 }
 
 // SaveRule inserts or updates a rule and records the version.
-func (tx *Tx) SaveRule(ctx context.Context, r RuleRow) error {
+func (tx *Tx) SaveRule(ctx context.Context, r Rule) error {
 	_, err := tx.exec(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, event_type = excluded.event_type,
 		merchant_id = excluded.merchant_id, definition = excluded.definition, budget = excluded.budget,
@@ -71,32 +71,32 @@ func (tx *Tx) SaveRule(ctx context.Context, r RuleRow) error {
 }
 
 // Rule reads a rule of the program (deleted ones too).
-func (c *Conn) Rule(ctx context.Context, programID, id string) (RuleRow, error) {
+func (c *Conn) Rule(ctx context.Context, programID, id string) (Rule, error) {
 	r, err := scanRule(c.queryRow(ctx, `SELECT `+ruleColumns+` FROM rules WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return RuleRow{}, failure.New(failure.NotFound, "rule %s not found", id)
+		return Rule{}, failure.New(failure.NotFound, "rule %s not found", id)
 	}
 	if err != nil {
-		return RuleRow{}, classify(fmt.Errorf("rule %s: %w", id, err))
+		return Rule{}, classify(fmt.Errorf("rule %s: %w", id, err))
 	}
 	return r, nil
 }
 
 // LockRule reads a rule for update.
-func (tx *Tx) LockRule(ctx context.Context, programID, id string) (RuleRow, error) {
+func (tx *Tx) LockRule(ctx context.Context, programID, id string) (Rule, error) {
 	r, err := scanRule(tx.queryRow(ctx, `SELECT `+ruleColumns+` FROM rules WHERE id = ? AND program_id = ? /*lock*/`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return RuleRow{}, failure.New(failure.NotFound, "rule %s not found", id)
+		return Rule{}, failure.New(failure.NotFound, "rule %s not found", id)
 	}
 	if err != nil {
-		return RuleRow{}, classify(fmt.Errorf("rule %s: %w", id, err))
+		return Rule{}, classify(fmt.Errorf("rule %s: %w", id, err))
 	}
 	return r, nil
 }
 
 // Rules lists a program's rules that are not deleted, newest first; with
 // status set, only those.
-func (c *Conn) Rules(ctx context.Context, programID, status, eventType string, p Page) ([]RuleRow, string, error) {
+func (c *Conn) Rules(ctx context.Context, programID, status, eventType string, p Page) ([]Rule, string, error) {
 	q := `SELECT ` + ruleColumns + ` FROM rules WHERE program_id = ? AND status <> 'deleted'`
 	args := []any{programID}
 	if status != "" {
@@ -118,7 +118,7 @@ func (c *Conn) Rules(ctx context.Context, programID, status, eventType string, p
 		return nil, "", fmt.Errorf("rules: %w", err)
 	}
 	defer rows.Close()
-	var out []RuleRow
+	var out []Rule
 	for rows.Next() {
 		r, err := scanRule(rows)
 		if err != nil {
@@ -129,18 +129,18 @@ func (c *Conn) Rules(ctx context.Context, programID, status, eventType string, p
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)
 	}
-	out, cur := next(out, p.Limit, func(r RuleRow) string { return r.ID })
+	out, cur := next(out, p.Limit, func(r Rule) string { return r.ID })
 	return out, cur, nil
 }
 
 // ActiveRules lists every active rule of a program, for the rule cache.
-func (c *Conn) ActiveRules(ctx context.Context, programID string) ([]RuleRow, error) {
+func (c *Conn) ActiveRules(ctx context.Context, programID string) ([]Rule, error) {
 	rows, err := c.query(ctx, `SELECT `+ruleColumns+` FROM rules WHERE program_id = ? AND status = 'active' ORDER BY id`, programID)
 	if err != nil {
 		return nil, fmt.Errorf("active rules: %w", err)
 	}
 	defer rows.Close()
-	var out []RuleRow
+	var out []Rule
 	for rows.Next() {
 		r, err := scanRule(rows)
 		if err != nil {

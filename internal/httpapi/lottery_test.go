@@ -107,3 +107,52 @@ func TestLottery(t *testing.T) {
 		e.verify()
 	})
 }
+
+// The fallback prize takes its name alone as shorthand, and the draws that
+// fall to it count in its won like any prize's.
+func TestLotteryFallback(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		var l lotteryObj
+		e.post("/v1/lotteries", map[string]any{"name": "Wheel", "cost_points": 1,
+			"prizes":         []any{map[string]any{"name": "Big", "weight": 1, "stock": 1, "reward": map[string]any{"points": 50}}},
+			"fallback_prize": "谢谢参与"}).want(201, &l)
+		if l.FallbackPrize.Name != "谢谢参与" {
+			t.Fatalf("fallback %+v", l.FallbackPrize)
+		}
+		e.post("/v1/lotteries", map[string]any{"name": "Bad", "prizes": []any{map[string]any{"name": "p", "weight": 1}},
+			"fallback_prize": ""}).wantProblem(422, "validation_failed", "fallback_prize.name")
+		m := e.newMember(nil)
+		e.earn(m.ID, 10)
+		fell := 0
+		for range 4 {
+			var d struct {
+				Prize struct {
+					Index int   `json:"index"`
+					Won   int64 `json:"won"`
+				} `json:"prize"`
+			}
+			e.post("/v1/lotteries/"+l.ID+"/draws", map[string]any{"member": m.ID}).want(201, &d)
+			if d.Prize.Index < 0 {
+				fell++
+				if d.Prize.Won != int64(fell) {
+					t.Fatalf("draw %d fell back; its prize shows won %d", fell, d.Prize.Won)
+				}
+			}
+		}
+		var got struct {
+			Prizes []struct {
+				Won int64 `json:"won"`
+			} `json:"prizes"`
+			FallbackPrize struct {
+				Won         int64  `json:"won"`
+				Probability string `json:"probability"`
+			} `json:"fallback_prize"`
+		}
+		e.get("/v1/lotteries/" + l.ID).want(200, &got)
+		if fell != 3 || got.FallbackPrize.Won != 3 || got.Prizes[0].Won != 1 || got.FallbackPrize.Probability != "1" {
+			t.Fatalf("4 draws, 1 prize in stock: %d fell back; lottery %+v", fell, got)
+		}
+		e.verify()
+	})
+}

@@ -411,6 +411,8 @@ func (d drawer) draw(ctx context.Context, tx *store.Tx, p program.Program, lotte
 	prize := view.FallbackPrize
 	if idx >= 0 {
 		prize = view.Prizes[idx]
+	} else if prize.Won, err = tx.FallbackWon(ctx, p.ID, l.ID); err != nil {
+		return Draw{}, err
 	}
 	prize.Won++ // this draw's
 	row.PrizeIndex, row.PrizeName = idx, prize.Name

@@ -149,7 +149,7 @@ func TestLotteryFallback(t *testing.T) {
 				Probability string `json:"probability"`
 			} `json:"fallback_prize"`
 		}
-		e.get("/v1/lotteries/" + l.ID).want(200, &got)
+		e.get("/v1/lotteries/"+l.ID).want(200, &got)
 		if fell != 3 || got.FallbackPrize.Won != 3 || got.Prizes[0].Won != 1 || got.FallbackPrize.Probability != "1" {
 			t.Fatalf("4 draws, 1 prize in stock: %d fell back; lottery %+v", fell, got)
 		}

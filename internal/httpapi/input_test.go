@@ -79,6 +79,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"POST", "/v1/jobs/expire", map[string]any{"as_of": "2099-01-01T00:00:00Z"}, 422, "validation_failed", []string{"as_of"}},
 			{"POST", mp + "/points/earn", strings.Repeat(" ", 2<<20), 413, "payload_too_large", nil},
 			{"DELETE", mp, nil, 405, "method_not_allowed", nil},
+			// What a merchant's walkthrough found accepted.
+			{"POST", mp + "/points/earn", `{"points":1,"points":1000000}`, 400, "bad_request", nil},
+			{"POST", mp + "/points/earn", "{\"points\":5,\"reason\":\"\xff\xfe\"}", 400, "bad_request", nil},
+			{"POST", "/v1/events", map[string]any{"id": "w-1", "type": "order.paid", "member": m.ID,
+				"data": map[string]any{"order_id": "w-1", "amount": "10000"}}, 422, "validation_failed", []string{"data.amount"}},
+			{"POST", "/v1/events/simulate", map[string]any{"id": "w-2", "type": "order.paid", "member": m.ID,
+				"data": map[string]any{"order_id": "w-2", "amount": int64(1<<63 - 1)}}, 422, "validation_failed", []string{"data.amount"}},
+			{"POST", "/v1/rules", map[string]any{"name": "never fires", "event_type": "order.paid", "condition": "order.amount",
+				"reward": map[string]any{"kind": "fixed", "points": 1}}, 422, "validation_failed", []string{"condition"}},
+			{"POST", mp + "/holds", map[string]any{"points": 60, "order_id": "o-w", "order_amount": 100}, 422, "validation_failed", []string{"points"}},
 			{"GET", "/v1/nothing/here", nil, 404, "not_found", nil},
 		}
 		for _, tc := range cases {

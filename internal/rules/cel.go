@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -84,8 +85,28 @@ func compile(field, src string, want *types.Type) (*Program, error) {
 	if err != nil {
 		return nil, failure.Field(field, "%s", err.Error())
 	}
-	return &Program{Source: src, prg: prg}, nil
+	p := &Program{Source: src, prg: prg}
+	if out.IsExactType(types.DynType) {
+		// The variables are maps of dyn, so `order.amount` type-checks as
+		// dyn: run it on a sample order event, and refuse what returns
+		// another type there. An expression that fails on the sample (a key
+		// only some events carry) is given the benefit of the doubt.
+		if v, err := p.eval(context.Background(), probe); err == nil && v.Type() != want {
+			return nil, failure.Field(field, "must return %s; on an order it returns %s", typeName(want), v.Type().TypeName())
+		}
+	}
+	return p, nil
 }
+
+// probe is a sample order event that a dyn-typed expression is run on at
+// save time (built once, before any goroutine can share it).
+var probe = (&Input{
+	EventID: "evt_probe", Type: "order.paid", OccurredAt: time.Date(2026, 3, 4, 4, 0, 0, 0, time.UTC), Location: time.UTC,
+	Data:   map[string]any{"order_id": "o-probe", "amount": int64(10000)},
+	Member: Member{ID: "mem_probe", Tier: "gold", Tags: []string{"vip"}, Gender: "unknown", Status: "active"},
+	Order: &Order{ID: "o-probe", Amount: 10000, Currency: "CNY",
+		Items: []Item{{SKU: "sku", Category: "A", Quantity: 1, Amount: 10000}}},
+}).Activation()
 
 func typeName(t *types.Type) string {
 	switch {

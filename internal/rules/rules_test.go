@@ -374,3 +374,30 @@ func TestTierMultiplierChoice(t *testing.T) {
 		}
 	}
 }
+
+// A condition over the dyn-typed variables is run on a sample order at
+// save time: one that returns a number there is refused, one that reads a
+// key only some events carry is kept.
+func TestDynResultChecked(t *testing.T) {
+	for src, ok := range map[string]bool{
+		"order.amount":                false,
+		"member.tier":                 false,
+		"order.amount >= 100":         true,
+		"event.data.flag":             true, // not on the sample: cannot tell
+		"'vip' in member.tags":        true,
+		"order.items.size() > 0":      true,
+		"local.hour":                  false,
+		"event.data.channel == 'app'": true,
+	} {
+		_, err := rules.CompileCondition("condition", src)
+		if (err == nil) != ok {
+			t.Errorf("%q: %v, want ok %v", src, err, ok)
+		}
+	}
+	if _, err := rules.CompileExpression("reward.points", "order.items"); err == nil {
+		t.Error("a points expression returning a list was accepted")
+	}
+	if _, err := rules.CompileExpression("reward.points", "order.amount / 100"); err != nil {
+		t.Errorf("order.amount / 100: %v", err)
+	}
+}

@@ -14,29 +14,34 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/store"
 )
 
 // Config is every setting of jifen serve, with its default, its
 // environment variable and its flag in one place.
 type Config struct {
-	Addr        string
-	DB          string
-	DBReplica   string // a streaming replica for lists and reports; empty: none
-	Ingest      string // nats://… to consume order events from JetStream; empty: off
-	AdminKey    string
-	NoMigrate   bool
-	LogFormat   string // text or json
-	LogLevel    slog.Level
-	MaxBody     int64
-	Scheduler   bool
-	JobTick     time.Duration
-	WriteLanes  int
-	WriteBatch  int
-	ReadConns   int
-	CacheTTL    time.Duration
-	ShutdownFor time.Duration
-	Pprof       string // listen address of net/http/pprof; empty: off
+	Addr      string
+	DB        string
+	DBReplica string // a streaming replica for lists and reports; empty: none
+	Ingest    string // nats://… to consume order events from JetStream; empty: off
+	AdminKey  string
+	// AdminEmail and AdminPassword make the first console operator (an
+	// admin) on a database that has none.
+	AdminEmail    string
+	AdminPassword string
+	NoMigrate     bool
+	LogFormat     string // text or json
+	LogLevel      slog.Level
+	MaxBody       int64
+	Scheduler     bool
+	JobTick       time.Duration
+	WriteLanes    int
+	WriteBatch    int
+	ReadConns     int
+	CacheTTL      time.Duration
+	ShutdownFor   time.Duration
+	Pprof         string // listen address of net/http/pprof; empty: off
 }
 
 // Defaults.
@@ -199,6 +204,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&c.Pprof, "pprof", s.str("JIFEN_PPROF", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", s.duration("JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
 	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
+	c.AdminEmail, c.AdminPassword = getenv("JIFEN_ADMIN_EMAIL"), getenv("JIFEN_ADMIN_PASSWORD")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database; on a database\nthat has keys it is ignored (make another with jifen keys create).\n\nFlags:\n", auth.MinSecretLen)
 		fs.PrintDefaults()
@@ -216,6 +222,16 @@ func (c Config) validate(s *settings) {
 	if c.AdminKey != "" && len(c.AdminKey) < auth.MinSecretLen {
 		// The value is a secret: say what is wrong without repeating it.
 		s.errs = append(s.errs, fmt.Errorf("JIFEN_ADMIN_KEY must be at least %d characters (it has %d)", auth.MinSecretLen, len(c.AdminKey)))
+	}
+	if c.AdminEmail != "" && !operator.ValidEmail(c.AdminEmail) {
+		s.malformed("JIFEN_ADMIN_EMAIL", c.AdminEmail, "an email address")
+	}
+	switch {
+	case (c.AdminEmail == "") != (c.AdminPassword == ""):
+		s.errs = append(s.errs, errors.New("JIFEN_ADMIN_EMAIL and JIFEN_ADMIN_PASSWORD go together"))
+	case c.AdminPassword != "" && len([]rune(c.AdminPassword)) < operator.MinPassword:
+		// The value is a secret: say what is wrong without repeating it.
+		s.errs = append(s.errs, fmt.Errorf("JIFEN_ADMIN_PASSWORD must be at least %d characters", operator.MinPassword))
 	}
 	s.check(validAddr(c.Addr), "addr", "JIFEN_ADDR", c.Addr, "host:port, such as 127.0.0.1:8080 or :8080")
 	s.checkDB(c.DB)

@@ -52,7 +52,8 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	return errUsage
 }
 
-// keysFlags are the flags every keys command takes.
+// keysFlags are the flags every command on the database itself takes
+// (jifen keys, jifen operator).
 type keysFlags struct {
 	fs      *flag.FlagSet
 	set     *settings
@@ -61,14 +62,18 @@ type keysFlags struct {
 }
 
 func newKeysFlags(name string, getenv func(string) string, stderr io.Writer) *keysFlags {
-	fs := flag.NewFlagSet("keys "+name, flag.ContinueOnError)
+	return newDBFlags("keys", keysUsage, name, getenv, stderr)
+}
+
+func newDBFlags(verb, usage, name string, getenv func(string) string, stderr io.Writer) *keysFlags {
+	fs := flag.NewFlagSet(verb+" "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\nFlags of jifen keys %s:\n", keysUsage, name)
+		fmt.Fprintf(stderr, "%s\nFlags of jifen %s %s:\n", usage, verb, name)
 		fs.PrintDefaults()
 	}
 	set := newSettings(fs, getenv)
-	return &keysFlags{fs: fs, set: set, db: dbFlag(fs, set), program: fs.String("program", program.DefaultID, "the program of the keys")}
+	return &keysFlags{fs: fs, set: set, db: dbFlag(fs, set), program: fs.String("program", program.DefaultID, "the program")}
 }
 
 // open parses args (flags may follow the arguments), opens the database

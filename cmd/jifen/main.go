@@ -56,6 +56,8 @@ Usage:
   jifen verify  [flags]   check that the books balance (exit 1 if not)
   jifen keys    create|list|revoke [flags]
                           manage API keys on the database (a lost admin key)
+  jifen operator add [flags]
+                          make a console operator on the database
   jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = verify(ctx, args[1:], getenv, stdout)
 	case "keys":
 		err = keys(ctx, args[1:], getenv, stdout, stderr)
+	case "operator":
+		err = operatorCmd(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":

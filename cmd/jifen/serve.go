@@ -65,6 +65,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 	}
+	if err := firstOperator(ctx, a, cfg, log, stderr); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -161,6 +164,34 @@ func bootstrap(ctx context.Context, db *store.DB, adminKey string, now time.Time
 		return err
 	})
 	return secret, err
+}
+
+// firstOperator makes the console's first operator from JIFEN_ADMIN_EMAIL
+// and JIFEN_ADMIN_PASSWORD on a database that has none, or says how to
+// make one.
+func firstOperator(ctx context.Context, a *app.App, cfg Config, log *slog.Logger, stderr io.Writer) error {
+	var had int
+	var made bool
+	err := a.DB.Write(ctx, "bootstrap", func(ctx context.Context, tx *store.Tx) (err error) {
+		if had, err = tx.CountOperators(ctx); err != nil || had > 0 || cfg.AdminEmail == "" {
+			return err
+		}
+		made, err = a.Operators.Bootstrap(ctx, tx, program.DefaultID, cfg.AdminEmail, cfg.AdminPassword)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("first operator (JIFEN_ADMIN_EMAIL): %w", err)
+	case made:
+		log.Info("created the first console operator", "email", cfg.AdminEmail, "program", program.DefaultID)
+	case had > 0 && cfg.AdminEmail != "":
+		log.Info("JIFEN_ADMIN_EMAIL ignored: the console has operators (JIFEN_ADMIN_EMAIL only makes the first one)")
+	case had == 0:
+		fmt.Fprintf(stderr, "No console operator exists yet. Make the first one with\n\n"+
+			"    JIFEN_OPERATOR_PASSWORD=… jifen operator add --email you@example.com --role admin\n\n"+
+			"or start jifen serve with JIFEN_ADMIN_EMAIL and JIFEN_ADMIN_PASSWORD set.\n\n")
+	}
+	return nil
 }
 
 // warnAdminKeyIgnored says so when JIFEN_ADMIN_KEY is set on a database

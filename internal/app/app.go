@@ -16,6 +16,7 @@ import (
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
@@ -51,6 +52,7 @@ type App struct {
 	Mall      *mall.Service
 	Coupons   *coupon.Service
 	Lotteries *lottery.Service
+	Operators *operator.Service
 }
 
 // New builds the services.
@@ -74,5 +76,6 @@ func New(cfg Config) *App {
 	a.Coupons = coupon.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Mall = mall.NewService(cfg.DB, a.Programs, cfg.Clock, 500*time.Millisecond)
 	a.Lotteries = lottery.NewService(cfg.DB, a.Programs, a.Mall, cfg.Clock, cfg.Random)
+	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
 	return a
 }

@@ -9,6 +9,7 @@ package failure
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for the caller. One kind per code of the API
@@ -33,6 +34,9 @@ const (
 	PayloadTooLarge                 // payload_too_large
 	Unauthenticated                 // unauthenticated
 	MethodNotAllowed                // method_not_allowed
+	InvalidCredentials              // invalid_credentials: a console login's email or password
+	AccountLocked                   // account_locked: too many failed logins; Retry-After
+	CSRFFailed                      // csrf_failed: a session's write without its X-CSRF-Token
 )
 
 // kinds is the API's error vocabulary: code, status and title per kind.
@@ -58,6 +62,9 @@ var kinds = [...]struct {
 	PayloadTooLarge:     {"payload_too_large", 413, "Payload too large"},
 	Unauthenticated:     {"unauthenticated", 401, "Unauthenticated"},
 	MethodNotAllowed:    {"method_not_allowed", 405, "Method not allowed"},
+	InvalidCredentials:  {"invalid_credentials", 401, "Invalid credentials"},
+	AccountLocked:       {"account_locked", 423, "Account locked"},
+	CSRFFailed:          {"csrf_failed", 403, "CSRF check failed"},
 }
 
 // Code is the kind's stable machine-readable code (validation_failed, …).
@@ -100,6 +107,9 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Cause   error // optional; logged, never shown
+	// RetryAfter, when set, is when the client may try again (the HTTP
+	// API sends it as Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

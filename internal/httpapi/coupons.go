@@ -15,15 +15,15 @@ type couponsExpiredBody struct {
 }
 
 func (s *Server) registerCoupons() {
-	s.handle(route{method: "POST", path: "/v1/coupon-templates", access: operator, tag: "coupons", summary: "Create a coupon template",
+	s.handle(route{method: "POST", path: "/v1/coupon-templates", access: operates, tag: "coupons", summary: "Create a coupon template",
 		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 201, handler: s.createTemplate})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates", access: anyRole, tag: "coupons", summary: "List coupon templates",
 		out: listBody[coupon.Template]{}, status: 200, query: pageParams, handler: s.listTemplates})
 	s.handle(route{method: "GET", path: "/v1/coupon-templates/{id}", access: anyRole, tag: "coupons", summary: "Read a coupon template",
 		out: coupon.Template{}, status: 200, handler: s.getTemplate})
-	s.handle(route{method: "PATCH", path: "/v1/coupon-templates/{id}", access: operator, tag: "coupons", summary: "Change a coupon template",
+	s.handle(route{method: "PATCH", path: "/v1/coupon-templates/{id}", access: operates, tag: "coupons", summary: "Change a coupon template",
 		in: coupon.TemplateInput{}, out: coupon.Template{}, status: 200, handler: s.patchTemplate})
-	s.handle(route{method: "POST", path: "/v1/coupon-templates/{id}/claim", access: operator, tag: "coupons",
+	s.handle(route{method: "POST", path: "/v1/coupon-templates/{id}/claim", access: operates, tag: "coupons",
 		summary: "A member claims (or buys with points) a coupon", in: coupon.ClaimInput{}, out: coupon.Coupon{}, status: 201,
 		handler: s.claimCoupon})
 	s.handle(route{method: "GET", path: "/v1/coupons/{code}", access: anyRole, tag: "coupons", summary: "Read a coupon",
@@ -31,13 +31,13 @@ func (s *Server) registerCoupons() {
 	s.handle(route{method: "POST", path: "/v1/coupons/{code}/validate", access: anyRole, tag: "coupons",
 		summary: "Whether a coupon can be used on an order, and for how much", in: coupon.OrderInput{}, out: coupon.Check{},
 		status: 200, handler: s.validateCoupon})
-	s.handle(route{method: "POST", path: "/v1/coupons/{code}/redeem", access: operator, tag: "coupons",
+	s.handle(route{method: "POST", path: "/v1/coupons/{code}/redeem", access: operates, tag: "coupons",
 		summary: "Use a coupon on an order (once per reference)", in: coupon.OrderInput{}, out: coupon.Coupon{}, status: 200,
 		handler: s.redeemCoupon})
-	s.handle(route{method: "POST", path: "/v1/coupons/{code}/unredeem", access: operator, tag: "coupons",
+	s.handle(route{method: "POST", path: "/v1/coupons/{code}/unredeem", access: operates, tag: "coupons",
 		summary: "Give a coupon back when its order is cancelled", in: coupon.UnredeemInput{}, out: coupon.Coupon{}, status: 200,
 		handler: s.unredeemCoupon})
-	s.handle(route{method: "POST", path: "/v1/coupons/{code}/transfer", access: operator, tag: "coupons",
+	s.handle(route{method: "POST", path: "/v1/coupons/{code}/transfer", access: operates, tag: "coupons",
 		summary: "Give a coupon to another member", in: coupon.TransferInput{}, out: coupon.Coupon{}, status: 200, handler: s.transferCoupon})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/coupons", access: anyRole, tag: "coupons", summary: "A member's coupons",
 		out: listBody[coupon.Coupon]{}, status: 200, handler: s.memberCoupons,

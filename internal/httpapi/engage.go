@@ -17,7 +17,7 @@ func (s *Server) registerEngage() {
 		in: program.CheckinConfig{}, out: program.CheckinConfig{}, status: 200, handler: s.putCheckin})
 	s.handle(route{method: "GET", path: "/v1/checkin", access: anyRole, tag: "engagement", summary: "Read the check-in configuration",
 		out: program.CheckinConfig{}, status: 200, handler: s.getCheckin})
-	s.handle(route{method: "POST", path: "/v1/members/{member}/checkins", access: operator, tag: "engagement",
+	s.handle(route{method: "POST", path: "/v1/members/{member}/checkins", access: operates, tag: "engagement",
 		summary: "Check a member in for today", out: checkin.CheckedIn{}, status: 201, handler: s.checkIn})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/checkins", access: anyRole, tag: "engagement",
 		summary: "A member's recent check-ins", out: listBody[checkin.Checkin]{}, status: 200, handler: s.listCheckins})

@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) registerEvents() {
-	s.handle(route{method: "POST", path: "/v1/events", access: operator, tag: "events",
+	s.handle(route{method: "POST", path: "/v1/events", access: operates, tag: "events",
 		summary: "Post an event (order paid or refunded, check-in, share, custom)", in: events.Input{},
 		out: events.Result{}, status: 201, handler: s.postEvent})
 	s.handle(route{method: "POST", path: "/v1/events/simulate", access: anyRole, tag: "events",

@@ -9,15 +9,15 @@ import (
 )
 
 func (s *Server) registerLotteries() {
-	s.handle(route{method: "POST", path: "/v1/lotteries", access: operator, tag: "lottery", summary: "Create a lottery wheel",
+	s.handle(route{method: "POST", path: "/v1/lotteries", access: operates, tag: "lottery", summary: "Create a lottery wheel",
 		in: lottery.Input{}, out: lottery.Lottery{}, status: 201, handler: s.createLottery})
 	s.handle(route{method: "GET", path: "/v1/lotteries", access: anyRole, tag: "lottery", summary: "List lotteries with their odds",
 		out: listBody[lottery.Lottery]{}, status: 200, query: pageParams, handler: s.listLotteries})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}", access: anyRole, tag: "lottery",
 		summary: "Read a lottery: each prize's current probability and stock", out: lottery.Lottery{}, status: 200, handler: s.getLottery})
-	s.handle(route{method: "PATCH", path: "/v1/lotteries/{id}", access: operator, tag: "lottery", summary: "Pause or resume a lottery",
+	s.handle(route{method: "PATCH", path: "/v1/lotteries/{id}", access: operates, tag: "lottery", summary: "Pause or resume a lottery",
 		in: lottery.StatusInput{}, out: lottery.Lottery{}, status: 200, handler: s.patchLottery})
-	s.handle(route{method: "POST", path: "/v1/lotteries/{id}/draws", access: operator, tag: "lottery", summary: "Draw for a member",
+	s.handle(route{method: "POST", path: "/v1/lotteries/{id}/draws", access: operates, tag: "lottery", summary: "Draw for a member",
 		in: lottery.DrawInput{}, out: lottery.Draw{}, status: 201, handler: s.draw})
 	s.handle(route{method: "GET", path: "/v1/lotteries/{id}/draws", access: anyRole, tag: "lottery",
 		summary: "A lottery's draws with the random values used", out: listBody[lottery.Draw]{}, status: 200,

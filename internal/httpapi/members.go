@@ -10,7 +10,7 @@ import (
 
 func (s *Server) registerMembers() {
 	m := "/v1/members/{member}"
-	s.handle(route{method: "POST", path: "/v1/members", access: operator, tag: "members", summary: "Create a member",
+	s.handle(route{method: "POST", path: "/v1/members", access: operates, tag: "members", summary: "Create a member",
 		in: member.Input{}, out: member.Member{}, status: 201, handler: s.createMember})
 	s.handle(route{method: "GET", path: "/v1/members", access: anyRole, tag: "members", summary: "List members",
 		out: listBody[member.Member]{}, status: 200, handler: s.listMembers,
@@ -18,7 +18,7 @@ func (s *Server) registerMembers() {
 			{name: "tag", desc: "members with every given tag", array: true}}, pageParams...)})
 	s.handle(route{method: "GET", path: m, access: anyRole, tag: "members", summary: "Read a member",
 		out: member.Member{}, status: 200, handler: s.getMember})
-	s.handle(route{method: "PATCH", path: m, access: operator, tag: "members", summary: "Change a member's profile",
+	s.handle(route{method: "PATCH", path: m, access: operates, tag: "members", summary: "Change a member's profile",
 		in: member.Input{}, out: member.Member{}, status: 200, handler: s.patchMember})
 	s.handle(route{method: "POST", path: m + "/freeze", access: admin, tag: "members", summary: "Freeze a member",
 		out: member.Member{}, status: 200, handler: s.freeze(true)})

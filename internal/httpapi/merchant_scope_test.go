@@ -90,6 +90,15 @@ var merchantScope = map[string]struct {
 	"POST /v1/jobs/tier-review":      {rule: adminOnly},
 	"POST /v1/jobs/birthdays":        {rule: adminOnly},
 
+	"POST /v1/operators":              {rule: adminOnly},
+	"GET /v1/operators":               {rule: adminOnly},
+	"PATCH /v1/operators/{id}":        {rule: adminOnly},
+	"POST /v1/operators/{id}/disable": {rule: adminOnly},
+	"POST /v1/operators/{id}/enable":  {rule: adminOnly},
+	"POST /v1/console/login":          {rule: public},
+	"GET /v1/console/session":         {rule: shared},
+	"POST /v1/console/logout":         {rule: shared},
+
 	"GET /v1/members": {rule: shared},
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/members", body: map[string]any{"merchant_id": f.a}}

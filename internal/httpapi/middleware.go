@@ -143,11 +143,17 @@ func (s *Server) guard(rt route) http.Handler {
 	})
 }
 
+// authenticate finds who a request acts for: an API key (Authorization:
+// Bearer) or, without one, a console session (its cookie; a write must
+// also carry the session's X-CSRF-Token).
 func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	if h == "" {
-		return auth.Actor{}, errUnauthenticated("an API key is required: Authorization: Bearer <key>")
+		if tok := sessionToken(r); tok != "" {
+			return s.app.Operators.Authenticate(r.Context(), tok, r.Method, r.Header.Get("X-CSRF-Token"))
+		}
+		return auth.Actor{}, errUnauthenticated("an API key is required: Authorization: Bearer <key> (or a console session)")
 	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return auth.Actor{}, errUnauthenticated("the Authorization header must be: Bearer <key>")

@@ -153,11 +153,15 @@ func buildOpenAPI(routes []route, version string) []byte {
 // points, a hold already captured, ...): domainErrors lists them per route.
 // Every route may answer 500 internal.
 
-// readOnlyPosts are POST routes that change nothing: no Idempotency-Key.
+// readOnlyPosts are POST routes that take no Idempotency-Key: those that
+// change nothing, and the console's login and logout (a session is not
+// replayed).
 var readOnlyPosts = map[string]bool{
 	"POST /v1/events/simulate":         true,
 	"POST /v1/checkout/quote":          true,
 	"POST /v1/coupons/{code}/validate": true,
+	"POST /v1/console/login":           true,
+	"POST /v1/console/logout":          true,
 }
 
 // extraSuccess is a second success status of a route.
@@ -197,6 +201,9 @@ var domainErrors = map[string][]failure.Kind{
 	"POST /v1/coupons/{code}/unredeem":        {failure.Conflict},
 	"POST /v1/coupons/{code}/transfer":        {failure.Conflict},
 	"POST /v1/lotteries/{id}/draws":           {failure.Conflict, failure.InsufficientPoints, failure.LimitExceeded, failure.NotStarted, failure.Ended},
+	"POST /v1/console/login":                  {failure.InvalidCredentials, failure.AccountLocked},
+	"POST /v1/operators":                      {failure.Conflict},
+	"POST /v1/operators/{id}/disable":         {failure.Conflict},
 }
 
 // routeErrors lists the error kinds a route may answer with.
@@ -211,6 +218,9 @@ func routeErrors(rt route) []failure.Kind {
 		add(failure.Unauthenticated)
 		if rt.access != anyRole {
 			add(failure.Forbidden)
+		}
+		if rt.method != "GET" {
+			add(failure.CSRFFailed) // a console session's write without its token
 		}
 	}
 	var body map[string]bool
@@ -363,7 +373,7 @@ func rolesOf(a access) []string {
 	switch a {
 	case admin:
 		return []string{"admin"}
-	case operator:
+	case operates:
 		return []string{"admin", "merchant"}
 	}
 	return []string{"admin", "merchant", "readonly"}

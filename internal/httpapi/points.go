@@ -11,9 +11,9 @@ import (
 
 func (s *Server) registerPoints() {
 	m := "/v1/members/{member}"
-	s.handle(route{method: "POST", path: m + "/points/earn", access: operator, tag: "points", summary: "Earn points",
+	s.handle(route{method: "POST", path: m + "/points/earn", access: operates, tag: "points", summary: "Earn points",
 		in: points.EarnInput{}, out: ledger.Txn{}, status: 201, handler: s.earn})
-	s.handle(route{method: "POST", path: m + "/points/spend", access: operator, tag: "points", summary: "Spend points",
+	s.handle(route{method: "POST", path: m + "/points/spend", access: operates, tag: "points", summary: "Spend points",
 		in: points.SpendInput{}, out: ledger.Txn{}, status: 201, handler: s.spend})
 	s.handle(route{method: "POST", path: m + "/points/adjust", access: admin, tag: "points", summary: "Adjust points",
 		in: points.AdjustInput{}, out: ledger.Txn{}, status: 201, handler: s.adjust})
@@ -23,20 +23,20 @@ func (s *Server) registerPoints() {
 	s.handle(route{method: "GET", path: m + "/lots", access: anyRole, tag: "points", summary: "List a member's lots",
 		out: listBody[ledger.Lot]{}, status: 200, handler: s.listLots,
 		query: append([]param{{name: "status"}, {name: "currency"}}, pageParams...)})
-	s.handle(route{method: "POST", path: m + "/holds", access: operator, tag: "holds", summary: "Hold points",
+	s.handle(route{method: "POST", path: m + "/holds", access: operates, tag: "holds", summary: "Hold points",
 		in: points.HoldInput{}, out: ledger.Hold{}, status: 201, handler: s.placeHold})
 	s.handle(route{method: "GET", path: m + "/holds", access: anyRole, tag: "holds", summary: "List a member's holds",
 		out: listBody[ledger.Hold]{}, status: 200, handler: s.listHolds,
 		query: append([]param{{name: "status"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/holds/{id}", access: anyRole, tag: "holds", summary: "Read a hold",
 		out: ledger.Hold{}, status: 200, handler: s.getHold})
-	s.handle(route{method: "POST", path: "/v1/holds/{id}/capture", access: operator, tag: "holds", summary: "Capture a hold",
+	s.handle(route{method: "POST", path: "/v1/holds/{id}/capture", access: operates, tag: "holds", summary: "Capture a hold",
 		in: points.CaptureInput{}, out: ledger.Hold{}, status: 200, handler: s.captureHold})
-	s.handle(route{method: "POST", path: "/v1/holds/{id}/release", access: operator, tag: "holds", summary: "Release a hold",
+	s.handle(route{method: "POST", path: "/v1/holds/{id}/release", access: operates, tag: "holds", summary: "Release a hold",
 		out: ledger.Hold{}, status: 200, handler: s.releaseHold})
 	s.handle(route{method: "GET", path: "/v1/transactions/{id}", access: anyRole, tag: "points",
 		summary: "Read a transaction and its lot moves", out: ledger.TxnWithMoves{}, status: 200, handler: s.getTxn})
-	s.handle(route{method: "POST", path: "/v1/transactions/{id}/reverse", access: operator, tag: "points",
+	s.handle(route{method: "POST", path: "/v1/transactions/{id}/reverse", access: operates, tag: "points",
 		summary: "Reverse a transaction", in: points.ReverseInput{}, out: ledger.Txn{}, status: 201, handler: s.reverse})
 	s.handle(route{method: "GET", path: m + "/balance", access: anyRole, tag: "members",
 		summary: "Read a member's balances", out: map[string]ledger.MemberBalance{}, status: 200, handler: s.getBalance})

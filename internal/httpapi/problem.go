@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/jifen/jifen/internal/failure"
 )
@@ -17,6 +18,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p := failure.Describe(err)
 	if p.Code == failure.Unavailable.Code() {
 		w.Header().Set("Retry-After", "1")
+	}
+	if e := failure.As(err); e != nil && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	if p.Status >= 500 {
 		requestLogger(r, s.log).Error("request failed", "status", p.Status, "code", p.Code, "err", err)

@@ -9,16 +9,16 @@ import (
 )
 
 func (s *Server) registerRules() {
-	s.handle(route{method: "POST", path: "/v1/rules", access: operator, tag: "rules", summary: "Create an earning rule",
+	s.handle(route{method: "POST", path: "/v1/rules", access: operates, tag: "rules", summary: "Create an earning rule",
 		in: rulebook.Input{}, out: rulebook.Rule{}, status: 201, handler: s.createRule})
 	s.handle(route{method: "GET", path: "/v1/rules", access: anyRole, tag: "rules", summary: "List earning rules",
 		out: listBody[rulebook.Rule]{}, status: 200, handler: s.listRules,
 		query: append([]param{{name: "status"}, {name: "event_type"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/rules/{id}", access: anyRole, tag: "rules", summary: "Read an earning rule",
 		out: rulebook.Rule{}, status: 200, handler: s.getRule})
-	s.handle(route{method: "PATCH", path: "/v1/rules/{id}", access: operator, tag: "rules",
+	s.handle(route{method: "PATCH", path: "/v1/rules/{id}", access: operates, tag: "rules",
 		summary: "Change an earning rule (a new version)", in: rulebook.Input{}, out: rulebook.Rule{}, status: 200, handler: s.patchRule})
-	s.handle(route{method: "DELETE", path: "/v1/rules/{id}", access: operator, tag: "rules", summary: "Delete an earning rule",
+	s.handle(route{method: "DELETE", path: "/v1/rules/{id}", access: operates, tag: "rules", summary: "Delete an earning rule",
 		status: 204, handler: s.deleteRule})
 	s.handle(route{method: "GET", path: "/v1/rules/{id}/versions", access: anyRole, tag: "rules",
 		summary: "List a rule's versions", out: listBody[rulebook.Version]{}, status: 200, handler: s.ruleVersions})

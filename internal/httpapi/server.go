@@ -86,7 +86,7 @@ type access int
 const (
 	public   access = iota // no key
 	anyRole                // any key: reads
-	operator               // admin and merchant keys
+	operates               // admin and merchant keys
 	admin                  // admin keys
 )
 
@@ -94,7 +94,7 @@ func (a access) allows(role string) bool {
 	switch a {
 	case public, anyRole:
 		return true
-	case operator:
+	case operates:
 		return role == auth.Admin || role == auth.Merchant
 	case admin:
 		return role == auth.Admin
@@ -122,14 +122,17 @@ type route struct {
 // by guard.
 type handler func(w http.ResponseWriter, r *http.Request) error
 
-// Route is a registered route, for tests.
-type Route struct{ Method, Path string }
+// Route is a registered route, for tests. Public routes take no key.
+type Route struct {
+	Method, Path string
+	Public       bool
+}
 
 // Routes lists the registered routes.
 func (s *Server) Routes() []Route {
 	out := make([]Route, len(s.routes))
 	for i, rt := range s.routes {
-		out[i] = Route{rt.method, rt.path}
+		out[i] = Route{rt.method, rt.path, rt.access == public}
 	}
 	return out
 }
@@ -145,6 +148,7 @@ func (s *Server) register() {
 	s.registerTiers()
 	s.registerEngage()
 	s.registerSpending()
+	s.registerOperators()
 	if s.docs != nil { // a page, not an API route: not in the route table or openapi.json
 		s.mux.Handle("GET /docs", s.docs)
 		s.mux.Handle("GET /docs/", s.docs)

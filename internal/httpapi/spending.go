@@ -13,26 +13,26 @@ func (s *Server) registerSpending() {
 		summary: "How many points a member may use on an order", in: mall.QuoteInput{}, out: mall.Quote{}, status: 200,
 		handler: s.quote})
 
-	s.handle(route{method: "POST", path: "/v1/rewards", access: operator, tag: "spending", summary: "Create a points-mall reward",
+	s.handle(route{method: "POST", path: "/v1/rewards", access: operates, tag: "spending", summary: "Create a points-mall reward",
 		in: mall.RewardInput{}, out: mall.Reward{}, status: 201, handler: s.createReward})
 	s.handle(route{method: "GET", path: "/v1/rewards", access: anyRole, tag: "spending",
 		summary: "List rewards (available_to: what a member may redeem now)", out: listBody[mall.Reward]{}, status: 200,
 		handler: s.listRewards, query: append([]param{{name: "available_to", desc: "a member"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/rewards/{id}", access: anyRole, tag: "spending", summary: "Read a reward",
 		out: mall.Reward{}, status: 200, handler: s.getReward})
-	s.handle(route{method: "PATCH", path: "/v1/rewards/{id}", access: operator, tag: "spending",
+	s.handle(route{method: "PATCH", path: "/v1/rewards/{id}", access: operates, tag: "spending",
 		summary: "Change a reward (stock restocks)", in: mall.RewardInput{}, out: mall.Reward{}, status: 200, handler: s.patchReward})
 
-	s.handle(route{method: "POST", path: "/v1/redemptions", access: operator, tag: "spending", summary: "Redeem a reward",
+	s.handle(route{method: "POST", path: "/v1/redemptions", access: operates, tag: "spending", summary: "Redeem a reward",
 		in: mall.RedemptionInput{}, out: mall.Redemption{}, status: 201, handler: s.redeem})
 	s.handle(route{method: "GET", path: "/v1/redemptions", access: anyRole, tag: "spending", summary: "List redemptions",
 		out: listBody[mall.Redemption]{}, status: 200, handler: s.listRedemptions,
 		query: append([]param{{name: "member"}, {name: "reward_id"}, {name: "status"}}, pageParams...)})
 	s.handle(route{method: "GET", path: "/v1/redemptions/{id}", access: anyRole, tag: "spending", summary: "Read a redemption",
 		out: mall.Redemption{}, status: 200, handler: s.getRedemption})
-	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/fulfil", access: operator, tag: "spending",
+	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/fulfil", access: operates, tag: "spending",
 		summary: "Mark a redemption delivered (final)", out: mall.Redemption{}, status: 200, handler: s.fulfil})
-	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/cancel", access: operator, tag: "spending",
+	s.handle(route{method: "POST", path: "/v1/redemptions/{id}/cancel", access: operates, tag: "spending",
 		summary: "Cancel a pending redemption: points and stock back", out: mall.Redemption{}, status: 200, handler: s.cancelRedemption})
 	s.registerCoupons()
 	s.registerLotteries()

@@ -15,7 +15,7 @@ func (s *Server) registerTiers() {
 		in: []program.Tier{}, out: []program.Tier{}, status: 200, handler: s.putTiers})
 	s.handle(route{method: "GET", path: "/v1/tiers", access: anyRole, tag: "tiers", summary: "The tiers as stored (low to high)",
 		out: []program.Tier{}, status: 200, handler: s.getTiers})
-	s.handle(route{method: "POST", path: "/v1/members/{member}/tier/upgrade", access: operator, tag: "tiers",
+	s.handle(route{method: "POST", path: "/v1/members/{member}/tier/upgrade", access: operates, tag: "tiers",
 		summary: "Buy a member a higher tier with points", in: tier.UpgradeInput{}, out: tier.Upgraded{}, status: 200,
 		handler: s.upgradeTier})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tier-history", access: anyRole, tag: "tiers",

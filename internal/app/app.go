@@ -19,6 +19,7 @@ import (
 	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
+	"github.com/jifen/jifen/internal/report"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
@@ -53,6 +54,7 @@ type App struct {
 	Coupons   *coupon.Service
 	Lotteries *lottery.Service
 	Operators *operator.Service
+	Reports   *report.Service
 }
 
 // New builds the services.
@@ -77,5 +79,6 @@ func New(cfg Config) *App {
 	a.Mall = mall.NewService(cfg.DB, a.Programs, cfg.Clock, 500*time.Millisecond)
 	a.Lotteries = lottery.NewService(cfg.DB, a.Programs, a.Mall, cfg.Clock, cfg.Random)
 	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
+	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

@@ -99,6 +99,13 @@ var merchantScope = map[string]struct {
 	"GET /v1/console/session":         {rule: shared},
 	"POST /v1/console/logout":         {rule: shared},
 
+	"GET /v1/reports/summary": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/summary?merchant_id=" + f.a}
+	}},
+	"GET /v1/reports/daily": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/daily?merchant_id=" + f.a}
+	}},
+
 	"GET /v1/members": {rule: shared},
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/members", body: map[string]any{"merchant_id": f.a}}

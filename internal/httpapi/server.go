@@ -149,6 +149,7 @@ func (s *Server) register() {
 	s.registerEngage()
 	s.registerSpending()
 	s.registerOperators()
+	s.registerReports()
 	if s.docs != nil { // a page, not an API route: not in the route table or openapi.json
 		s.mux.Handle("GET /docs", s.docs)
 		s.mux.Handle("GET /docs/", s.docs)

@@ -106,6 +106,18 @@ var merchantScope = map[string]struct {
 		return probe{method: "GET", path: "/v1/reports/daily?merchant_id=" + f.a}
 	}},
 
+	"GET /v1/reports/rules": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/rules?merchant_id=" + f.a}
+	}},
+	"GET /v1/reports/tiers": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/tiers?merchant_id=" + f.a}
+	}},
+	"GET /v1/reports/rewards": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/rewards?merchant_id=" + f.a}
+	}},
+	"GET /v1/reports/coupons": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/coupons?merchant_id=" + f.a}
+	}},
 	"GET /v1/members": {rule: shared},
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/members", body: map[string]any{"merchant_id": f.a}}

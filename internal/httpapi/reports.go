@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/report"
 )
 
@@ -28,6 +30,37 @@ func (s *Server) registerReports() {
 	s.handle(route{method: "GET", path: "/v1/reports/daily", access: anyRole, tag: "reports",
 		summary: "Each program-local day of a period, quiet days included", out: listBody[report.Day]{},
 		status: 200, query: reportParams, handler: s.reportDaily})
+	s.handle(route{method: "GET", path: "/v1/reports/rules", access: anyRole, tag: "reports",
+		summary: "A period's awards by rule", out: listBody[report.RuleRow]{}, status: 200, query: reportParams,
+		handler: reportList(s, "rules", s.app.Reports.Rules)})
+	s.handle(route{method: "GET", path: "/v1/reports/tiers", access: anyRole, tag: "reports",
+		summary: "Members by tier and what they earned and spent", out: listBody[report.TierRow]{}, status: 200, query: reportParams,
+		handler: reportList(s, "tiers", s.app.Reports.Tiers)})
+	s.handle(route{method: "GET", path: "/v1/reports/rewards", access: anyRole, tag: "reports",
+		summary: "A period's redemptions by reward", out: listBody[report.RewardRow]{}, status: 200, query: reportParams,
+		handler: reportList(s, "rewards", s.app.Reports.Rewards)})
+	s.handle(route{method: "GET", path: "/v1/reports/coupons", access: anyRole, tag: "reports",
+		summary: "A period's coupons by template", out: listBody[report.CouponRow]{}, status: 200, query: reportParams,
+		handler: reportList(s, "coupons", s.app.Reports.Coupons)})
+}
+
+// reportList answers a list report, as JSON or CSV.
+func reportList[T any](s *Server, name string, run func(context.Context, auth.Actor, report.Query) ([]T, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q := reportQuery(r)
+		rows, err := run(r.Context(), actor(r), q)
+		if err != nil {
+			return err
+		}
+		if wantsCSV(r) {
+			from, to, err := s.app.Reports.Period(r.Context(), actor(r), q)
+			if err != nil {
+				return err
+			}
+			return writeCSV(w, name+"_"+from+"_"+to, rows)
+		}
+		return list(w, rows, "")
+	}
 }
 
 func reportQuery(r *http.Request) report.Query {

@@ -304,3 +304,65 @@ func TestReports(t *testing.T) {
 		e.verify()
 	})
 }
+
+// The breakdowns: awards by rule, members and points by tier, redemptions
+// by reward, coupons by template.
+func TestReportBreakdowns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.call(e.admin, "PUT", "/v1/tiers", tiersBody).want(200, nil)
+		rule := e.rule(map[string]any{"name": "1 per yuan", "event_type": "order.paid",
+			"reward": map[string]any{"kind": "per_amount", "per": 100, "points": 1}})
+		m1, m2 := e.newMember(nil), e.newMember(nil)
+		e.event(order(m1.ID, "b-1", 50000))
+		e.event(order(m2.ID, "b-2", 20000))
+		e.post("/v1/events", map[string]any{"id": "b-r", "type": "order.refunded", "member": m1.ID,
+			"data": map[string]any{"order_id": "b-1", "amount": 10000}}).want(201, nil)
+		e.post("/v1/members/"+m1.ID+"/points/earn", map[string]any{"points": 1000, "currency": "growth"}).want(201, nil) // gold
+		mug := e.reward(map[string]any{"name": "Mug", "type": "physical", "points_price": 100, "stock": 10})
+		var r1 redemptionObj
+		e.post("/v1/redemptions", map[string]any{"member": m1.ID, "reward_id": mug.ID}).want(201, &r1)
+		e.post("/v1/redemptions", map[string]any{"member": m1.ID, "reward_id": mug.ID}).want(201, nil)
+		e.post("/v1/redemptions/"+r1.ID+"/cancel", nil).want(200, nil)
+		var tpl struct{ ID string }
+		e.post("/v1/coupon-templates", map[string]any{"name": "3 off", "kind": "amount_off", "value": 300}).want(201, &tpl)
+		var c1 struct{ Code string }
+		e.post("/v1/coupon-templates/"+tpl.ID+"/claim", map[string]any{"member": m1.ID}).want(201, &c1)
+		e.post("/v1/coupon-templates/"+tpl.ID+"/claim", map[string]any{"member": m2.ID}).want(201, nil)
+		e.post("/v1/coupons/"+c1.Code+"/redeem", map[string]any{"member": m1.ID, "order_amount": 10000, "reference": "b-3"}).want(200, nil)
+
+		var rules listObj[map[string]any]
+		e.get("/v1/reports/rules").want(200, &rules)
+		if len(rules.Data) != 1 || fmt.Sprint(rules.Data[0]) != fmt.Sprint(map[string]any{"rule_id": rule.ID, "name": "1 per yuan",
+			"awards": 2.0, "members": 2.0, "points": 700.0, "reversed": 100.0}) {
+			t.Fatalf("rules report %v", rules.Data)
+		}
+		var tiers listObj[map[string]any]
+		e.get("/v1/reports/tiers").want(200, &tiers)
+		want := []map[string]any{
+			{"tier": "silver", "members": 1.0, "issued": 200.0, "spent": 0.0},
+			{"tier": "gold", "members": 1.0, "issued": 500.0, "spent": 100.0},
+			{"tier": "black", "members": 0.0, "issued": 0.0, "spent": 0.0},
+		}
+		if fmt.Sprint(tiers.Data) != fmt.Sprint(want) {
+			t.Fatalf("tiers report %v, want %v", tiers.Data, want)
+		}
+		var rewards listObj[map[string]any]
+		e.get("/v1/reports/rewards").want(200, &rewards)
+		if fmt.Sprint(rewards.Data) != fmt.Sprint([]map[string]any{{"reward_id": mug.ID, "name": "Mug", "redemptions": 2.0,
+			"quantity": 1.0, "points": 100.0, "cash_fen": 0.0, "cancelled": 1.0}}) {
+			t.Fatalf("rewards report %v", rewards.Data)
+		}
+		var coupons listObj[map[string]any]
+		e.get("/v1/reports/coupons").want(200, &coupons)
+		if fmt.Sprint(coupons.Data) != fmt.Sprint([]map[string]any{{"template_id": tpl.ID, "name": "3 off", "issued": 2.0,
+			"redeemed": 1.0, "expired": 0.0, "discount_fen": 300.0, "redemption_rate": "0.5000"}}) {
+			t.Fatalf("coupons report %v", coupons.Data)
+		}
+		r := e.call(e.admin, "GET", "/v1/reports/coupons?format=csv", nil)
+		if !strings.Contains(string(r.Body), "template_id,name,issued,redeemed,expired,discount_fen,redemption_rate\r\n"+
+			tpl.ID+",3 off,2,1,0,300,0.5000\r\n") || !strings.Contains(r.Header.Get("Content-Disposition"), `filename="coupons_`) {
+			t.Fatalf("coupons CSV %q %v", r.Body, r.Header)
+		}
+	})
+}

@@ -126,6 +126,15 @@ func (s *Service) resolve(ctx context.Context, a auth.Actor, q Query) (period, e
 	return period{p: p, from: from, to: to.AddDate(0, 0, 1), merchantID: mer, currency: cur}, nil
 }
 
+// Period is the first and last day a query covers, for a file's name.
+func (s *Service) Period(ctx context.Context, a auth.Actor, q Query) (from, to string, err error) {
+	pd, err := s.resolve(ctx, a, q)
+	if err != nil {
+		return "", "", err
+	}
+	return pd.from.Format(time.DateOnly), pd.to.AddDate(0, 0, -1).Format(time.DateOnly), nil
+}
+
 // Summary computes a period's figures.
 func (s *Service) Summary(ctx context.Context, a auth.Actor, q Query) (Summary, error) {
 	pd, err := s.resolve(ctx, a, q)

@@ -112,3 +112,178 @@ func (c *Conn) MemberFigures(ctx context.Context, programID, merchantID string, 
 		) active`, append(append(append([]any{programID, ms(from), ms(to)}, argsT...), programID, ms(from), ms(to)), argsT...)...).Scan(&n.Active)
 	return n, classify(err)
 }
+
+// RuleFigures is what one rule awarded in a period.
+type RuleFigures struct {
+	RuleID     string
+	Definition []byte // the rule's current definition (its name)
+	Awards     int64
+	Members    int64
+	Points     int64
+	Reversed   int64 // of those awards, reversed by the end of the period
+}
+
+// RuleReport groups a period's awards by rule (a merchant's: awards at
+// that merchant).
+func (c *Conn) RuleReport(ctx context.Context, programID, currency, merchantID string, from, to time.Time) ([]RuleFigures, error) {
+	mer, args := merchantClause("t.merchant_id", merchantID)
+	rows, err := c.query(ctx, `SELECT a.rule_id, COALESCE(MAX(r.definition), '{}'), COUNT(*), COUNT(DISTINCT a.member_id),
+			COALESCE(SUM(a.points), 0),
+			COALESCE(SUM((SELECT COALESCE(SUM(x.points), 0) FROM transactions x
+				WHERE x.reverses = a.transaction_id AND x.type = 'reverse' AND x.created_at < ?)), 0)
+		FROM awards a JOIN transactions t ON t.id = a.transaction_id LEFT JOIN rules r ON r.id = a.rule_id
+		WHERE a.program_id = ? AND a.currency = ? AND a.created_at >= ? AND a.created_at < ?`+mer+`
+		GROUP BY a.rule_id ORDER BY a.rule_id`, append([]any{ms(to), programID, currency, ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("rule report: %w", err)
+	}
+	defer rows.Close()
+	var out []RuleFigures
+	for rows.Next() {
+		var f RuleFigures
+		var def string
+		if err := rows.Scan(&f.RuleID, &def, &f.Awards, &f.Members, &f.Points, &f.Reversed); err != nil {
+			return nil, err
+		}
+		f.Definition = []byte(def)
+		out = append(out, f)
+	}
+	return out, classify(rows.Err())
+}
+
+// TierFigures is one tier's members now and what they earned and spent in
+// a period ("" is members without a tier).
+type TierFigures struct {
+	Tier    string
+	Members int64
+	Issued  int64
+	Spent   int64
+}
+
+// TierReport groups members by their current tier.
+func (c *Conn) TierReport(ctx context.Context, programID, currency, merchantID string, from, to time.Time) (map[string]*TierFigures, error) {
+	out := map[string]*TierFigures{}
+	get := func(t string) *TierFigures {
+		if out[t] == nil {
+			out[t] = &TierFigures{Tier: t}
+		}
+		return out[t]
+	}
+	mer, args := merchantClause("merchant_id", merchantID)
+	rows, err := c.query(ctx, `SELECT COALESCE(tier, ''), COUNT(*) FROM members
+		WHERE program_id = ? AND status NOT IN ('erased', 'merged')`+mer+` GROUP BY tier`, append([]any{programID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("tier report: %w", err)
+	}
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		get(t).Members = n
+	}
+	rows.Close()
+	mer, args = merchantClause("t.merchant_id", merchantID)
+	rows, err = c.query(ctx, `SELECT COALESCE(m.tier, ''),
+			COALESCE(SUM(CASE WHEN t.type = 'earn' THEN t.points ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN t.type IN ('spend', 'capture') THEN t.points ELSE 0 END), 0) -
+			COALESCE(SUM(CASE WHEN t.type = 'reverse' AND o.type IN ('spend', 'capture') THEN t.points ELSE 0 END), 0)
+		FROM transactions t JOIN members m ON m.id = t.member_id LEFT JOIN transactions o ON o.id = t.reverses
+		WHERE t.program_id = ? AND t.currency = ? AND t.created_at >= ? AND t.created_at < ?`+mer+`
+		GROUP BY m.tier`, append([]any{programID, currency, ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("tier report: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var issued, spent int64
+		if err := rows.Scan(&t, &issued, &spent); err != nil {
+			return nil, err
+		}
+		f := get(t)
+		f.Issued, f.Spent = issued, spent
+	}
+	return out, classify(rows.Err())
+}
+
+// RewardFigures is what one reward's redemptions in a period came to.
+type RewardFigures struct {
+	RewardID    string
+	Name        string
+	Redemptions int64 // all, cancelled ones too
+	Quantity    int64 // the rest: not cancelled
+	Points      int64
+	CashFen     int64
+	Cancelled   int64
+}
+
+// RewardReport groups a period's redemptions by reward (a merchant's: made
+// there).
+func (c *Conn) RewardReport(ctx context.Context, programID, merchantID string, from, to time.Time) ([]RewardFigures, error) {
+	mer, args := merchantClause("r.merchant_id", merchantID)
+	rows, err := c.query(ctx, `SELECT r.reward_id, w.name, COUNT(*),
+			COALESCE(SUM(CASE WHEN r.status <> 'cancelled' THEN r.quantity ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN r.status <> 'cancelled' THEN r.points ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN r.status <> 'cancelled' THEN r.cash_price ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN r.status = 'cancelled' THEN 1 ELSE 0 END), 0)
+		FROM redemptions r JOIN rewards w ON w.id = r.reward_id
+		WHERE r.program_id = ? AND r.created_at >= ? AND r.created_at < ?`+mer+`
+		GROUP BY r.reward_id, w.name ORDER BY r.reward_id`, append([]any{programID, ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("reward report: %w", err)
+	}
+	defer rows.Close()
+	var out []RewardFigures
+	for rows.Next() {
+		var f RewardFigures
+		if err := rows.Scan(&f.RewardID, &f.Name, &f.Redemptions, &f.Quantity, &f.Points, &f.CashFen, &f.Cancelled); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, classify(rows.Err())
+}
+
+// CouponFigures is one template's coupons in a period: issued in it,
+// redeemed in it (and the discount they gave), and expired in it.
+type CouponFigures struct {
+	TemplateID  string
+	Name        string
+	Issued      int64
+	Redeemed    int64
+	Expired     int64
+	DiscountFen int64
+}
+
+// CouponReport lists the templates (a merchant's own) with coupons issued,
+// redeemed or expired in a period.
+func (c *Conn) CouponReport(ctx context.Context, programID, merchantID string, from, to time.Time) ([]CouponFigures, error) {
+	mer, args := merchantClause("t.merchant_id", merchantID)
+	f, u := ms(from), ms(to)
+	rows, err := c.query(ctx, `SELECT t.id, t.name,
+			COALESCE(SUM(CASE WHEN c.created_at >= ? AND c.created_at < ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.redeemed_at >= ? AND c.redeemed_at < ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.status = 'expired' AND c.valid_until >= ? AND c.valid_until < ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.redeemed_at >= ? AND c.redeemed_at < ? THEN c.discount ELSE 0 END), 0)
+		FROM coupon_templates t JOIN coupons c ON c.template_id = t.id AND c.program_id = t.program_id
+		WHERE t.program_id = ?`+mer+`
+		GROUP BY t.id, t.name ORDER BY t.id`, append([]any{f, u, f, u, f, u, f, u, programID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("coupon report: %w", err)
+	}
+	defer rows.Close()
+	var out []CouponFigures
+	for rows.Next() {
+		var x CouponFigures
+		if err := rows.Scan(&x.TemplateID, &x.Name, &x.Issued, &x.Redeemed, &x.Expired, &x.DiscountFen); err != nil {
+			return nil, err
+		}
+		if x.Issued+x.Redeemed+x.Expired > 0 {
+			out = append(out, x)
+		}
+	}
+	return out, classify(rows.Err())
+}

@@ -6,6 +6,16 @@ import "github.com/jifen/jifen/internal/failure"
 const (
 	KindAPIKey = "api_key"
 	KindSystem = "system" // jobs and ingest: the programme itself
+	KindMember = "member" // a member token: one member acting for itself
+)
+
+// RoleMember is the role of a member token.
+const RoleMember = "member"
+
+// Member token scopes.
+const (
+	ScopeMember = "member" // read and act
+	ScopeRead   = "read"
 )
 
 // Actor is who an operation acts for: an API key (and, as they come,
@@ -19,7 +29,12 @@ type Actor struct {
 	Name       string
 	Role       string
 	MerchantID string // a merchant key's merchant
+	MemberID   string // a member token's member
+	Scope      string // a member token's scope: member (read and act) or read
 }
+
+// IsMember says the actor is a member token, held to its own member.
+func (a Actor) IsMember() bool { return a.Kind == KindMember }
 
 // System is the actor of jobs and the ingest in a programme: an admin.
 func System(programID string) Actor {

@@ -71,7 +71,7 @@ func (s *Service) CheckIn(ctx context.Context, tx *store.Tx, a auth.Actor, ref s
 	if cfg == nil {
 		return CheckedIn{}, failure.New(failure.Conflict, "check-in is not configured: PUT /v1/checkin first")
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, ref)
 	if err != nil {
 		return CheckedIn{}, err
 	}
@@ -135,7 +135,7 @@ func (s *Service) CheckIn(ctx context.Context, tx *store.Tx, a auth.Actor, ref s
 // List lists a member's recent check-ins, newest first.
 func (s *Service) List(ctx context.Context, a auth.Actor, ref string, limit int) ([]Checkin, error) {
 	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -236,14 +236,24 @@ func (s *Service) Transfer(ctx context.Context, tx *store.Tx, a auth.Actor, code
 	if err := fs.Err(); err != nil {
 		return Coupon{}, err
 	}
-	p, to, err := s.member(ctx, &tx.Conn, a, in.To)
+	// The recipient is any member of the programme, even for a member
+	// token (which names only itself elsewhere).
+	named := a
+	if a.IsMember() {
+		named = auth.System(a.ProgramID)
+	}
+	p, to, err := s.member(ctx, &tx.Conn, named, in.To)
 	if err != nil {
 		return Coupon{}, err
 	}
 	if err := s.lockSeen(ctx, tx, a, code); err != nil {
 		return Coupon{}, err
 	}
-	return transfer(ctx, tx, p, code, "", to, s.clock.Now())
+	from := ""
+	if a.IsMember() {
+		from = a.MemberID // a member gives only its own coupons
+	}
+	return transfer(ctx, tx, p, code, from, to, s.clock.Now())
 }
 
 // lockSeen locks a coupon the actor may act on.
@@ -266,7 +276,7 @@ func (s *Service) MemberCoupons(ctx context.Context, a auth.Actor, ref, status s
 	if err := fs.Err(); err != nil {
 		return nil, "", err
 	}
-	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
 	if err != nil {
 		return nil, "", err
 	}
@@ -292,6 +302,6 @@ func (s *Service) member(ctx context.Context, c *store.Conn, a auth.Actor, ref s
 	if err != nil {
 		return p, "", err
 	}
-	id, err := identity.ID(ctx, c, p.ID, ref)
+	id, err := identity.ID(ctx, c, a, ref)
 	return p, id, err
 }

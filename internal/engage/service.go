@@ -84,7 +84,7 @@ func (s *Service) MemberTasks(ctx context.Context, a auth.Actor, ref string) ([]
 		return nil, err
 	}
 	c := s.db.Read()
-	m, err := identity.Resolve(ctx, c, p.ID, ref)
+	m, err := identity.Resolve(ctx, c, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func referralOf(r store.Referral) Referral {
 // Referrals lists the members a member referred.
 func (s *Service) Referrals(ctx context.Context, a auth.Actor, ref string) ([]Referral, error) {
 	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a, ref)
 	if err != nil {
 		return nil, err
 	}

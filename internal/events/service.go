@@ -206,7 +206,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 	if e.CreateMember {
 		m, r.MemberCreated, err = s.members.CreateOnEvent(ctx, tx, a, e.Member, e.MerchantID)
 	} else {
-		m, err = identity.Resolve(ctx, &tx.Conn, p.ID, e.Member)
+		m, err = identity.Resolve(ctx, &tx.Conn, a, e.Member)
 	}
 	if err != nil {
 		if failure.KindOf(err) == failure.NotFound {

@@ -37,6 +37,7 @@ const (
 	InvalidCredentials              // invalid_credentials: a console login's email or password
 	AccountLocked                   // account_locked: too many failed logins; Retry-After
 	CSRFFailed                      // csrf_failed: a session's write without its X-CSRF-Token
+	TokenExpired                    // token_expired: a member token past its expiry
 )
 
 // kinds is the API's error vocabulary: code, status and title per kind.
@@ -65,6 +66,7 @@ var kinds = [...]struct {
 	InvalidCredentials:  {"invalid_credentials", 401, "Invalid credentials"},
 	AccountLocked:       {"account_locked", 423, "Account locked"},
 	CSRFFailed:          {"csrf_failed", 403, "CSRF check failed"},
+	TokenExpired:        {"token_expired", 401, "Token expired"},
 }
 
 // Code is the kind's stable machine-readable code (validation_failed, …).

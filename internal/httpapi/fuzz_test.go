@@ -438,7 +438,8 @@ func FuzzWriteRoutes(f *testing.F) {
 		}
 		// Bad input changes nothing; a creation commits (which also shows
 		// the watch sees commits).
-		if res.Code == 201 && res.Header().Get("Idempotent-Replayed") == "" && a.state(t) == before {
+		if res.Code == 201 && res.Header().Get("Idempotent-Replayed") == "" && route != "POST /v1/members/{member}/tokens" &&
+			a.state(t) == before { // (a member token is signed, not stored)
 			t.Fatalf("%s: 201 %s, but nothing was committed", req, res.Body)
 		}
 		// (A failed console login is recorded, for the lockout, by design.)

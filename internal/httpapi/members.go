@@ -10,6 +10,9 @@ import (
 
 func (s *Server) registerMembers() {
 	m := "/v1/members/{member}"
+	s.handle(route{method: "POST", path: m + "/tokens", access: operates, tag: "members",
+		summary: "A short-lived member token for the member page (signed; any node checks it)", in: member.TokenInput{},
+		out: member.Token{}, status: 201, handler: s.issueToken})
 	s.handle(route{method: "POST", path: "/v1/members", access: operates, tag: "members", summary: "Create a member",
 		in: member.Input{}, out: member.Member{}, status: 201, handler: s.createMember})
 	s.handle(route{method: "GET", path: "/v1/members", access: anyRole, tag: "members", summary: "List members",
@@ -88,5 +91,16 @@ func (s *Server) eraseMember(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("member")
 	return s.write(w, r, 200, ref, func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.app.Members.Erase(ctx, tx, actor(r), ref)
+	})
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[member.TokenInput](s, w, r)
+	if err != nil {
+		return err
+	}
+	ref := r.PathValue("member")
+	return s.write(w, r, 201, ref, func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Members.IssueToken(ctx, tx, actor(r), ref, in)
 	})
 }

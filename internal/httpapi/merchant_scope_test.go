@@ -123,6 +123,7 @@ var merchantScope = map[string]struct {
 		return probe{method: "POST", path: "/v1/members", body: map[string]any{"merchant_id": f.a}}
 	}},
 	"GET /v1/members/{member}":                {rule: shared},
+	"POST /v1/members/{member}/tokens":        {rule: shared},
 	"PATCH /v1/members/{member}":              {rule: shared},
 	"POST /v1/members/{member}/freeze":        {rule: adminOnly},
 	"POST /v1/members/{member}/unfreeze":      {rule: adminOnly},

@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
+	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/program"
 )
 
@@ -128,7 +129,12 @@ func (s *Server) guard(rt route) http.Handler {
 				s.problem(w, r, err)
 				return
 			}
-			if !rt.access.allows(a.Role) {
+			if a.IsMember() {
+				if err := memberMay(rt, a); err != nil {
+					s.problem(w, r, err)
+					return
+				}
+			} else if !rt.access.allows(a.Role) {
 				s.problem(w, r, errForbidden(rt.method+" "+rt.path+" needs "+strings.Join(rolesOf(rt.access), " or ")+
 					" key; this is a "+a.Role+" key"))
 				return
@@ -158,11 +164,26 @@ func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return auth.Actor{}, errUnauthenticated("the Authorization header must be: Bearer <key>")
 	}
-	a, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if secret = strings.TrimSpace(secret); member.IsToken(secret) {
+		return s.app.Members.Authenticate(r.Context(), secret)
+	}
+	a, err := s.auth.Authenticate(r.Context(), secret)
 	if failure.KindOf(err) == failure.NotFound {
 		return auth.Actor{}, errUnauthenticated("the API key is not valid")
 	}
 	return a, err
+}
+
+// memberMay says whether a member token may use a route: the member's own
+// reads, and (scope member) its own acts; anything else is forbidden.
+func memberMay(rt route, a auth.Actor) error {
+	switch {
+	case rt.member == memberNone:
+		return failure.New(failure.Forbidden, "a member token may not use %s %s", rt.method, rt.path)
+	case rt.member == memberAct && a.Scope != auth.ScopeMember:
+		return failure.New(failure.Forbidden, "a member token of scope %s only reads", a.Scope)
+	}
+	return nil
 }
 
 // actor is who the request acts for.

@@ -90,6 +90,41 @@ const (
 	admin                  // admin keys
 )
 
+// memberRoutes are the routes a member token may use, for its own member
+// ("me" in a path or a body, or its ID) and the programme's catalogues.
+var memberRoutes = map[string]memberAccess{
+	"GET /v1/program":                        memberRead,
+	"GET /v1/tiers":                          memberRead,
+	"GET /v1/rewards":                        memberRead,
+	"GET /v1/rewards/{id}":                   memberRead,
+	"GET /v1/coupon-templates":               memberRead,
+	"GET /v1/lotteries/{id}":                 memberRead,
+	"GET /v1/members/{member}":               memberRead,
+	"GET /v1/members/{member}/balance":       memberRead,
+	"GET /v1/members/{member}/transactions":  memberRead,
+	"GET /v1/members/{member}/lots":          memberRead,
+	"GET /v1/members/{member}/coupons":       memberRead,
+	"GET /v1/members/{member}/tasks":         memberRead,
+	"GET /v1/members/{member}/checkins":      memberRead,
+	"POST /v1/members/{member}/checkins":     memberAct,
+	"POST /v1/members/{member}/tier/upgrade": memberAct,
+	"PATCH /v1/members/{member}":             memberAct,
+	"POST /v1/redemptions":                   memberAct,
+	"POST /v1/lotteries/{id}/draws":          memberAct,
+	"POST /v1/coupon-templates/{id}/claim":   memberAct,
+	"POST /v1/coupons/{code}/transfer":       memberAct,
+}
+
+// memberAccess is what a member token may do on a route: nothing (the
+// default), read, or act (a token of scope member).
+type memberAccess int
+
+const (
+	memberNone memberAccess = iota
+	memberRead
+	memberAct
+)
+
 func (a access) allows(role string) bool {
 	switch a {
 	case public, anyRole:
@@ -108,6 +143,7 @@ type route struct {
 	method  string
 	path    string
 	access  access
+	member  memberAccess // what a member token may do here
 	summary string
 	tag     string
 	in      any     // request body type, nil for none
@@ -165,6 +201,7 @@ type param struct {
 // handle adds a route to the router and to the table the OpenAPI document
 // is built from.
 func (s *Server) handle(rt route) {
+	rt.member = memberRoutes[rt.method+" "+rt.path]
 	s.routes = append(s.routes, rt)
 	s.mux.Handle(rt.method+" "+rt.path, s.guard(rt))
 }

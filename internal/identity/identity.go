@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -31,9 +32,25 @@ func NormalizePhone(s string) (string, bool) {
 	return "", false
 }
 
-// Resolve turns a member reference — "mem_…" or "ext:<external_id>" — into
-// the stored member of the program.
-func Resolve(ctx context.Context, c *store.Conn, programID, ref string) (store.Member, error) {
+// Me is the reference a member token uses for its own member.
+const Me = "me"
+
+// Resolve turns a member reference — "mem_…", "ext:<external_id>",
+// "phone:…", or "me" for a member token's own — into the stored member of
+// the actor's programme. A member token names only its own member:
+// anyone else is not_found to it.
+func Resolve(ctx context.Context, c *store.Conn, a auth.Actor, ref string) (store.Member, error) {
+	if a.IsMember() && ref == Me {
+		ref = a.MemberID
+	}
+	m, err := resolve(ctx, c, a.ProgramID, ref)
+	if err == nil && a.IsMember() && m.ID != a.MemberID {
+		return store.Member{}, failure.New(failure.NotFound, "member %s not found", ref)
+	}
+	return m, err
+}
+
+func resolve(ctx context.Context, c *store.Conn, programID, ref string) (store.Member, error) {
 	var m store.Member
 	var err error
 	switch {
@@ -61,10 +78,13 @@ func Resolve(ctx context.Context, c *store.Conn, programID, ref string) (store.M
 // ID is the ID of the member a reference names. A member ID is taken as
 // it is, without a query: the operation that uses it reads the member
 // under its lock and answers not_found then.
-func ID(ctx context.Context, c *store.Conn, programID, ref string) (string, error) {
-	if strings.HasPrefix(ref, "mem_") {
+func ID(ctx context.Context, c *store.Conn, a auth.Actor, ref string) (string, error) {
+	if a.IsMember() && (ref == Me || ref == a.MemberID) {
+		return a.MemberID, nil
+	}
+	if strings.HasPrefix(ref, "mem_") && !a.IsMember() {
 		return ref, nil
 	}
-	m, err := Resolve(ctx, c, programID, ref)
+	m, err := Resolve(ctx, c, a, ref)
 	return m.ID, err
 }

@@ -108,7 +108,7 @@ func (s *Service) Draw(ctx context.Context, tx *store.Tx, a auth.Actor, lotteryI
 	if err != nil {
 		return Draw{}, err
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, in.Member)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, in.Member)
 	if err != nil {
 		return Draw{}, err
 	}
@@ -134,7 +134,7 @@ func (s *Service) Draws(ctx context.Context, a auth.Actor, lotteryID, member str
 	}
 	memberID := ""
 	if member != "" {
-		m, err := identity.Resolve(ctx, c, a.ProgramID, member)
+		m, err := identity.Resolve(ctx, c, a, member)
 		if err != nil {
 			return nil, "", err
 		}

@@ -87,7 +87,7 @@ func (s *Service) Rewards(ctx context.Context, a auth.Actor, availableTo string,
 		return nil, "", err
 	}
 	c := s.db.Read()
-	memberID, err := identity.ID(ctx, c, p.ID, availableTo)
+	memberID, err := identity.ID(ctx, c, a, availableTo)
 	if err != nil {
 		return nil, "", err
 	}
@@ -128,7 +128,7 @@ func (s *Service) Quote(ctx context.Context, a auth.Actor, in QuoteInput) (Quote
 		return Quote{}, err
 	}
 	c := s.db.Read()
-	m, err := identity.Resolve(ctx, c, p.ID, in.Member)
+	m, err := identity.Resolve(ctx, c, a, in.Member)
 	if err != nil {
 		return Quote{}, err
 	}
@@ -211,7 +211,7 @@ func (s *Service) Redeem(ctx context.Context, tx *store.Tx, a auth.Actor, in Red
 	if err != nil {
 		return Redemption{}, err
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, in.Member)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, in.Member)
 	if err != nil {
 		return Redemption{}, err
 	}
@@ -328,7 +328,7 @@ func (s *Service) Redemptions(ctx context.Context, a auth.Actor, f RedemptionFil
 	}
 	sf := store.RedemptionFilter{RewardID: f.RewardID, Status: f.Status}
 	if f.Member != "" {
-		m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, f.Member)
+		m, err := identity.Resolve(ctx, s.db.Read(), a, f.Member)
 		if err != nil {
 			return nil, "", err
 		}

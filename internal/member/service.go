@@ -24,6 +24,7 @@ type Service struct {
 	db       *store.DB
 	programs *program.Service
 	clock    clock.Clock
+	keys     tokenKeys
 }
 
 // NewService returns the member service.
@@ -114,7 +115,7 @@ func insert(ctx context.Context, tx *store.Tx, m *store.Member, now time.Time) e
 // is not there yet (at the event's merchant). created says it was made
 // now; a member another node created meanwhile is found, not made twice.
 func (s *Service) CreateOnEvent(ctx context.Context, tx *store.Tx, a auth.Actor, ref, merchantID string) (store.Member, bool, error) {
-	m, err := identity.Resolve(ctx, &tx.Conn, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, &tx.Conn, a, ref)
 	if failure.KindOf(err) != failure.NotFound || !strings.HasPrefix(ref, "ext:") || len(ref) <= 4 {
 		return m, false, err
 	}
@@ -126,7 +127,7 @@ func (s *Service) CreateOnEvent(ctx context.Context, tx *store.Tx, a auth.Actor,
 	_, m, err = s.create(ctx, tx, a, in)
 	if failure.KindOf(err) == failure.MemberExists {
 		// Another node created it since we looked: use that one.
-		m, err = identity.Resolve(ctx, &tx.Conn, a.ProgramID, ref)
+		m, err = identity.Resolve(ctx, &tx.Conn, a, ref)
 		return m, false, err
 	}
 	return m, err == nil, err
@@ -141,6 +142,9 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 	}
 	if in.MerchantID != nil {
 		return Member{}, failure.Field("merchant_id", "cannot be changed")
+	}
+	if a.IsMember() && (in.ExternalID != nil || in.Phone != nil || in.Attributes != nil || in.Tags != nil || in.ReferralCode != nil) {
+		return Member{}, failure.New(failure.Forbidden, "a member changes only its name, gender, birthday and region")
 	}
 	p, m, err := s.locked(ctx, tx, a, ref)
 	if err != nil {
@@ -222,7 +226,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return Member{}, err
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, ref)
 	if err != nil {
 		return Member{}, err
 	}
@@ -230,7 +234,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return Member{}, err
 	}
-	m, err := identity.Resolve(ctx, &tx.Conn, p.ID, memberID)
+	m, err := identity.Resolve(ctx, &tx.Conn, a, memberID)
 	if err != nil {
 		return Member{}, err
 	}
@@ -263,20 +267,20 @@ func (s *Service) locked(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 	if err != nil {
 		return p, store.Member{}, err
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, ref)
 	if err != nil {
 		return p, store.Member{}, err
 	}
 	if _, err := tx.LockMemberBalances(ctx, p.ID, memberID); err != nil {
 		return p, store.Member{}, err
 	}
-	m, err := identity.Resolve(ctx, &tx.Conn, p.ID, memberID)
+	m, err := identity.Resolve(ctx, &tx.Conn, a, memberID)
 	return p, m, err
 }
 
 // Get reads a member.
 func (s *Service) Get(ctx context.Context, a auth.Actor, ref string) (Member, error) {
-	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
 	return memberOf(m), err
 }
 

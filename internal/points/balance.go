@@ -19,7 +19,7 @@ func (s *Service) Balance(ctx context.Context, a auth.Actor, ref string) (map[st
 		return nil, err
 	}
 	c := s.db.Read()
-	memberID, err := identity.ID(ctx, c, p.ID, ref)
+	memberID, err := identity.ID(ctx, c, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (s *Service) Lots(ctx context.Context, a auth.Actor, ref string, f store.Lo
 	}
 	// The member is resolved on the primary, so one the replica has yet to
 	// see is found; its list comes from the replica.
-	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
 	if err != nil {
 		return nil, "", err
 	}

@@ -187,7 +187,7 @@ func (s *Service) Holds(ctx context.Context, a auth.Actor, ref, status string, p
 	}
 	// The member is resolved on the primary, so one the replica has yet to
 	// see is found; its list comes from the replica.
-	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
 	if err != nil {
 		return nil, "", err
 	}

@@ -46,7 +46,7 @@ func (s *Service) begin(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err != nil {
 		return p, "", time.Time{}, err
 	}
-	id, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
+	id, err := identity.ID(ctx, &tx.Conn, a, ref)
 	return p, id, s.clock.Now(), err
 }
 

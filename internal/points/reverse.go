@@ -71,7 +71,7 @@ func (s *Service) Txns(ctx context.Context, a auth.Actor, ref string, f store.Tx
 	}
 	// The member is resolved on the primary, so one the replica has yet to
 	// see is found; its list comes from the replica.
-	m, err := identity.Resolve(ctx, s.db.Read(), a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
 	if err != nil {
 		return nil, "", err
 	}

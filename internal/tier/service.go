@@ -59,7 +59,7 @@ func (s *Service) Upgrade(ctx context.Context, tx *store.Tx, a auth.Actor, ref s
 	if err != nil {
 		return Upgraded{}, err
 	}
-	memberID, err := identity.ID(ctx, &tx.Conn, p.ID, ref)
+	memberID, err := identity.ID(ctx, &tx.Conn, a, ref)
 	if err != nil {
 		return Upgraded{}, err
 	}
@@ -106,7 +106,7 @@ type Entry struct {
 // History lists a member's tier changes, newest first.
 func (s *Service) History(ctx context.Context, a auth.Actor, ref string, pg store.Page) ([]Entry, string, error) {
 	c := s.db.Replica()
-	m, err := identity.Resolve(ctx, c, a.ProgramID, ref)
+	m, err := identity.Resolve(ctx, c, a, ref)
 	if err != nil {
 		return nil, "", err
 	}

@@ -58,6 +58,7 @@ Usage:
                           manage API keys on the database (a lost admin key)
   jifen operator add [flags]
                           make a console operator on the database
+  jifen demo    [flags]   fill a fresh database with a year of a programme's life
   jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
 
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = verify(ctx, args[1:], getenv, stdout)
 	case "keys":
 		err = keys(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		err = demoCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "operator":
 		err = operatorCmd(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "bench":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/jifen/jifen/internal/demo"
 	"github.com/jifen/jifen/internal/store"
@@ -27,6 +28,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	fs.IntVar(&o.Members, "members", 1500, "members over the year")
 	fs.IntVar(&o.Days, "days", 365, "days replayed, ending today")
 	seed := fs.Uint64("seed", 2026, "the replay's seed: the same seed, the same programme")
+	orders := fs.String("orders", "", "replay these orders instead (JSON lines, gzip or not, in the format of the UCI Online Retail data set)")
 	if err := s.parse(args); err != nil {
 		return err
 	}
@@ -36,6 +38,14 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	s.checkDB(*db)
 	if err := s.err(); err != nil {
 		return err
+	}
+	if *orders != "" {
+		f, err := os.Open(*orders)
+		if err != nil {
+			return fmt.Errorf("%w: --orders: %w", errConfig, err)
+		}
+		defer f.Close()
+		o.Orders = f
 	}
 	st, err := store.Open(ctx, *db, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -49,7 +59,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nA year of 茶语 Tea Club in %s (%.1fs): %d members, %d orders, %d refunds, %d check-ins, %d redemptions, %d draws, %d coupons claimed (%d refused, as a real programme would).\n\n",
+	fmt.Fprintf(stdout, "\n茶语 Tea Club in %s (%.1fs): %d members, %d orders, %d refunds, %d check-ins, %d redemptions, %d draws, %d coupons claimed (%d refused, as a real programme would).\n\n",
 		st.URL(), res.Took.Seconds(), res.Members, res.Orders, res.Refunds, res.Checkins, res.Redemptions, res.Draws, res.Claims, res.Refused)
 	fmt.Fprintf(stdout, "Serve it:        jifen serve --db %s\n", *db)
 	fmt.Fprintf(stdout, "Console login:   %s / %s (a demo password: change it for anything real)\n", res.OperatorEmail, res.OperatorPassword)

@@ -38,6 +38,11 @@ type Options struct {
 	Seed    uint64 // the replay's seed (default 2026)
 	Workers int    // concurrent writers within a day (default 32)
 	Now     time.Time
+	// Orders, when set, are real orders to replay instead of generated
+	// ones: JSON lines in the format of the UCI Online Retail data set
+	// (order_id, customer_id, occurred_at, amount, items, cancellation,
+	// cancels_order_id, adjustment), with their own times.
+	Orders io.Reader
 }
 
 // Result is what the demo made.
@@ -69,6 +74,15 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := o.Now.In(loc)
 	first := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -o.Days+1)
+	var plan [][]op
+	if o.Orders != nil {
+		var err error
+		if plan, first, err = planOrders(o.Orders, loc); err != nil {
+			return Result{}, err
+		}
+		o.Days = len(plan)
+		o.Now = first.AddDate(0, 0, o.Days).Add(-time.Minute)
+	}
 	clk := clock.NewFake(first.Add(9 * time.Hour))
 	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: time.Nanosecond, Random: rand.NewChaCha8([32]byte{byte(o.Seed)})})
 	sys := auth.System(program.DefaultID)
@@ -77,7 +91,9 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 	if err != nil {
 		return res, err
 	}
-	plan := d.plan(o, first)
+	if plan == nil {
+		plan = d.plan(o, first)
+	}
 	for day := range o.Days {
 		date := first.AddDate(0, 0, day)
 		if err := d.replay(ctx, date, plan[day], o.Workers, &res); err != nil {
@@ -88,7 +104,7 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 		}
 	}
 	fmt.Fprintln(progress)
-	// The jobs a year would have run, at today's end.
+	// The jobs a year would have run, at its end.
 	clk.Set(o.Now)
 	if err := d.jobs(ctx); err != nil {
 		return res, err
@@ -227,7 +243,7 @@ func seasonality(t time.Time) float64 {
 	return 1
 }
 
-// replay runs a day's operations on a clock set to the day's evening (so
+// replay runs a day's operations on a clock set to the day's end (so
 // that late events are dated as they happened): members join first; then
 // orders, refunds and check-ins, which touch only their member (and its
 // inviter), in parallel across members, each member's in time order; then,
@@ -235,7 +251,7 @@ func seasonality(t time.Time) float64 {
 // (redemptions, draws, coupon claims), so that the same seed makes the
 // same programme.
 func (d *run) replay(ctx context.Context, date time.Time, ops []op, workers int, res *Result) error {
-	d.clk.Set(date.Add(21 * time.Hour))
+	d.clk.Set(date.AddDate(0, 0, 1).Add(-time.Minute))
 	var joins, own, shared []op
 	for _, o := range ops {
 		switch o.kind {

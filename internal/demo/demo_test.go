@@ -1,6 +1,8 @@
 package demo_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"testing"
@@ -60,3 +62,40 @@ func TestDemo(t *testing.T) {
 type fixed time.Time
 
 func (f fixed) Now() time.Time { return time.Time(f) }
+
+// Real orders replay with their own times: customers join at their first
+// order, a cancellation that names its order refunds it, guests and stock
+// adjustments are left out.
+func TestDemoOrders(t *testing.T) {
+	const lines = `{"order_id":"1","customer_id":"17850","occurred_at":"2010-12-01T08:26:00Z","country":"United Kingdom","currency":"GBP","amount":13912,"items":[],"cancellation":false,"cancels_order_id":null,"adjustment":false}
+{"order_id":"2","customer_id":null,"occurred_at":"2010-12-01T09:00:00Z","country":"United Kingdom","currency":"GBP","amount":5000,"items":[],"cancellation":false,"cancels_order_id":null,"adjustment":false}
+{"order_id":"3","customer_id":"12346","occurred_at":"2010-12-02T10:00:00Z","country":"France","currency":"GBP","amount":20000,"items":[],"cancellation":false,"cancels_order_id":null,"adjustment":false}
+{"order_id":"4","customer_id":null,"occurred_at":"2010-12-02T11:00:00Z","country":"United Kingdom","currency":"GBP","amount":-300,"items":[],"cancellation":false,"cancels_order_id":null,"adjustment":true}
+{"order_id":"C5","customer_id":"12346","occurred_at":"2010-12-05T12:00:00Z","country":"France","currency":"GBP","amount":5000,"items":[],"cancellation":true,"cancels_order_id":"3","adjustment":false}
+{"order_id":"6","customer_id":"17850","occurred_at":"2010-12-06T15:00:00Z","country":"United Kingdom","currency":"GBP","amount":30000,"items":[],"cancellation":false,"cancels_order_id":null,"adjustment":false}
+`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(lines))
+	zw.Close()
+	db := storetest.Open(t, storetest.SQLite, store.Options{})
+	res, err := demo.Run(context.Background(), db, demo.Options{Orders: &gz}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Members != 2 || res.Orders != 3 || res.Refunds != 1 {
+		t.Fatalf("replayed %+v", res)
+	}
+	at := time.Date(2010, 12, 7, 0, 0, 0, 0, time.UTC)
+	sum, err := report.NewService(db, program.NewService(db, fixed(at), 0), fixed(at)).Summary(context.Background(),
+		auth.System(program.DefaultID), report.Query{From: "2010-12-01", To: "2010-12-06"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.MembersNew != 2 || sum.Issued == 0 || sum.Reversed == 0 {
+		t.Fatalf("the replay's week: %+v", sum)
+	}
+	if checks, err := ledger.Verify(context.Background(), db.Read(), program.DefaultID); err != nil || !checks.OK {
+		t.Fatalf("books %+v %v", checks, err)
+	}
+}

@@ -103,6 +103,12 @@ func buildOpenAPI(routes []route, version string) []byte {
 		} else {
 			op["x-jifen-roles"] = rolesOf(rt.access)
 		}
+		switch rt.member { // what a member token (jmt_…) may do here, for "me"
+		case memberRead:
+			op["x-jifen-member-token"] = "read"
+		case memberAct:
+			op["x-jifen-member-token"] = "act"
+		}
 		if paths[rt.path] == nil {
 			paths[rt.path] = map[string]any{}
 		}

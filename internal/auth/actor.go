@@ -57,6 +57,24 @@ func (a Actor) ActingMerchant(named string) (string, error) {
 	return named, nil
 }
 
+// OwnMerchant applies ActingMerchant to the optional merchant field of a
+// catalogue object being created (a reward, a coupon template, a
+// lottery): a merchant key's is always its own merchant's.
+func (a Actor) OwnMerchant(field **string) error {
+	if !a.IsMerchant() {
+		return nil
+	}
+	named := ""
+	if *field != nil {
+		named = **field
+	}
+	mer, err := a.ActingMerchant(named)
+	if err == nil {
+		*field = &mer
+	}
+	return err
+}
+
 // Sees reports whether the actor may see, or act on, something that
 // belongs to merchant owner ("" is the programme itself). Admins and
 // read-only keys see the whole programme; a merchant key sees only its

@@ -36,16 +36,8 @@ func (s *Service) CreateTemplate(ctx context.Context, tx *store.Tx, a auth.Actor
 	if err != nil {
 		return Template{}, err
 	}
-	if a.IsMerchant() {
-		named := ""
-		if in.MerchantID != nil {
-			named = *in.MerchantID
-		}
-		mer, err := a.ActingMerchant(named)
-		if err != nil {
-			return Template{}, err
-		}
-		in.MerchantID = &mer
+	if err := a.OwnMerchant(&in.MerchantID); err != nil {
+		return Template{}, err
 	}
 	return createTemplate(ctx, tx, p, in, s.clock.Now())
 }

@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,15 +117,7 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 func bar(w io.Writer, done, total int, date time.Time) {
 	const width = 30
 	n := done * width / total
-	fmt.Fprintf(w, "\rreplaying %s [%-*s] %3d%%", date.Format(time.DateOnly), width, string(repeat('#', n)), done*100/total)
-}
-
-func repeat(c byte, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = c
-	}
-	return b
+	fmt.Fprintf(w, "\rreplaying %s [%-*s] %3d%%", date.Format(time.DateOnly), width, strings.Repeat("#", n), done*100/total)
 }
 
 type run struct {

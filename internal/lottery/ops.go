@@ -38,16 +38,8 @@ func (s *Service) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in Inp
 	if err != nil {
 		return Lottery{}, err
 	}
-	if a.IsMerchant() {
-		named := ""
-		if in.MerchantID != nil {
-			named = *in.MerchantID
-		}
-		mer, err := a.ActingMerchant(named)
-		if err != nil {
-			return Lottery{}, err
-		}
-		in.MerchantID = &mer
+	if err := a.OwnMerchant(&in.MerchantID); err != nil {
+		return Lottery{}, err
 	}
 	return create(ctx, tx, p, in, s.clock.Now())
 }

@@ -27,12 +27,8 @@ func (s *Service) CreateReward(ctx context.Context, tx *store.Tx, a auth.Actor, 
 	if err != nil {
 		return Reward{}, err
 	}
-	if a.IsMerchant() {
-		mer, err := a.ActingMerchant(deref(in.MerchantID))
-		if err != nil {
-			return Reward{}, err
-		}
-		in.MerchantID = &mer
+	if err := a.OwnMerchant(&in.MerchantID); err != nil {
+		return Reward{}, err
 	}
 	return createReward(ctx, tx, p, in, s.clock.Now())
 }
@@ -346,11 +342,4 @@ func (s *Service) Redemptions(ctx context.Context, a auth.Actor, f RedemptionFil
 		out[i] = redemptionOf(r)
 	}
 	return out, next, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -67,13 +68,12 @@ func hashToken(t string) string {
 func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
 	email, now := normalEmail(in.Email), s.clock.Now()
 	var fs failure.Fields
-	input := func(field, v string) {
-		if v == "" || len(v) > 256 {
-			fs.Add(field, "is required")
-		}
+	input.Required(&fs, "email", email != "", "the operator's email")
+	input.Required(&fs, "password", in.Password != "", "the operator's password")
+	input.Text(&fs, "email", email, 254)
+	if len([]rune(in.Password)) > 256 {
+		fs.Add("password", "is too long")
 	}
-	input("email", email)
-	input("password", in.Password)
 	if err := fs.Err(); err != nil {
 		return Login{}, err
 	}

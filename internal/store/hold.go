@@ -48,11 +48,10 @@ func scanHold(row interface{ Scan(...any) error }) (Hold, error) {
 	return h, err
 }
 
-// OrderHolds lists the holds that name an order, oldest first.
-func (c *Conn) OrderHolds(ctx context.Context, programID, orderID string) ([]Hold, error) {
-	rows, err := c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND order_id = ? ORDER BY id`, programID, orderID)
+// scanHolds reads every hold of a query, as scanLots does lots.
+func scanHolds(rows *sql.Rows, err error) ([]Hold, error) {
 	if err != nil {
-		return nil, fmt.Errorf("order holds: %w", err)
+		return nil, fmt.Errorf("holds: %w", err)
 	}
 	defer rows.Close()
 	var out []Hold
@@ -64,6 +63,11 @@ func (c *Conn) OrderHolds(ctx context.Context, programID, orderID string) ([]Hol
 		out = append(out, h)
 	}
 	return out, classify(rows.Err())
+}
+
+// OrderHolds lists the holds that name an order, oldest first.
+func (c *Conn) OrderHolds(ctx context.Context, programID, orderID string) ([]Hold, error) {
+	return scanHolds(c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND order_id = ? ORDER BY id`, programID, orderID))
 }
 
 // InsertHold stores a new hold.
@@ -145,38 +149,12 @@ func (c *Conn) MemberHolds(ctx context.Context, programID, memberID string, f Ho
 
 // HoldsDue lists the IDs and members of held holds past their expiry.
 func (c *Conn) HoldsDue(ctx context.Context, programID string, asOf time.Time, limit int) ([]Hold, error) {
-	rows, err := c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND status = 'held'
-		AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`, programID, ms(asOf), limit)
-	if err != nil {
-		return nil, fmt.Errorf("holds due: %w", err)
-	}
-	defer rows.Close()
-	var out []Hold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, classify(rows.Err())
+	return scanHolds(c.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE program_id = ? AND status = 'held'
+		AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`, programID, ms(asOf), limit))
 }
 
 // MemberHeldHolds lists a member's holds still held in a currency.
 func (tx *Tx) MemberHeldHolds(ctx context.Context, programID, memberID, currency string) ([]Hold, error) {
-	rows, err := tx.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE member_id = ? AND currency = ? AND program_id = ?
-		AND status = 'held' ORDER BY id`, memberID, currency, programID)
-	if err != nil {
-		return nil, fmt.Errorf("held holds: %w", err)
-	}
-	defer rows.Close()
-	var out []Hold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, classify(rows.Err())
+	return scanHolds(tx.query(ctx, `SELECT `+holdColumns+` FROM holds WHERE member_id = ? AND currency = ? AND program_id = ?
+		AND status = 'held' ORDER BY id`, memberID, currency, programID))
 }

@@ -62,7 +62,8 @@ func ParsePolicy(b []byte) (Policy, error) {
 // never. Rolling policies count days of 24 hours from the earn. End-of-year
 // policies expire at the last second of the program-local year `Years`
 // after the year of the earn (岁末清零): earned on 2026-03-05 with Years 1,
-// the points expire at 2027-12-31 23:59:59 in loc.
+// the points expire at 2027-12-31 23:59:59 in loc. Points earned in the
+// very second they would expire count toward the next year instead.
 func (p Policy) ExpiresAt(earned time.Time, loc *time.Location) *time.Time {
 	var t time.Time
 	switch p.Kind {
@@ -71,6 +72,11 @@ func (p Policy) ExpiresAt(earned time.Time, loc *time.Location) *time.Time {
 	case EndOfYear:
 		y := earned.In(loc).Year() + p.Years
 		t = startOfYear(y+1, loc).Add(-time.Second)
+		if !t.After(earned) {
+			// Earned in that year's last second (Years 0): the points would
+			// expire as they are earned; they belong to the next year.
+			t = startOfYear(y+2, loc).Add(-time.Second)
+		}
 	default:
 		return nil
 	}

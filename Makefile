@@ -1,7 +1,7 @@
 # Conveniences; the README's two commands need none of this.
 PG ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-pg race bench crash-test ci
+.PHONY: build test test-pg race bench crash-test ci web
 
 build:
 	go build -o jifen ./cmd/jifen
@@ -25,3 +25,8 @@ crash-test:
 
 ci:
 	.ci/run
+
+# Rebuild the embedded web pages (/docs, /console/, /m/) with Node; commit
+# the result. CI fails when the committed builds are stale.
+web:
+	scripts/build-web.sh

@@ -26,6 +26,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
+	"github.com/jifen/jifen/internal/webui"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -73,7 +74,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	programs, evs := a.Programs, a.Events
 	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
-		Docs: apidocs.Handler()})
+		Pages: map[string]http.Handler{
+			apidocs.Prefix: apidocs.Handler(),
+			"/console":     webui.Console(),
+			"/m":           webui.Member(),
+		}})
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           api,

@@ -8,19 +8,16 @@ package apidocs
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/jifen/jifen/internal/webui"
 )
 
 //go:embed dist
@@ -38,43 +35,9 @@ const Prefix = "/docs"
 const ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// types are the content types of the files in dist, by extension. A file
-// of another kind fails the build of the handler (and so its test).
-var types = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".txt":  "text/plain; charset=utf-8",
-}
-
-// file is one file of the page, held in memory for the life of the process.
-type file struct {
-	body    []byte
-	ctype   string
-	version string // a hash of body: the strong ETag and the ?v= of its URL
-
-	gzipOnce sync.Once
-	gz       []byte // body compressed, made at the first request that accepts it
-}
-
-// compressible files are worth gzip (all are text): Swagger UI's bundle
-// goes from 1.8 MB to about 0.5 MB.
-func (f *file) compressible() bool { return len(f.body) > 1024 }
-
-func (f *file) gzipped() []byte {
-	f.gzipOnce.Do(func() {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b) // BestCompression would save 0.3% for 2-3 times the work
-		zw.Write(f.body)
-		zw.Close()
-		f.gz = b.Bytes()
-	})
-	return f.gz
-}
-
 type handler struct {
-	index *file            // index.html, its asset URLs versioned
-	files map[string]*file // by name under /docs/
+	index *webui.File            // index.html, its asset URLs versioned
+	files map[string]*webui.File // by name under /docs/
 }
 
 // Handler serves the page. Mount it on "GET /docs" and "GET /docs/".
@@ -93,7 +56,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{files: map[string]*file{}}
+	h := &handler{files: map[string]*webui.File{}}
 	entries, err := fs.ReadDir(sub, ".")
 	if err != nil {
 		return nil, err
@@ -103,7 +66,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		if e.IsDir() || name == "index.html" {
 			continue
 		}
-		ctype, ok := types[path.Ext(name)]
+		ctype, ok := webui.ContentType(name)
 		if !ok {
 			return nil, fmt.Errorf("apidocs: dist/%s: no content type for %q", name, path.Ext(name))
 		}
@@ -111,7 +74,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.files[name] = newFile(body, ctype)
+		h.files[name] = webui.NewFile(body, ctype)
 	}
 	src, err := fs.ReadFile(sub, "index.html")
 	if err != nil {
@@ -126,7 +89,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 			if !ok {
 				return "", fmt.Errorf("no file %q in dist", name)
 			}
-			return Prefix + "/" + name + "?v=" + f.version, nil
+			return Prefix + "/" + name + "?v=" + f.Version, nil
 		},
 	}).Parse(string(src))
 	if err != nil {
@@ -136,78 +99,34 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	if err := tmpl.Execute(&page, nil); err != nil {
 		return nil, fmt.Errorf("apidocs: index.html: %w", err)
 	}
-	h.index = newFile(page.Bytes(), types[".html"])
+	h.index = webui.NewFile(page.Bytes(), "text/html; charset=utf-8")
 	return h, nil
-}
-
-func newFile(body []byte, ctype string) *file {
-	sum := sha256.Sum256(body)
-	return &file{body: body, ctype: ctype, version: hex.EncodeToString(sum[:8])}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
+	webui.SecurityHeaders(hd, ContentSecurityPolicy)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hd.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	var f *file
-	switch p := r.URL.Path; p {
-	case Prefix, Prefix + "/":
-		f = h.index
+	p := r.URL.Path
+	if p == Prefix || p == Prefix+"/" {
 		// The page is small and names the binary's files: always revalidate.
-		hd.Set("Cache-Control", "no-cache")
-	default:
-		name, ok := strings.CutPrefix(p, Prefix+"/")
-		if ok {
-			f = h.files[name]
-		}
-		if f == nil {
-			http.NotFound(w, r)
-			return
-		}
-		if r.URL.Query().Get("v") == f.version {
-			// This URL names these bytes and no others.
-			hd.Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			hd.Set("Cache-Control", "no-cache")
-		}
+		h.index.Serve(w, r, "no-cache")
+		return
 	}
-	hd.Set("Content-Type", f.ctype)
-	body, etag := f.body, `"`+f.version+`"`
-	if f.compressible() {
-		hd.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r) {
-			body, etag = f.gzipped(), `"`+f.version+`-gz"`
-			hd.Set("Content-Encoding", "gzip")
-		}
+	name, _ := strings.CutPrefix(p, Prefix+"/")
+	f := h.files[name]
+	if f == nil {
+		http.NotFound(w, r)
+		return
 	}
-	hd.Set("ETag", etag)
-	// ServeContent answers If-None-Match (304), HEAD and ranges.
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
-}
-
-// acceptsGzip reports whether the request's Accept-Encoding lists gzip
-// without q=0.
-func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-				continue
-			}
-			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-				if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
-					return false
-				}
-			}
-			return true
-		}
+	if r.URL.Query().Get("v") == f.Version {
+		// This URL names these bytes and no others.
+		f.Serve(w, r, "public, max-age=31536000, immutable")
+		return
 	}
-	return false
+	f.Serve(w, r, "no-cache")
 }

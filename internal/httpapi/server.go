@@ -30,8 +30,10 @@ type Config struct {
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
 	Version string
-	// Docs, when set, is the API reference page at /docs (internal/apidocs).
-	Docs http.Handler
+	// Pages are the web pages the binary serves beside the API, by the
+	// path they are mounted at: "/docs" (internal/apidocs), "/console" and
+	// "/m" (internal/webui). Each gets its path and everything under it.
+	Pages map[string]http.Handler
 }
 
 // Server is the API's http.Handler.
@@ -48,7 +50,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	maxBody  int64
 	version  string
-	docs     http.Handler
+	pages    map[string]http.Handler
 
 	mux     *http.ServeMux
 	routes  []route
@@ -73,7 +75,7 @@ func New(cfg Config) *Server {
 		clock: a.Clock, log: cfg.Logger,
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
-	s.docs = cfg.Docs
+	s.pages = cfg.Pages
 	s.metrics = newMetrics(cfg.Registry, a.DB)
 	s.register()
 	s.openapi = buildOpenAPI(s.routes, cfg.Version)
@@ -186,9 +188,9 @@ func (s *Server) register() {
 	s.registerSpending()
 	s.registerOperators()
 	s.registerReports()
-	if s.docs != nil { // a page, not an API route: not in the route table or openapi.json
-		s.mux.Handle("GET /docs", s.docs)
-		s.mux.Handle("GET /docs/", s.docs)
+	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
+		s.mux.Handle("GET "+prefix, h)
+		s.mux.Handle("GET "+prefix+"/", h)
 	}
 	s.mux.HandleFunc("/v1/", s.notFound)
 }

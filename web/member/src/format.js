@@ -24,11 +24,16 @@ export function points(n) {
   return fmt('n', { maximumFractionDigits: 0 }).format(n ?? 0)
 }
 
+// money shows fen as yuan (or the programme's currency), without ".00"
+// when the amount is whole: ¥5, ¥9.90.
 export function money(fen, currency) {
+  const whole = (fen ?? 0) % 100 === 0
   return fmt('n', {
     style: 'currency',
     currency: currency || state.program?.currency || 'CNY',
     currencyDisplay: 'narrowSymbol',
+    minimumFractionDigits: whole ? 0 : 2,
+    maximumFractionDigits: 2,
   }).format((fen ?? 0) / 100)
 }
 

@@ -59,3 +59,13 @@ export function endSession(kind) {
 }
 
 readSession()
+
+// A new token may arrive while the page is open (the app opens the same
+// address with another fragment, which does not reload the page): take it
+// and start again as that session.
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.replace(/^#/, '')).has('token')) {
+    readSession()
+    location.reload()
+  }
+})

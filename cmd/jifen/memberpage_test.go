@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -151,6 +152,16 @@ func TestMemberPage(t *testing.T) {
 	prize := draws.Data[0].Prize
 	if shown := memberPageTestID(t, page, "draw-result-prize"); shown != prize.Name {
 		t.Errorf("the page shows prize %q, the API drew %q", shown, prize.Name)
+	}
+	// The wheel has three segments, the two prizes and then the fallback
+	// (index -1); it stopped with the drawn one's middle under the pointer.
+	seg := prize.Index
+	if seg < 0 {
+		seg = 2
+	}
+	rotation := memberPageEval[float64](t, page, `Number(document.querySelector('[data-testid="wheel"]').dataset.rotation)`)
+	if got, want := math.Mod(rotation, 360), math.Mod(360-(float64(seg)+0.5)*120, 360); math.Abs(got-want) > 0.01 {
+		t.Errorf("the wheel stopped at %.2f° (mod 360), want %.2f° for prize %d %q", got, want, prize.Index, prize.Name)
 	}
 	balance += prize.Reward.Points - 10
 	if got := api.available(m.ID); got != balance {

@@ -133,6 +133,10 @@ func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input
 	if !inserted {
 		return Posted{}, store.ErrRace
 	}
+	// An event makes its member active that day, awards or not.
+	if err := tx.MarkActive(ctx, p.ID, p.Location, e.received, store.Active{MemberID: r.MemberID, MerchantID: e.MerchantID}); err != nil {
+		return Posted{}, err
+	}
 	return Posted{Body: out}, nil
 }
 

@@ -111,6 +111,7 @@ func (o *op) flush(ctx context.Context) error {
 	for _, k := range o.keys {
 		o.c.Balances = append(o.c.Balances, *o.bals[k])
 	}
+	o.c.Location = o.p.Location
 	err := o.tx.Apply(ctx, o.p.ID, o.c, o.now)
 	o.c = store.Changes{}
 	return err

@@ -150,7 +150,7 @@ func (s *Service) Summary(ctx context.Context, a auth.Actor, q Query) (Summary, 
 	if err != nil {
 		return Summary{}, err
 	}
-	m, err := c.MemberFigures(ctx, pd.p.ID, pd.merchantID, pd.from, pd.to)
+	m, err := c.MemberFigures(ctx, pd.p.ID, pd.merchantID, pd.p.Location, pd.from, pd.to)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -166,8 +166,9 @@ func (s *Service) Summary(ctx context.Context, a auth.Actor, q Query) (Summary, 
 }
 
 // Daily computes each day of a period, quiet days included: the points
-// from the rollups in one read, the members in one pass when the
-// programme's UTC offset holds over the period (else day by day).
+// from the rollups and the active members from the day counters, a read
+// each; the new members in one pass when the programme's UTC offset holds
+// over the period (else day by day).
 func (s *Service) Daily(ctx context.Context, a auth.Actor, q Query) ([]Day, error) {
 	pd, err := s.resolve(ctx, a, q)
 	if err != nil {
@@ -185,22 +186,29 @@ func (s *Service) Daily(ctx context.Context, a auth.Actor, q Query) ([]Day, erro
 	if err := dailyPoints(ctx, c, pd, days, out); err != nil {
 		return nil, err
 	}
+	active, err := c.ActiveByDay(ctx, pd.p.ID, pd.merchantID, pd.p.Location, pd.from, pd.to)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].MembersActive = active[out[i].Date]
+	}
 	if _, off0 := pd.from.Zone(); evenDays(days, off0) {
-		ms, err := c.MembersByDay(ctx, pd.p.ID, pd.merchantID, pd.from, len(out))
+		news, err := c.NewByDay(ctx, pd.p.ID, pd.merchantID, pd.from, len(out))
 		if err != nil {
 			return nil, err
 		}
-		for i, m := range ms {
-			out[i].MembersNew, out[i].MembersActive = m.New, m.Active
+		for i, n := range news {
+			out[i].MembersNew = n
 		}
 		return out, nil
 	}
 	for i := range out {
-		m, err := c.MemberFigures(ctx, pd.p.ID, pd.merchantID, days[i], days[i+1])
+		m, err := c.MemberFigures(ctx, pd.p.ID, pd.merchantID, pd.p.Location, days[i], days[i+1])
 		if err != nil {
 			return nil, err
 		}
-		out[i].MembersNew, out[i].MembersActive = m.New, m.Active
+		out[i].MembersNew = m.New
 	}
 	return out, nil
 }

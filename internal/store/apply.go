@@ -20,6 +20,9 @@ type Changes struct {
 	LotChanges []LotChange
 	Moves      []LotMove
 	Balances   []Balance
+	// Location is the programme's timezone: the members its transactions
+	// show active are marked on that local day (activity.go).
+	Location *time.Location
 }
 
 // LotChange is a lot's new remaining points and status.
@@ -51,21 +54,38 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 			args = append(args, programID, l.ID, l.MemberID, l.Currency, l.Amount, l.Remaining, l.Status, ms(l.AvailableAt),
 				optMS(l.ExpiresAt), l.MerchantID, l.TransactionID, ms(l.CreatedAt))
 		}
-		parts = append(parts, applyPart{`INSERT INTO lots (program_id, ` + lotColumns + `) VALUES ` +
-			placeholders(len(c.NewLots), 12), args})
+		parts = append(parts, applyPart{sql: `INSERT INTO lots (program_id, ` + lotColumns + `) VALUES ` +
+			placeholders(len(c.NewLots), 12), args: args})
 	}
 	if len(c.Moves) > 0 {
 		args := make([]any, 0, 8*len(c.Moves))
 		for _, m := range c.Moves {
 			args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt))
 		}
-		parts = append(parts, applyPart{`INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
-			issuer_merchant_id, at_merchant_id, created_at) VALUES ` + placeholders(len(c.Moves), 8), args})
+		parts = append(parts, applyPart{sql: `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
+			issuer_merchant_id, at_merchant_id, created_at) VALUES ` + placeholders(len(c.Moves), 8), args: args})
 	}
 	if p, ok := tx.rollupPart(programID, c); ok {
 		parts = append(parts, p)
 	}
+	acts := activityOf(c)
+	if len(acts) > 0 && c.Location == nil {
+		return fmt.Errorf("apply: no programme timezone to mark activity in")
+	}
+	// An operation's transactions share one time, so one day; a day per
+	// statement pair all the same.
+	byDay := map[activityDay][]Active{}
+	for i, a := range acts {
+		d := dayOf(c.Txns[i].CreatedAt, c.Location)
+		byDay[d] = append(byDay[d], a)
+	}
 	if tx.d.postgres {
+		for d, as := range byDay {
+			name := fmt.Sprintf("act%d_%d", d.year, d.yday)
+			upsert, days := activityParts(programID, d, as, tx.shard, name)
+			upsert.name = name
+			parts = append(parts, upsert, days)
+		}
 		return tx.applyPostgres(ctx, programID, parts, c, now)
 	}
 	for _, p := range parts {
@@ -83,12 +103,19 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 			return err
 		}
 	}
+	for d, as := range byDay {
+		upsert, _ := activityParts(programID, d, as, tx.shard, "")
+		if err := tx.markActiveSQLite(ctx, programID, d, upsert); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 type applyPart struct {
 	sql  string
 	args []any
+	name string // on PostgreSQL, the CTE's name when a later part reads it
 }
 
 func txnParts(programID string, c Changes) []applyPart {
@@ -106,10 +133,10 @@ func txnParts(programID string, c Changes) []applyPart {
 			np++
 		}
 	}
-	parts := []applyPart{{`INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` + placeholders(len(c.Txns), 15), targs}}
+	parts := []applyPart{{sql: `INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` + placeholders(len(c.Txns), 15), args: targs}}
 	if np > 0 {
-		parts = append(parts, applyPart{`INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount)
-			VALUES ` + placeholders(np, 7), pargs})
+		parts = append(parts, applyPart{sql: `INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount)
+			VALUES ` + placeholders(np, 7), args: pargs})
 	}
 	return parts
 }
@@ -138,18 +165,21 @@ func (tx *Tx) applyPostgres(ctx context.Context, programID string, parts []apply
 	var sb strings.Builder
 	var args []any
 	n := 0
-	add := func(sql string, a []any) {
+	add := func(name, sql string, a []any) {
 		if n > 0 {
 			sb.WriteString(", ")
 		} else {
 			sb.WriteString("WITH ")
 		}
-		fmt.Fprintf(&sb, "w%d AS (%s)", n, sql)
+		if name == "" {
+			name = fmt.Sprintf("w%d", n)
+		}
+		fmt.Fprintf(&sb, "%s AS (%s)", name, sql)
 		args = append(args, a...)
 		n++
 	}
 	for _, p := range parts {
-		add(p.sql, p.args)
+		add(p.name, p.sql, p.args)
 	}
 	if len(c.LotChanges) > 0 {
 		var vals strings.Builder
@@ -162,11 +192,11 @@ func (tx *Tx) applyPostgres(ctx context.Context, programID string, parts []apply
 			a = append(a, l.ID, l.Remaining, l.Status)
 		}
 		a = append(a, programID)
-		add(`UPDATE lots SET remaining = v.remaining, status = v.status FROM (VALUES `+vals.String()+
+		add("", `UPDATE lots SET remaining = v.remaining, status = v.status FROM (VALUES `+vals.String()+
 			`) AS v(id, remaining, status) WHERE lots.id = v.id AND lots.program_id = ?`, a)
 	}
 	for _, b := range c.Balances {
-		add(`UPDATE balances SET available = ?, pending = ?, held = ?, debt = ?, lifetime_earned = ?, lifetime_spent = ?,
+		add("", `UPDATE balances SET available = ?, pending = ?, held = ?, debt = ?, lifetime_earned = ?, lifetime_spent = ?,
 			lifetime_expired = ?, updated_at = ? WHERE member_id = ? AND currency = ? AND program_id = ?`,
 			[]any{b.Available, b.Pending, b.Held, b.Debt, b.LifetimeEarned, b.LifetimeSpent, b.LifetimeExpired, ms(now),
 				b.MemberID, b.Currency, programID})

@@ -15,6 +15,13 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// goSteps are what a migration does beyond its SQL, in Go, in the same
+// transaction after it: work that needs what SQL cannot do on both
+// backends (a programme's timezone, say).
+var goSteps = map[int]func(ctx context.Context, c *Conn) error{
+	11: activityBackfill,
+}
+
 type migration struct {
 	version int
 	name    string
@@ -89,6 +96,12 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return applied, fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if step := goSteps[m.version]; step != nil {
+			if err := step(ctx, &Conn{q: tx, d: db.d, tx: tx}); err != nil {
+				tx.Rollback()
+				return applied, fmt.Errorf("migrate %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, db.d.render("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 			m.version, m.name, time.Now().UnixMilli()); err != nil {

@@ -92,8 +92,8 @@ func (c *Conn) Outstanding(ctx context.Context, programID, currency, merchantID 
 // activation the jobs make does not count); for a merchant, one there.
 type MemberCounts struct{ Total, New, Active int64 }
 
-// MemberFigures counts members over [from, to).
-func (c *Conn) MemberFigures(ctx context.Context, programID, merchantID string, from, to time.Time) (MemberCounts, error) {
+// MemberFigures counts members over [from, to), local midnights in loc.
+func (c *Conn) MemberFigures(ctx context.Context, programID, merchantID string, loc *time.Location, from, to time.Time) (MemberCounts, error) {
 	var n MemberCounts
 	mer, args := merchantClause("merchant_id", merchantID)
 	err := c.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN created_at < ? THEN 1 ELSE 0 END), 0),
@@ -103,14 +103,8 @@ func (c *Conn) MemberFigures(ctx context.Context, programID, merchantID string, 
 	if err != nil {
 		return n, classify(fmt.Errorf("member counts: %w", err))
 	}
-	merT, argsT := merchantClause("merchant_id", merchantID)
-	err = c.queryRow(ctx, `SELECT COUNT(*) FROM (
-			SELECT member_id FROM transactions WHERE program_id = ? AND created_at >= ? AND created_at < ?
-				AND type NOT IN ('expire', 'activate')`+merT+`
-			UNION
-			SELECT member_id FROM events WHERE program_id = ? AND created_at >= ? AND created_at < ?`+merT+`
-		) active`, append(append(append([]any{programID, ms(from), ms(to)}, argsT...), programID, ms(from), ms(to)), argsT...)...).Scan(&n.Active)
-	return n, classify(err)
+	n.Active, err = c.ActiveMembers(ctx, programID, merchantID, loc, from, to)
+	return n, err
 }
 
 // RuleFigures is what one rule awarded in a period.
@@ -288,45 +282,28 @@ func (c *Conn) CouponReport(ctx context.Context, programID, merchantID string, f
 	return out, classify(rows.Err())
 }
 
-// MembersByDay counts members new and active on each of days consecutive
+// NewByDay counts the members that joined on each of days consecutive
 // days from from, each 86 400 s long (the caller checks that the
-// programme's UTC offset does not change in the range), as MemberFigures
-// counts them, in one pass over the range instead of one per day.
-func (c *Conn) MembersByDay(ctx context.Context, programID, merchantID string, from time.Time, days int) ([]MemberCounts, error) {
-	out := make([]MemberCounts, days)
+// programme's UTC offset does not change in the range), in one pass.
+func (c *Conn) NewByDay(ctx context.Context, programID, merchantID string, from time.Time, days int) ([]int64, error) {
+	out := make([]int64, days)
 	start, end := ms(from), ms(from)+int64(days)*86_400_000
-	count := func(what, q string, args []any, set func(*MemberCounts, int64)) error {
-		rows, err := c.query(ctx, q, args...)
-		if err != nil {
-			return classify(fmt.Errorf("%s by day: %w", what, err))
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var d, n int64
-			if err := rows.Scan(&d, &n); err != nil {
-				return err
-			}
-			if d >= 0 && d < int64(days) {
-				set(&out[d], n)
-			}
-		}
-		return classify(rows.Err())
-	}
 	mer, args := merchantClause("merchant_id", merchantID)
-	err := count("new members", `SELECT (created_at - ?) / 86400000 AS d, COUNT(*) FROM members
+	rows, err := c.query(ctx, `SELECT (created_at - ?) / 86400000 AS d, COUNT(*) FROM members
 		WHERE program_id = ? AND created_at >= ? AND created_at < ? AND status NOT IN ('erased', 'merged')`+mer+` GROUP BY d`,
-		append([]any{start, programID, start, end}, args...), func(m *MemberCounts, n int64) { m.New = n })
+		append([]any{start, programID, start, end}, args...)...)
 	if err != nil {
-		return nil, err
+		return nil, classify(fmt.Errorf("new members by day: %w", err))
 	}
-	err = count("active members", `SELECT d, COUNT(DISTINCT member_id) FROM (
-			SELECT (created_at - ?) / 86400000 AS d, member_id FROM transactions
-				WHERE program_id = ? AND created_at >= ? AND created_at < ? AND type NOT IN ('expire', 'activate')`+mer+`
-			UNION ALL
-			SELECT (created_at - ?) / 86400000 AS d, member_id FROM events
-				WHERE program_id = ? AND created_at >= ? AND created_at < ?`+mer+`
-		) active GROUP BY d`,
-		append(append(append([]any{start, programID, start, end}, args...), start, programID, start, end), args...),
-		func(m *MemberCounts, n int64) { m.Active = n })
-	return out, err
+	defer rows.Close()
+	for rows.Next() {
+		var d, n int64
+		if err := rows.Scan(&d, &n); err != nil {
+			return nil, err
+		}
+		if d >= 0 && d < int64(days) {
+			out[d] = n
+		}
+	}
+	return out, classify(rows.Err())
 }

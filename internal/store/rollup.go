@@ -106,12 +106,12 @@ func (tx *Tx) rollupPart(programID string, c Changes) (applyPart, bool) {
 		args = append(args, programID, k.currency, k.merchantID, k.bucket, tx.shard,
 			r.issued, r.spent, r.refunded, r.reversed, r.adjusted, r.expired)
 	}
-	return applyPart{`INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard,
+	return applyPart{sql: `INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard,
 		issued, spent, refunded, reversed, adjusted, expired) VALUES ` + placeholders(len(keys), 11) + `
 		ON CONFLICT (program_id, currency, merchant_id, bucket, shard) DO UPDATE SET
 		issued = report_rollups.issued + excluded.issued, spent = report_rollups.spent + excluded.spent,
 		refunded = report_rollups.refunded + excluded.refunded, reversed = report_rollups.reversed + excluded.reversed,
-		adjusted = report_rollups.adjusted + excluded.adjusted, expired = report_rollups.expired + excluded.expired`, args}, true
+		adjusted = report_rollups.adjusted + excluded.adjusted, expired = report_rollups.expired + excluded.expired`, args: args}, true
 }
 
 // rollupSource is the ledger summed as the rollups sum it, row by row; the

@@ -139,5 +139,9 @@ func (c *Conn) Verify(ctx context.Context, programID string) ([]Check, error) {
 		}
 		out = append(out, ch)
 	}
-	return out, nil
+	ch, err := c.verifyActivity(ctx, programID)
+	if err != nil {
+		return nil, fmt.Errorf("verify member_activity_match: %w", err)
+	}
+	return append(out, ch), nil
 }

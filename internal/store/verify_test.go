@@ -3,6 +3,8 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,10 +35,13 @@ func TestVerifyCatchesCorruption(t *testing.T) {
 			{"balances_non_negative", `UPDATE balances SET debt = -1`},
 			{"report_rollups_match", `UPDATE report_rollups SET reversed = reversed - 1`},
 			{"report_rollups_match", `DELETE FROM report_rollups`},
+			{"member_activity_match", `UPDATE member_activity SET w0 = 0, w1 = 1`},
+			{"member_activity_match", `UPDATE activity_days SET active = active + 1 WHERE active > 0`},
 			{"", `DROP TABLE report_rollups`}, // then migrated again
+			{"", `DROP TABLE member_activity; DROP TABLE activity_days`},
 		}
-		for _, tc := range cases {
-			t.Run(cmp.Or(tc.check, "rollups_migrated")+"_"+strings.ToLower(strings.Fields(tc.sql)[0]), func(t *testing.T) {
+		for i, tc := range cases {
+			t.Run(fmt.Sprintf("%s_%d", cmp.Or(tc.check, "migrated_again"), i), func(t *testing.T) {
 				db := storetest.Open(t, b, store.Options{})
 				ctx := context.Background()
 				now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -78,7 +83,11 @@ func TestVerifyCatchesCorruption(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tc.check == "" {
-					if _, err := write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 10`); err != nil {
+					version := 10
+					if strings.Contains(tc.sql, "activity") {
+						version = 11
+					}
+					if _, err := write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = `+strconv.Itoa(version)); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -51,6 +51,38 @@ func EarnMany(ctx context.Context, tx *store.Tx, p Program, ins []EarnInput, now
 	return credits(ctx, tx, p, TypeEarn, store.AccountIssuance, ins, now)
 }
 
+// EarnEach credits one earn to each of several members in one write: a
+// grant to many members at once, an import, a benchmark's seed. The
+// members' balance rows are locked in the order of their IDs (so that two
+// such writes cannot deadlock) and everything is written with one Apply;
+// a member may appear once. It fails whole when one member may not earn.
+func EarnEach(ctx context.Context, tx *store.Tx, p Program, ins []EarnInput, now time.Time) ([]Txn, error) {
+	order := make([]int, len(ins))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return ins[order[a]].MemberID < ins[order[b]].MemberID })
+	o := newOp(tx, p, now)
+	out := make([]Txn, len(ins))
+	for n, i := range order {
+		if n > 0 && ins[i].MemberID == ins[order[n-1]].MemberID {
+			return nil, failure.New(failure.Internal, "EarnEach: member %s twice", ins[i].MemberID)
+		}
+		c, err := checkCredit(p, ins[i], now)
+		if err != nil {
+			return nil, err
+		}
+		b, err := o.lockActive(ctx, ins[i].MemberID, c.cur.Code)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = o.credit(TypeEarn, store.AccountIssuance, c, b); err != nil {
+			return nil, err
+		}
+	}
+	return out, o.flush(ctx)
+}
+
 // AdjustInput is an operator's correction: positive credits, negative
 // debits.
 type AdjustInput struct {

@@ -50,3 +50,53 @@ func TestOpen(t *testing.T) {
 		f.verify()
 	})
 }
+
+// EarnEach credits many members in one write: each its own earn, on top
+// of what they had; a member twice, or one that may not earn, fails the
+// whole write.
+func TestEarnEach(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		f := newFixture(t, b)
+		var ms []store.NewMember
+		var ops []ledger.Opening
+		var earns []ledger.EarnInput
+		for i := range 30 {
+			ms = append(ms, store.NewMember{ID: id.New("mem"), ExternalID: id.New("ext"), ReferralCode: id.Secret(8)})
+			ops = append(ops, ledger.Opening{MemberID: ms[i].ID, Points: 100})
+			earns = append(earns, ledger.EarnInput{MemberID: ms[i].ID, Points: int64(1 + i), Now: f.clock.Now()})
+		}
+		f.write("seed", func(ctx context.Context, tx *store.Tx) error {
+			if err := tx.InsertMembers(ctx, program.DefaultID, ms, f.clock.Now()); err != nil {
+				return err
+			}
+			if err := ledger.Open(ctx, tx, f.prog(), ops[:10], "import", f.clock.Now()); err != nil {
+				return err
+			}
+			ts, err := ledger.EarnEach(ctx, tx, f.prog(), earns, f.clock.Now())
+			if err == nil && (len(ts) != 30 || ts[7].MemberID != ms[7].ID || ts[7].Points != 8) {
+				t.Errorf("transactions out of order: %+v", ts[7])
+			}
+			return err
+		})
+		f.verify()
+		if got := f.balance(ms[3].ID); got.Available != 104 {
+			t.Fatalf("an opened member after EarnEach: %+v", got)
+		}
+		if got := f.balance(ms[20].ID); got.Available != 21 {
+			t.Fatalf("a new member after EarnEach: %+v", got)
+		}
+		for _, bad := range [][]ledger.EarnInput{{earns[0], earns[1], earns[0]}} {
+			err := f.db.Write(context.Background(), "x", func(ctx context.Context, tx *store.Tx) error {
+				_, err := ledger.EarnEach(ctx, tx, f.prog(), bad, f.clock.Now())
+				return err
+			})
+			if err == nil {
+				t.Fatal("a member twice was accepted")
+			}
+		}
+		if got := f.balance(ms[0].ID); got.Available != 101 {
+			t.Fatalf("a refused EarnEach changed a balance: %+v", got)
+		}
+		f.verify()
+	})
+}

@@ -208,6 +208,18 @@ func TestRulesAPI(t *testing.T) {
 		e.post("/v1/rules", map[string]any{"name": "x", "event_type": "order.paid", "reward": map[string]any{"kind": "fixed", "points": 1},
 			"starts_at": "soon", "limits": map[string]any{"per_member": map[string]any{"day": "many"}}}).
 			wantProblem(422, "validation_failed", "starts_at", "limits.per_member.day")
+		// validate answers what POST /v1/rules would, and saves nothing.
+		e.post("/v1/rules/validate", map[string]any{"name": "x", "event_type": "order.paid", "condition": "order.amount >=",
+			"reward": map[string]any{"kind": "fixed", "points": 1}}).wantProblem(422, "validation_failed", "condition")
+		e.post("/v1/rules/validate", map[string]any{"name": "x", "event_type": "order.paid", "condition": `order.amount`,
+			"reward": map[string]any{"kind": "fixed", "points": 1}}).wantProblem(422, "validation_failed", "condition")
+		var checked struct{ OK bool }
+		e.post("/v1/rules/validate", map[string]any{"name": "x", "event_type": "order.paid", "condition": `order.amount >= 100`,
+			"reward": map[string]any{"kind": "fixed", "points": 1}}).want(200, &checked)
+		var none listObj[ruleObj]
+		if e.get("/v1/rules").want(200, &none); !checked.OK || len(none.Data) != 0 {
+			t.Fatalf("validate: ok %v, rules saved %+v", checked.OK, none.Data)
+		}
 		r := e.rule(map[string]any{"name": "v", "event_type": "order.paid", "reward": map[string]any{"kind": "fixed", "points": 10}})
 		if r.Version != 1 || r.Status != "active" {
 			t.Fatalf("new rule %+v", r)

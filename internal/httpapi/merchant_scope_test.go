@@ -183,6 +183,9 @@ var merchantScope = map[string]struct {
 	"POST /v1/rules": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/rules", body: map[string]any{"name": "r", "event_type": "x.y", "reward": map[string]any{"kind": "fixed", "points": 1}, "merchant_id": f.a}}
 	}},
+	"POST /v1/rules/validate": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/rules/validate", body: map[string]any{"name": "r", "event_type": "x.y", "reward": map[string]any{"kind": "fixed", "points": 1}, "merchant_id": f.a}}
+	}},
 	"GET /v1/rules/{id}":          {rule: shared},
 	"GET /v1/rules/{id}/versions": {rule: shared},
 	"PATCH /v1/rules/{id}": {rule: own, probe: func(f scopeFixture) probe {

@@ -164,6 +164,7 @@ func buildOpenAPI(routes []route, version string) []byte {
 // replayed).
 var readOnlyPosts = map[string]bool{
 	"POST /v1/events/simulate":         true,
+	"POST /v1/rules/validate":          true,
 	"POST /v1/checkout/quote":          true,
 	"POST /v1/coupons/{code}/validate": true,
 	"POST /v1/console/login":           true,

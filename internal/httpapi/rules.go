@@ -11,6 +11,9 @@ import (
 func (s *Server) registerRules() {
 	s.handle(route{method: "POST", path: "/v1/rules", access: operates, tag: "rules", summary: "Create an earning rule",
 		in: rulebook.Input{}, out: rulebook.Rule{}, status: 201, handler: s.createRule})
+	s.handle(route{method: "POST", path: "/v1/rules/validate", access: operates, tag: "rules",
+		summary: "Check a rule as POST /v1/rules would, saving nothing: 200 {ok:true} or 422 naming each bad field",
+		in:      rulebook.Input{}, out: rulebook.Checked{}, status: 200, handler: s.checkRule})
 	s.handle(route{method: "GET", path: "/v1/rules", access: anyRole, tag: "rules", summary: "List earning rules",
 		out: listBody[rulebook.Rule]{}, status: 200, handler: s.listRules,
 		query: append([]param{{name: "status"}, {name: "event_type"}}, pageParams...)})
@@ -32,6 +35,18 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
 	return s.write(w, r, 201, "rules", func(ctx context.Context, tx *store.Tx) (any, error) {
 		return s.app.Rules.Create(ctx, tx, actor(r), in)
 	})
+}
+
+func (s *Server) checkRule(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[rulebook.Input](s, w, r)
+	if err != nil {
+		return err
+	}
+	c, err := s.app.Rules.Check(actor(r), in)
+	if err != nil {
+		return err
+	}
+	return encode(w, 200, c)
 }
 
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {

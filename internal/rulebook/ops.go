@@ -122,6 +122,31 @@ func (b *Book) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in Input)
 	return b.create(ctx, tx, a.ProgramID, d, b.clock.Now())
 }
 
+// Checked is the answer to Check: the rule would save.
+type Checked struct {
+	OK bool `json:"ok"`
+}
+
+// Check runs a new rule through every check Create makes — its fields, its
+// CEL condition and reward compiled and probed on a sample, the actor's
+// merchant — and saves nothing: an editor checks as the operator types.
+func (b *Book) Check(a auth.Actor, in Input) (Checked, error) {
+	var d rules.Def
+	if err := in.apply(&d); err != nil {
+		return Checked{}, err
+	}
+	if _, err := a.ActingMerchant(d.MerchantID); err != nil {
+		return Checked{}, err
+	}
+	if d.Status == "" {
+		d.Status = rules.Active
+	}
+	if _, err := rules.Compile("rule_check", 1, d); err != nil {
+		return Checked{}, err
+	}
+	return Checked{OK: true}, nil
+}
+
 // Update changes a rule the actor may edit, as a new version.
 func (b *Book) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ruleID string, in Input) (Rule, error) {
 	r, _, err := b.lock(ctx, tx, a, ruleID)

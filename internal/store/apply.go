@@ -62,6 +62,9 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 		parts = append(parts, applyPart{`INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
 			issuer_merchant_id, at_merchant_id, created_at) VALUES ` + placeholders(len(c.Moves), 8), args})
 	}
+	if p, ok := tx.rollupPart(programID, c); ok {
+		parts = append(parts, p)
+	}
 	if tx.d.postgres {
 		return tx.applyPostgres(ctx, programID, parts, c, now)
 	}

@@ -287,3 +287,46 @@ func (c *Conn) CouponReport(ctx context.Context, programID, merchantID string, f
 	}
 	return out, classify(rows.Err())
 }
+
+// MembersByDay counts members new and active on each of days consecutive
+// days from from, each 86 400 s long (the caller checks that the
+// programme's UTC offset does not change in the range), as MemberFigures
+// counts them, in one pass over the range instead of one per day.
+func (c *Conn) MembersByDay(ctx context.Context, programID, merchantID string, from time.Time, days int) ([]MemberCounts, error) {
+	out := make([]MemberCounts, days)
+	start, end := ms(from), ms(from)+int64(days)*86_400_000
+	count := func(what, q string, args []any, set func(*MemberCounts, int64)) error {
+		rows, err := c.query(ctx, q, args...)
+		if err != nil {
+			return classify(fmt.Errorf("%s by day: %w", what, err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d, n int64
+			if err := rows.Scan(&d, &n); err != nil {
+				return err
+			}
+			if d >= 0 && d < int64(days) {
+				set(&out[d], n)
+			}
+		}
+		return classify(rows.Err())
+	}
+	mer, args := merchantClause("merchant_id", merchantID)
+	err := count("new members", `SELECT (created_at - ?) / 86400000 AS d, COUNT(*) FROM members
+		WHERE program_id = ? AND created_at >= ? AND created_at < ? AND status NOT IN ('erased', 'merged')`+mer+` GROUP BY d`,
+		append([]any{start, programID, start, end}, args...), func(m *MemberCounts, n int64) { m.New = n })
+	if err != nil {
+		return nil, err
+	}
+	err = count("active members", `SELECT d, COUNT(DISTINCT member_id) FROM (
+			SELECT (created_at - ?) / 86400000 AS d, member_id FROM transactions
+				WHERE program_id = ? AND created_at >= ? AND created_at < ? AND type NOT IN ('expire', 'activate')`+mer+`
+			UNION ALL
+			SELECT (created_at - ?) / 86400000 AS d, member_id FROM events
+				WHERE program_id = ? AND created_at >= ? AND created_at < ?`+mer+`
+		) active GROUP BY d`,
+		append(append(append([]any{start, programID, start, end}, args...), start, programID, start, end), args...),
+		func(m *MemberCounts, n int64) { m.Active = n })
+	return out, err
+}

@@ -300,6 +300,7 @@ type Tx struct {
 	Conn
 	tx    *sql.Tx
 	after []func()
+	shard int // the writer lane that runs it: its report rollup rows (rollup.go)
 }
 
 // After registers fn to run once the transaction has committed (cache

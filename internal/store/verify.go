@@ -82,6 +82,8 @@ var verifyChecks = []verifyCheck{
 		 LEFT JOIN (SELECT reverses, SUM(points) AS s FROM transactions WHERE program_id = ? AND type = 'reverse'
 		   GROUP BY reverses) r ON r.reverses = t.id
 		 WHERE t.program_id = ? AND (t.reversed <> COALESCE(r.s, 0) OR t.reversed > (CASE WHEN t.points < 0 THEN -t.points ELSE t.points END))`},
+	{"report_rollups_match", "the report rollups sum the ledger's transactions and expiries per quarter hour",
+		rollupsMatch},
 	{"balances_non_negative", "available, pending, held and debt are never below zero",
 		`SELECT member_id, currency, available, pending, held, debt FROM balances WHERE program_id = ?
 		 AND (available < 0 OR pending < 0 OR held < 0 OR debt < 0)`},

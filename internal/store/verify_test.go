@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"testing"
@@ -30,9 +31,12 @@ func TestVerifyCatchesCorruption(t *testing.T) {
 			{"holds_consistent", `UPDATE holds SET captured = 5`},
 			{"reversals_bounded", `UPDATE transactions SET reversed = reversed + 1 WHERE type = 'earn'`},
 			{"balances_non_negative", `UPDATE balances SET debt = -1`},
+			{"report_rollups_match", `UPDATE report_rollups SET reversed = reversed - 1`},
+			{"report_rollups_match", `DELETE FROM report_rollups`},
+			{"", `DROP TABLE report_rollups`}, // then migrated again
 		}
 		for _, tc := range cases {
-			t.Run(tc.check, func(t *testing.T) {
+			t.Run(cmp.Or(tc.check, "rollups_migrated")+"_"+strings.ToLower(strings.Fields(tc.sql)[0]), func(t *testing.T) {
 				db := storetest.Open(t, b, store.Options{})
 				ctx := context.Background()
 				now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -72,6 +76,20 @@ func TestVerifyCatchesCorruption(t *testing.T) {
 				_, write := db.SQL()
 				if _, err := write.ExecContext(ctx, tc.sql); err != nil {
 					t.Fatal(err)
+				}
+				if tc.check == "" {
+					if _, err := write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 10`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tc.check == "" { // the migration's backfill: rollups rebuilt from the ledger agree with it
+					if _, err := db.Migrate(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if got := failing(t, db); got != "" {
+						t.Fatalf("after the rollups were rebuilt by their migration, verify fails: %s", got)
+					}
+					return
 				}
 				got := failing(t, db)
 				if got == "" {

@@ -43,6 +43,7 @@ type Writer struct {
 }
 
 type writeReq struct {
+	lane int // the lane it is queued on
 	ctx  context.Context
 	op   Op
 	err  error
@@ -71,10 +72,10 @@ func (w *Writer) do(ctx context.Context, key string, op Op) error {
 		return err
 	}
 	req := &writeReq{ctx: ctx, op: op, done: make(chan struct{})}
-	lane := w.lanes[0]
 	if len(w.lanes) > 1 {
-		lane = w.lanes[maphash.String(w.seed, key)%uint64(len(w.lanes))]
+		req.lane = int(maphash.String(w.seed, key) % uint64(len(w.lanes)))
 	}
+	lane := w.lanes[req.lane]
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -190,7 +191,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: live[0].lane}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -257,7 +258,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: r.lane}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

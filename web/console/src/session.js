@@ -10,7 +10,25 @@ export const session = reactive({
   program: null,
 })
 
+// A marker that a session may exist, so that a first visit goes to the
+// login page without asking the server (whose 401 the browser would log).
+const MARK = 'jifen.console.session'
+function mark(on) {
+  try {
+    if (on) localStorage.setItem(MARK, '1')
+    else localStorage.removeItem(MARK)
+  } catch { /* storage blocked */ }
+}
+function marked() {
+  try {
+    return localStorage.getItem(MARK) === '1'
+  } catch {
+    return true
+  }
+}
+
 function take(body) {
+  mark(true)
   session.operator = body.operator
   session.expiresAt = body.expires_at
   api.setCsrfToken(body.csrf_token)
@@ -28,11 +46,16 @@ async function loadProgram() {
 // none.
 export async function load() {
   if (session.loaded) return !!session.operator
+  if (!marked()) {
+    session.loaded = true
+    return false
+  }
   try {
     take(await api.get('/v1/console/session', undefined, { noRedirect: true }))
     await loadProgram()
   } catch {
     session.operator = null
+    mark(false)
   }
   session.loaded = true
   return !!session.operator
@@ -53,6 +76,7 @@ export async function logout() {
 }
 
 export function forget() {
+  mark(false)
   session.operator = null
   session.program = null
   api.setCsrfToken('')

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/input"
+	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/rules"
 )
@@ -457,11 +458,33 @@ func (g *schemaGen) ref(t reflect.Type) map[string]any {
 		name := g.name(t)
 		if _, done := g.schemas[name]; !done {
 			g.schemas[name] = map[string]any{} // placeholder against recursion
-			g.schemas[name] = g.object(t)
+			obj := g.object(t)
+			if patch := schemaPatches[t]; patch != nil {
+				patch(obj)
+			}
+			g.schemas[name] = obj
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	return map[string]any{}
+}
+
+// schemaPatches describe what a type's own MarshalJSON or UnmarshalJSON
+// does beyond its fields' tags.
+var schemaPatches = map[reflect.Type]func(obj map[string]any){
+	reflect.TypeOf(rules.Reward{}): func(obj map[string]any) {
+		obj["properties"].(map[string]any)["points"] = map[string]any{
+			"anyOf":       []any{map[string]any{"type": "integer", "format": "int64"}, map[string]any{"type": "string"}},
+			"description": "fixed and per_amount: the points (an integer); expression: a CEL expression returning an int",
+		}
+	},
+	reflect.TypeOf(lottery.Fallback{}): func(obj map[string]any) {
+		props := obj["properties"].(map[string]any)
+		delete(props, "weight")
+		delete(props, "stock")
+		obj["required"] = []string{"name"}
+		obj["description"] = "the prize of a draw when no prize is in stock: a prize without weight or stock, or its name alone as a string"
+	},
 }
 
 func (g *schemaGen) object(t reflect.Type) map[string]any {

@@ -19,7 +19,7 @@ func (s *Server) registerTiers() {
 		summary: "Buy a member a higher tier with points", in: tier.UpgradeInput{}, out: tier.Upgraded{}, status: 200,
 		handler: s.upgradeTier})
 	s.handle(route{method: "GET", path: "/v1/members/{member}/tier-history", access: anyRole, tag: "tiers",
-		summary: "A member's tier changes", out: listBody[tier.Change]{}, status: 200, query: pageParams,
+		summary: "A member's tier changes", out: listBody[tier.Entry]{}, status: 200, query: pageParams,
 		handler: s.tierHistory})
 	s.handle(route{method: "POST", path: "/v1/jobs/tier-review", access: admin, tag: "jobs",
 		summary: "Lower tiers that the last 12 months of growth no longer reach", in: jobRequest{},

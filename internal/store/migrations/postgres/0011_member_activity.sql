@@ -30,3 +30,8 @@ CREATE TABLE activity_days (
 	active      BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (program_id, merchant_id, year, yday, shard)
 );
+
+-- Members counted by the time they joined read their status and merchant
+-- from the index alone.
+DROP INDEX members_program_created;
+CREATE INDEX members_program_created ON members (program_id, created_at, status, merchant_id);

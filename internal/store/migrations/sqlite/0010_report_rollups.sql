@@ -19,7 +19,7 @@ CREATE TABLE report_rollups (
 	adjusted    BIGINT NOT NULL DEFAULT 0, -- adjustments, with their sign
 	expired     BIGINT NOT NULL DEFAULT 0, -- expired points (by the lot's issuer)
 	PRIMARY KEY (program_id, currency, merchant_id, bucket, shard)
-);
+) WITHOUT ROWID;
 
 -- The ledger so far, summed once.
 INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard, issued, spent, refunded, reversed, adjusted, expired)

@@ -19,7 +19,7 @@ CREATE TABLE member_activity (
 	w4 BIGINT NOT NULL DEFAULT 0,
 	w5 BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (program_id, merchant_id, year, member_id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE activity_days (
 	program_id  TEXT NOT NULL,
@@ -29,4 +29,9 @@ CREATE TABLE activity_days (
 	shard       INTEGER NOT NULL, -- the writer lane, as in report_rollups
 	active      BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (program_id, merchant_id, year, yday, shard)
-);
+) WITHOUT ROWID;
+
+-- Members counted by the time they joined read their status and merchant
+-- from the index alone.
+DROP INDEX members_program_created;
+CREATE INDEX members_program_created ON members (program_id, created_at, status, merchant_id);

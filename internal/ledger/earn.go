@@ -63,6 +63,9 @@ func EarnEach(ctx context.Context, tx *store.Tx, p Program, ins []EarnInput, now
 	}
 	sort.Slice(order, func(a, b int) bool { return ins[order[a]].MemberID < ins[order[b]].MemberID })
 	o := newOp(tx, p, now)
+	if err := o.lockMany(ctx, ins, order); err != nil {
+		return nil, err
+	}
 	out := make([]Txn, len(ins))
 	for n, i := range order {
 		if n > 0 && ins[i].MemberID == ins[order[n-1]].MemberID {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -62,6 +63,34 @@ func (o *op) lock(ctx context.Context, memberID, currency string) (*store.Balanc
 	o.bals[key], o.mems[memberID] = &b, m
 	o.keys = append(o.keys, key)
 	return &b, m, nil
+}
+
+// lockMany locks, in one statement per chunk, the balance rows that the
+// credits ins (in order) will take one by one, in member order; lock then
+// finds them locked. Those not found are locked (and made) by lock.
+func (o *op) lockMany(ctx context.Context, ins []EarnInput, order []int) error {
+	byCur := map[string][]string{}
+	for _, i := range order {
+		cur := cmp.Or(ins[i].Currency, Points)
+		byCur[cur] = append(byCur[cur], ins[i].MemberID)
+	}
+	if len(byCur) != 1 {
+		return nil // several currencies: each member's rows are locked points first, by lock
+	}
+	for cur, ids := range byCur {
+		bs, ms, err := o.tx.LockBalancesMembers(ctx, o.p.ID, cur, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if b, ok := bs[id]; ok {
+				key := id + "/" + cur
+				o.bals[key], o.mems[id] = &b, ms[id]
+				o.keys = append(o.keys, key)
+			}
+		}
+	}
+	return nil
 }
 
 // lockActive is lock, refusing a member that may not use points.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,6 +76,55 @@ func (tx *Tx) LockBalanceMember(ctx context.Context, programID, memberID, curren
 	}
 	m.finishScan()
 	return b, m, true, nil
+}
+
+// lockChunk is how many members one bulk lock names: a fixed list length
+// (padded with the last ID) keeps one statement text, prepared once.
+const lockChunk = 200
+
+// LockBalancesMembers locks the balance rows of several members in one
+// currency, in the order of their IDs, and reads the members, a chunk of
+// them per statement: a bulk write's first step. Members with no row in
+// that currency yet are left out (the caller creates theirs one by one).
+func (tx *Tx) LockBalancesMembers(ctx context.Context, programID, currency string, memberIDs []string) (map[string]Balance, map[string]Member, error) {
+	ids := slices.Clone(memberIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	bs, ms := make(map[string]Balance, len(ids)), make(map[string]Member, len(ids))
+	q := `SELECT b.member_id, b.currency, b.available, b.pending, b.held, b.debt, b.lifetime_earned,
+		b.lifetime_spent, b.lifetime_expired, ` + memberColumnsOf("m") + `
+		FROM balances b JOIN members m ON m.id = b.member_id
+		WHERE b.member_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", lockChunk), ", ") + `)
+		AND b.currency = ? AND b.program_id = ? AND m.program_id = ? ORDER BY b.member_id /*lock b*/`
+	for start := 0; start < len(ids); start += lockChunk {
+		chunk := ids[start:min(start+lockChunk, len(ids))]
+		args := make([]any, 0, lockChunk+3)
+		for i := range lockChunk {
+			args = append(args, chunk[min(i, len(chunk)-1)])
+		}
+		rows, err := tx.query(ctx, q, append(args, currency, programID, programID)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock balances: %w", err)
+		}
+		for rows.Next() {
+			var b Balance
+			var m Member
+			dest := []any{&b.MemberID, &b.Currency, &b.Available, &b.Pending, &b.Held, &b.Debt, &b.LifetimeEarned,
+				&b.LifetimeSpent, &b.LifetimeExpired}
+			m.scanInto(&dest)
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			m.finishScan()
+			bs[b.MemberID], ms[b.MemberID] = b, m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, classify(fmt.Errorf("lock balances: %w", err))
+		}
+	}
+	return bs, ms, nil
 }
 
 // CreateBalance makes a member's zero balance row in a currency (if a

@@ -62,28 +62,38 @@ func EarnEach(ctx context.Context, tx *store.Tx, p Program, ins []EarnInput, now
 		order[i] = i
 	}
 	sort.Slice(order, func(a, b int) bool { return ins[order[a]].MemberID < ins[order[b]].MemberID })
-	o := newOp(tx, p, now)
-	if err := o.lockMany(ctx, ins, order); err != nil {
-		return nil, err
+	for n := 1; n < len(order); n++ {
+		if ins[order[n]].MemberID == ins[order[n-1]].MemberID {
+			return nil, failure.New(failure.Internal, "EarnEach: member %s twice", ins[order[n]].MemberID)
+		}
 	}
+	// A chunk per Apply: a statement has a bound on its parameters.
+	const chunk = 200
 	out := make([]Txn, len(ins))
-	for n, i := range order {
-		if n > 0 && ins[i].MemberID == ins[order[n-1]].MemberID {
-			return nil, failure.New(failure.Internal, "EarnEach: member %s twice", ins[i].MemberID)
-		}
-		c, err := checkCredit(p, ins[i], now)
-		if err != nil {
+	for start := 0; start < len(order); start += chunk {
+		part := order[start:min(start+chunk, len(order))]
+		o := newOp(tx, p, now)
+		if err := o.lockMany(ctx, ins, part); err != nil {
 			return nil, err
 		}
-		b, err := o.lockActive(ctx, ins[i].MemberID, c.cur.Code)
-		if err != nil {
-			return nil, err
+		for _, i := range part {
+			c, err := checkCredit(p, ins[i], now)
+			if err != nil {
+				return nil, err
+			}
+			b, err := o.lockActive(ctx, ins[i].MemberID, c.cur.Code)
+			if err != nil {
+				return nil, err
+			}
+			if out[i], err = o.credit(TypeEarn, store.AccountIssuance, c, b); err != nil {
+				return nil, err
+			}
 		}
-		if out[i], err = o.credit(TypeEarn, store.AccountIssuance, c, b); err != nil {
+		if err := o.flush(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return out, o.flush(ctx)
+	return out, nil
 }
 
 // AdjustInput is an operator's correction: positive credits, negative

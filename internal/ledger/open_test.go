@@ -60,7 +60,7 @@ func TestEarnEach(t *testing.T) {
 		var ms []store.NewMember
 		var ops []ledger.Opening
 		var earns []ledger.EarnInput
-		for i := range 30 {
+		for i := range 450 { // more than one chunk
 			ms = append(ms, store.NewMember{ID: id.New("mem"), ExternalID: id.New("ext"), ReferralCode: id.Secret(8)})
 			ops = append(ops, ledger.Opening{MemberID: ms[i].ID, Points: 100})
 			earns = append(earns, ledger.EarnInput{MemberID: ms[i].ID, Points: int64(1 + i), Now: f.clock.Now()})
@@ -73,7 +73,7 @@ func TestEarnEach(t *testing.T) {
 				return err
 			}
 			ts, err := ledger.EarnEach(ctx, tx, f.prog(), earns, f.clock.Now())
-			if err == nil && (len(ts) != 30 || ts[7].MemberID != ms[7].ID || ts[7].Points != 8) {
+			if err == nil && (len(ts) != 450 || ts[7].MemberID != ms[7].ID || ts[7].Points != 8) {
 				t.Errorf("transactions out of order: %+v", ts[7])
 			}
 			return err

@@ -300,7 +300,7 @@ type Tx struct {
 	Conn
 	tx    *sql.Tx
 	after []func()
-	shard int // the writer lane that runs it: its report rollup rows (rollup.go)
+	shard int // the writer lane (numbered per node) that runs it: its rollup rows (rollup.go)
 }
 
 // After registers fn to run once the transaction has committed (cache

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,10 +34,15 @@ type Writer struct {
 	maxBatch int
 	log      *slog.Logger
 	seed     maphash.Seed
-	wg       sync.WaitGroup
-	closing  sync.Once
-	mu       sync.RWMutex // held for reading while submitting; closed under write
-	closed   bool
+	// shards number this node's lanes for the rows that transactions of
+	// every member add to (report_rollups, activity_days): a random base
+	// per node, so that lanes of different nodes rarely share a row and
+	// never wait on each other's lock for it.
+	shards  int
+	wg      sync.WaitGroup
+	closing sync.Once
+	mu      sync.RWMutex // held for reading while submitting; closed under write
+	closed  bool
 
 	nBatches atomic.Uint64
 	nOps     atomic.Uint64
@@ -55,7 +61,8 @@ type writeReq struct {
 const opTimeout = 60 * time.Second
 
 func newWriter(db *sql.DB, d *dialect, stmts *stmtCache, lanes, maxBatch int, log *slog.Logger) *Writer {
-	w := &Writer{db: db, d: d, stmts: stmts, maxBatch: maxBatch, log: log, seed: maphash.MakeSeed()}
+	w := &Writer{db: db, d: d, stmts: stmts, maxBatch: maxBatch, log: log, seed: maphash.MakeSeed(),
+		shards: rand.IntN(1000) * lanes}
 	for i := 0; i < lanes; i++ {
 		ch := make(chan *writeReq, 4096)
 		w.lanes = append(w.lanes, ch)
@@ -191,7 +198,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: live[0].lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: w.shards + live[0].lane}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -258,7 +265,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: r.lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: w.shards + r.lane}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@
 -- instead of millions and verify checks they agree. A quarter hour is the
 -- greatest common step of the world's UTC offsets, so any programme's
 -- local day is a whole number of buckets. shard is the writer lane that
--- wrote the row: lanes never wait on each other's row locks; readers sum
--- the shards.
+-- wrote the row, numbered per node: lanes, and nodes, do not wait on each
+-- other's row locks; readers sum the shards.
 CREATE TABLE report_rollups (
 	program_id  TEXT NOT NULL,
 	currency    TEXT NOT NULL,

@@ -34,12 +34,13 @@ func TestConsole(t *testing.T) {
 	consoleDashboard(t, page, c)
 	consoleCSV(t, page, c)
 	consoleMemberAdjust(t, page, c)
-	consoleRuleSimulate(t, page, c)
+	ruleID := consoleRuleSimulate(t, page, c)
+	consoleRuleRecurrence(t, page, c, ruleID)
 	consoleFlashSale(t, page, c)
 	// The bad condition typed in the rule editor is refused by
-	// /v1/rules/validate (422), which the browser logs; nothing else may
-	// appear.
-	consoleCheck(t, page, map[string]int{"/v1/rules/validate": 422})
+	// /v1/rules/validate (422), and so is saving a weekly recurrence
+	// without a weekday; the browser logs both, nothing else may appear.
+	consoleCheck(t, page, map[string]int{"/v1/rules/validate": 422, "/v1/rules/" + ruleID: 422})
 }
 
 // TestConsoleLockout: an operator that types a wrong password five times
@@ -206,8 +207,9 @@ func consoleMemberAdjust(t *testing.T, page *browsertest.Page, c consoleClient) 
 
 // consoleRuleSimulate makes a rule in the editor, saves it, and simulates
 // an order: the simulator shows what the API's simulation gives, with the
-// new rule among the awards.
-func consoleRuleSimulate(t *testing.T, page *browsertest.Page, c consoleClient) {
+// new rule among the awards. It answers the rule's ID; the editor is left
+// on the rule's page.
+func consoleRuleSimulate(t *testing.T, page *browsertest.Page, c consoleClient) string {
 	t.Helper()
 	name := fmt.Sprintf("Console rule %d", time.Now().UnixNano()%1e6)
 	page.Click(`[data-testid=menu-rules]`)
@@ -302,6 +304,46 @@ func consoleRuleSimulate(t *testing.T, page *browsertest.Page, c consoleClient) 
 		t.Errorf("simulator's awards do not name rule %s:\n%s", ruleID, got)
 	}
 	page.Screenshot("console-rule-editor")
+	return ruleID
+}
+
+// consoleRuleRecurrence makes the rule on the editor's page a member day
+// (every Wednesday): saved without a weekday, the API's message shows at
+// the weekdays; with Wednesday the API has {kind: weekly, weekdays: [3]},
+// and the rules list says 每周三.
+func consoleRuleRecurrence(t *testing.T, page *browsertest.Page, c consoleClient, ruleID string) {
+	t.Helper()
+	page.WaitText(ruleID + " · v1")
+	page.Click(`[data-testid=rule-rec-kind-weekly]`)
+	consoleWaitFor(t, page, `[data-testid=rule-rec-weekday-3]`)
+	page.Click(`[data-testid=rule-save]`)
+	consoleWaitTextIn(t, page, `.el-form-item.is-error .el-form-item__error`, "name at least one weekday, 1 (Monday) to 7 (Sunday)")
+	page.Click(`[data-testid=rule-rec-weekday-3]`)
+	consolePoll(t, page, `document.querySelector('[data-testid=rule-rec-weekday-3] input').checked`, "Wednesday to be checked")
+	page.Click(`[data-testid=rule-save]`)
+	page.WaitText(ruleID + " · v2")
+	consoleWaitGone(t, page, `.el-form-item.is-error`)
+
+	var rule struct {
+		Name       string
+		Recurrence *struct {
+			Kind     string
+			Weekdays []int
+			Days     []int
+			Dates    []string
+			From, To string
+		}
+	}
+	c.must("GET", "/v1/rules/"+ruleID, nil, 200, &rule)
+	if r := rule.Recurrence; r == nil || r.Kind != "weekly" || len(r.Weekdays) != 1 || r.Weekdays[0] != 3 ||
+		len(r.Days) != 0 || len(r.Dates) != 0 || r.From != "" || r.To != "" {
+		t.Fatalf("rule %s's recurrence as stored: %+v, want {kind: weekly, weekdays: [3]}", ruleID, r)
+	}
+	page.Screenshot("console-rule-recurrence")
+
+	page.Click(`[data-testid=menu-rules]`)
+	consolePoll(t, page, fmt.Sprintf(`[...document.querySelectorAll('[data-testid=rule-table] .el-table__row')].some((r) => r.innerText.includes(%q) && r.innerText.includes('每周三'))`, rule.Name),
+		"the rules list to say 每周三")
 }
 
 // consoleFlashSale creates a flash-sale reward in the mall's form: the API

@@ -178,6 +178,7 @@ func TestMemberPage(t *testing.T) {
 	memberPageWaitTestID(t, page, "invite-code", m.ReferralCode)
 	page.WaitText("member page test") // the earn's reason in the history
 	page.Screenshot("member-me")
+	memberPageProfile(t, page, api, m.ID)
 	page.Click(`[data-testid="lang-en"] .van-radio__icon`)
 	page.WaitText("Points history")
 	page.Click(`[data-testid="tab-home"]`)
@@ -190,6 +191,69 @@ func TestMemberPage(t *testing.T) {
 	page.Navigate(demo.Base + "/m/#token=jmt_not-a-token")
 	memberPageDo(t, page, chromedp.WaitVisible(`[data-testid="session-ended"]`))
 	page.WaitText("open this page again")
+}
+
+// memberPageProfile edits the member's name and birthday on the Me
+// screen: the API has them, and the screen shows them.
+func memberPageProfile(t *testing.T, page *browsertest.Page, api memberPageAPI, member string) {
+	t.Helper()
+	const name = "改过的名字 Edited"
+	page.Click(`[data-testid="profile-edit"]`)
+	memberPageSettled(t, page)
+	memberPageFill(t, page, `[data-testid="profile-name"] input`, name)
+	// The birthday picker opens on 1990-01-01 (the member has none); pick
+	// 1992-01-15 by tapping the year and the day.
+	page.Click(`[data-testid="profile-birthday"]`)
+	memberPageSettled(t, page)
+	memberPagePick(t, page, 0, "1992")
+	memberPagePick(t, page, 2, "15")
+	page.Click(`[data-testid="birthday-picker"] .van-picker__confirm`)
+	memberPageSettled(t, page)
+	if got := memberPageEval[string](t, page, `document.querySelector('[data-testid="profile-birthday"] input').value`); got != "1992/01/15" {
+		t.Fatalf("the birthday field says %q after picking 1992-01-15", got)
+	}
+	page.Click(`[data-testid="profile-save"]`)
+	page.WaitText("已保存")
+	memberPageWaitTestID(t, page, "profile-show-name", name)
+	memberPageWaitTestID(t, page, "profile-show-birthday", "1992/01/15")
+	memberPageWaitTestID(t, page, "member-name", name)
+	memberPageSettled(t, page)
+
+	var got struct{ Name, Birthday string }
+	api.call("GET", "/v1/members/"+member, nil, &got)
+	if got.Name != name || got.Birthday != "1992-01-15" {
+		t.Errorf("the member after editing the profile: name %q birthday %q, want %q 1992-01-15", got.Name, got.Birthday, name)
+	}
+	page.Screenshot("member-profile")
+}
+
+// memberPageFill sets an input's value as typing does (Vue's v-model
+// reads the input event).
+func memberPageFill(t *testing.T, page *browsertest.Page, selector, value string) {
+	t.Helper()
+	memberPageDo(t, page, chromedp.WaitVisible(selector))
+	memberPageEval[bool](t, page, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q)
+		el.value = %q
+		el.dispatchEvent(new Event('input', { bubbles: true }))
+		el.dispatchEvent(new Event('change', { bubbles: true }))
+		return true
+	})()`, selector, value))
+}
+
+// memberPagePick taps the option that says text in column col of the open
+// date picker, and waits until the column has stopped on it.
+func memberPagePick(t *testing.T, page *browsertest.Page, col int, text string) {
+	t.Helper()
+	find := fmt.Sprintf(`[...document.querySelectorAll('[data-testid="birthday-picker"] .van-picker-column')[%d].querySelectorAll('.van-picker-column__item')].find((e) => e.innerText.trim() === %q)`, col, text)
+	memberPageEval[bool](t, page, `(() => { `+find+`.click(); return true })()`)
+	ctx, cancel := context.WithTimeout(page.Context(), browsertest.Timeout)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](`() => `+find+`.classList.contains('van-picker-column__item--selected')`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(browsertest.Timeout)))
+	if err != nil {
+		t.Fatalf("picking %s in column %d: %v", text, col, err)
+	}
 }
 
 // memberPageAPI calls the API with the demo's admin key.

@@ -49,7 +49,7 @@ func activityOf(c Changes) []Active {
 // those rows. On PostgreSQL the second reads the first's rows as the CTE
 // named cte; on SQLite it is built from the counts the first returned (see
 // daysPart).
-func activityParts(programID string, d activityDay, acts []Active, shard int, cte string) (upsert, days applyPart) {
+func activityParts(programID string, d activityDay, acts []Active, shard int, cte string) (upsert, days applyPart, ok bool) {
 	type key struct{ member, merchant string }
 	seen := map[key]bool{}
 	var keys []key
@@ -71,6 +71,9 @@ func activityParts(programID string, d activityDay, acts []Active, shard int, ct
 		}
 		return strings.Compare(a.member, b.member)
 	})
+	if len(keys) == 0 {
+		return upsert, days, false
+	}
 	w := fmt.Sprintf("w%d", d.word())
 	args := make([]any, 0, 5*len(keys))
 	for _, k := range keys {
@@ -82,8 +85,9 @@ func activityParts(programID string, d activityDay, acts []Active, shard int, ct
 		RETURNING merchant_id`, args: args}
 	days = applyPart{sql: `INSERT INTO activity_days (program_id, merchant_id, year, yday, shard, active)
 		SELECT ?, merchant_id, ?, ?, ?, COUNT(*) FROM ` + cte + ` GROUP BY merchant_id
-		ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active`, args: []any{programID, d.year, d.yday, shard}}
-	return upsert, days
+		ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active`,
+		args: []any{programID, d.year, d.yday, shard}}
+	return upsert, days, true
 }
 
 // daysPart adds counts of newly active members per merchant to a day's
@@ -106,11 +110,11 @@ func daysPart(programID string, d activityDay, shard int, counts map[string]int6
 // MarkActive records members active at at: an event, or anything else of
 // theirs that is not a ledger transaction (those Apply marks itself).
 func (tx *Tx) MarkActive(ctx context.Context, programID string, loc *time.Location, at time.Time, acts ...Active) error {
-	if len(acts) == 0 {
+	d := dayOf(at, loc)
+	upsert, days, ok := activityParts(programID, d, acts, tx.shard, "act")
+	if !ok {
 		return nil
 	}
-	d := dayOf(at, loc)
-	upsert, days := activityParts(programID, d, acts, tx.shard, "act")
 	if tx.d.postgres {
 		_, err := tx.exec(ctx, `WITH act AS (`+upsert.sql+`) `+days.sql, append(upsert.args, days.args...)...)
 		return classify(err)

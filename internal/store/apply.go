@@ -82,9 +82,10 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 	if tx.d.postgres {
 		for d, as := range byDay {
 			name := fmt.Sprintf("act%d_%d", d.year, d.yday)
-			upsert, days := activityParts(programID, d, as, tx.shard, name)
-			upsert.name = name
-			parts = append(parts, upsert, days)
+			if upsert, days, ok := activityParts(programID, d, as, tx.shard, name); ok {
+				upsert.name = name
+				parts = append(parts, upsert, days)
+			}
 		}
 		return tx.applyPostgres(ctx, programID, parts, c, now)
 	}
@@ -104,9 +105,10 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 		}
 	}
 	for d, as := range byDay {
-		upsert, _ := activityParts(programID, d, as, tx.shard, "")
-		if err := tx.markActiveSQLite(ctx, programID, d, upsert); err != nil {
-			return err
+		if upsert, _, ok := activityParts(programID, d, as, tx.shard, ""); ok {
+			if err := tx.markActiveSQLite(ctx, programID, d, upsert); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -172,7 +172,7 @@ func (e *entry) post(account, member string, amount int64) {
 func (e *entry) move(l Lot, kind string, points int64, at null.String) {
 	e.moves = append(e.moves, LotMove{
 		LotID: l.ID, TransactionID: e.txn.ID, Kind: kind, Points: points,
-		IssuerMerchantID: l.MerchantID, AtMerchantID: at, CreatedAt: e.txn.CreatedAt,
+		IssuerMerchantID: l.MerchantID, AtMerchantID: at, CreatedAt: e.txn.CreatedAt, Currency: l.Currency,
 	})
 }
 

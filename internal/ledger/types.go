@@ -52,6 +52,7 @@ type LotMove struct {
 	IssuerMerchantID null.String `json:"issuer_merchant_id"`
 	AtMerchantID     null.String `json:"at_merchant_id"`
 	CreatedAt        time.Time   `json:"created_at"`
+	Currency         string      `json:"currency"` // the lot's
 }
 
 func moveOf(r store.LotMove) LotMove       { return LotMove(r) }

@@ -58,12 +58,12 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 			placeholders(len(c.NewLots), 12), args: args})
 	}
 	if len(c.Moves) > 0 {
-		args := make([]any, 0, 8*len(c.Moves))
+		args := make([]any, 0, 9*len(c.Moves))
 		for _, m := range c.Moves {
-			args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt))
+			args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt), m.Currency)
 		}
 		parts = append(parts, applyPart{sql: `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
-			issuer_merchant_id, at_merchant_id, created_at) VALUES ` + placeholders(len(c.Moves), 8), args: args})
+			issuer_merchant_id, at_merchant_id, created_at, currency) VALUES ` + placeholders(len(c.Moves), 9), args: args})
 	}
 	if p, ok := tx.rollupPart(programID, c); ok {
 		parts = append(parts, p)

@@ -253,6 +253,7 @@ type LotMove struct {
 	IssuerMerchantID null.String
 	AtMerchantID     null.String
 	CreatedAt        time.Time
+	Currency         string // the lot's
 }
 
 // InsertMoves stores lot moves.
@@ -260,12 +261,12 @@ func (tx *Tx) InsertMoves(ctx context.Context, programID string, moves []LotMove
 	if len(moves) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 8*len(moves))
+	args := make([]any, 0, 9*len(moves))
 	for _, m := range moves {
-		args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt))
+		args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt), m.Currency)
 	}
 	_, err := tx.exec(ctx, `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
-		issuer_merchant_id, at_merchant_id, created_at) VALUES `+placeholders(len(moves), 8), args...)
+		issuer_merchant_id, at_merchant_id, created_at, currency) VALUES `+placeholders(len(moves), 9), args...)
 	if err != nil {
 		return fmt.Errorf("insert lot moves: %w", err)
 	}
@@ -282,7 +283,7 @@ func (c *Conn) MovesOf(ctx context.Context, programID string, txnIDs ...string) 
 	for _, id := range txnIDs {
 		args = append(args, id)
 	}
-	rows, err := c.query(ctx, `SELECT lot_id, transaction_id, kind, points, issuer_merchant_id, at_merchant_id, created_at
+	rows, err := c.query(ctx, `SELECT lot_id, transaction_id, kind, points, issuer_merchant_id, at_merchant_id, created_at, currency
 		FROM lot_moves WHERE program_id = ? AND transaction_id IN (`+
 		strings.TrimSuffix(strings.Repeat("?, ", len(txnIDs)), ", ")+`) ORDER BY id`, args...)
 	if err != nil {
@@ -293,7 +294,7 @@ func (c *Conn) MovesOf(ctx context.Context, programID string, txnIDs ...string) 
 	for rows.Next() {
 		var m LotMove
 		var at int64
-		if err := rows.Scan(&m.LotID, &m.TransactionID, &m.Kind, &m.Points, &m.IssuerMerchantID, &m.AtMerchantID, &at); err != nil {
+		if err := rows.Scan(&m.LotID, &m.TransactionID, &m.Kind, &m.Points, &m.IssuerMerchantID, &m.AtMerchantID, &at, &m.Currency); err != nil {
 			return nil, err
 		}
 		m.CreatedAt = fromMS(at)

@@ -1,0 +1,89 @@
+-- Issue 16: one member across channels, alliance settlement, exchange.
+
+-- A member's identities: every way a channel names it (phone, email,
+-- card, WeChat openid and unionid, external id, custom kinds). lookup is
+-- what a reference is found by: identity.Lookup(kind, value) — today a
+-- SHA-256 of kind, a zero byte and the normalised value; with encryption
+-- at rest, a keyed HMAC — so value itself is never searched and may be
+-- stored encrypted. (kind, value) is unique in a programme.
+CREATE TABLE identities (
+	id         TEXT PRIMARY KEY,
+	program_id TEXT NOT NULL,
+	member_id  TEXT NOT NULL REFERENCES members (id),
+	kind       TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	lookup     TEXT NOT NULL,
+	verified   INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX identities_lookup ON identities (program_id, lookup);
+CREATE INDEX identities_member ON identities (member_id, kind);
+
+-- A merged member keeps its row (its transactions still name it) and
+-- points to the member it was merged into.
+ALTER TABLE members ADD COLUMN merged_into TEXT;
+
+-- A lot move's currency is its lot's, kept on the move so a statement sums
+-- one currency's unsettled moves from one index without a join.
+ALTER TABLE lot_moves ADD COLUMN currency TEXT NOT NULL DEFAULT 'points';
+UPDATE lot_moves SET currency = (SELECT l.currency FROM lots l WHERE l.id = lot_moves.lot_id);
+CREATE INDEX lot_moves_unsettled ON lot_moves (program_id, currency, created_at) WHERE statement_id IS NULL;
+CREATE INDEX lot_moves_statement ON lot_moves (statement_id) WHERE statement_id IS NOT NULL;
+
+-- What a merchant's points are worth to the alliance, and what it pays.
+CREATE TABLE settlement_terms (
+	program_id      TEXT NOT NULL,
+	merchant_id     TEXT NOT NULL,
+	point_value_fen TEXT NOT NULL, -- decimal string, up to 6 decimals
+	fee_percent     TEXT NOT NULL, -- decimal string
+	breakage        TEXT NOT NULL, -- issuer | program
+	updated_at      INTEGER NOT NULL,
+	PRIMARY KEY (program_id, merchant_id)
+) WITHOUT ROWID;
+
+-- A settlement statement for [from_at, to_at) of one currency. lines and
+-- pairs are JSON, frozen at close; a draft's are recomputed on read.
+CREATE TABLE statements (
+	id         TEXT PRIMARY KEY,
+	program_id TEXT NOT NULL,
+	currency   TEXT NOT NULL,
+	status     TEXT NOT NULL, -- draft | closed
+	from_at    INTEGER NOT NULL,
+	to_at      INTEGER NOT NULL,
+	lines      TEXT,
+	pairs      TEXT,
+	created_at INTEGER NOT NULL,
+	closed_at  INTEGER
+);
+CREATE INDEX statements_program ON statements (program_id, currency, to_at);
+CREATE UNIQUE INDEX statements_one_draft ON statements (program_id, currency) WHERE status = 'draft';
+
+-- Exchange rates between a programme's currencies: rate target points per
+-- source point (decimal string, up to 6 decimals).
+CREATE TABLE exchange_rates (
+	program_id    TEXT NOT NULL,
+	from_currency TEXT NOT NULL,
+	to_currency   TEXT NOT NULL,
+	rate          TEXT NOT NULL,
+	daily_limit   INTEGER,
+	active        INTEGER NOT NULL DEFAULT 1,
+	updated_at    INTEGER NOT NULL,
+	PRIMARY KEY (program_id, from_currency, to_currency)
+) WITHOUT ROWID;
+
+CREATE TABLE exchanges (
+	id             TEXT PRIMARY KEY,
+	program_id     TEXT NOT NULL,
+	member_id      TEXT NOT NULL REFERENCES members (id),
+	from_currency  TEXT NOT NULL,
+	to_currency    TEXT NOT NULL,
+	points         INTEGER NOT NULL,
+	received       INTEGER NOT NULL,
+	rate           TEXT NOT NULL,
+	transaction_id TEXT NOT NULL,
+	reference      TEXT,
+	merchant_id    TEXT,
+	created_at     INTEGER NOT NULL
+);
+CREATE INDEX exchanges_member ON exchanges (member_id, from_currency, created_at);
+CREATE INDEX exchanges_transaction ON exchanges (transaction_id);

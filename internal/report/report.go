@@ -204,11 +204,11 @@ func (s *Service) Daily(ctx context.Context, a auth.Actor, q Query) ([]Day, erro
 		return out, nil
 	}
 	for i := range out {
-		m, err := c.MemberFigures(ctx, pd.p.ID, pd.merchantID, pd.p.Location, days[i], days[i+1])
+		n, err := c.NewMembers(ctx, pd.p.ID, pd.merchantID, days[i], days[i+1])
 		if err != nil {
 			return nil, err
 		}
-		out[i].MembersNew = m.New
+		out[i].MembersNew = n
 	}
 	return out, nil
 }

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -44,7 +47,7 @@ func activityBackfill(ctx context.Context, c *Conn) error {
 			return err
 		}
 		keys := slices.SortedFunc(maps.Keys(bm), func(a, b activityKey) int {
-			return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+			return cmp.Or(strings.Compare(a.merchant, b.merchant), cmp.Compare(a.year, b.year), strings.Compare(a.member, b.member))
 		})
 		const chunk = 500
 		for start := 0; start < len(keys); start += chunk {
@@ -61,7 +64,7 @@ func activityBackfill(ctx context.Context, c *Conn) error {
 		}
 		counts := dayCounts(bm)
 		days := slices.SortedFunc(maps.Keys(counts), func(a, b dayKey) int {
-			return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+			return cmp.Or(strings.Compare(a.merchant, b.merchant), cmp.Compare(a.year, b.year), cmp.Compare(a.yday, b.yday))
 		})
 		for start := 0; start < len(days); start += chunk {
 			part := days[start:min(start+chunk, len(days))]
@@ -85,13 +88,16 @@ func activityBackfill(ctx context.Context, c *Conn) error {
 func (c *Conn) verifyActivity(ctx context.Context, programID string) (Check, error) {
 	ch := Check{Name: "member_activity_match", OK: true,
 		Detail: "each member's active days and each day's active members match the ledger's transactions and events"}
-	zones, err := c.programZones(ctx)
-	if err != nil {
+	var tz string
+	switch err := c.queryRow(ctx, `SELECT timezone FROM programs WHERE id = ?`, programID).Scan(&tz); {
+	case errors.Is(err, sql.ErrNoRows):
+		return ch, nil
+	case err != nil:
 		return ch, err
 	}
-	loc := zones[programID]
-	if loc == nil {
-		return ch, nil
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return ch, fmt.Errorf("program %s: timezone %q: %w", programID, tz, err)
 	}
 	want, err := c.ledgerActivity(ctx, programID, loc)
 	if err != nil {

@@ -107,6 +107,19 @@ func (c *Conn) MemberFigures(ctx context.Context, programID, merchantID string, 
 	return n, err
 }
 
+// NewMembers counts the members (not erased or merged) that joined in
+// [from, to); for a merchant, those it acquired.
+func (c *Conn) NewMembers(ctx context.Context, programID, merchantID string, from, to time.Time) (int64, error) {
+	var n int64
+	mer, args := merchantClause("merchant_id", merchantID)
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM members WHERE program_id = ? AND created_at >= ? AND created_at < ?
+		AND status NOT IN ('erased', 'merged')`+mer, append([]any{programID, ms(from), ms(to)}, args...)...).Scan(&n)
+	if err != nil {
+		return 0, classify(fmt.Errorf("new members: %w", err))
+	}
+	return n, nil
+}
+
 // RuleFigures is what one rule awarded in a period.
 type RuleFigures struct {
 	RuleID     string

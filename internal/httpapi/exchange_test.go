@@ -498,6 +498,25 @@ func TestExchangeDailyLimit(t *testing.T) {
 		if got := e.balance(m.ID); got.Available != 1000-40-60-100 {
 			t.Fatalf("points %+v", got)
 		}
+		// An exchange (and its reversal) is neither issued nor spent in
+		// either currency's reports.
+		for _, cur := range []string{"points", "stars"} {
+			var sum summaryObj
+			e.get("/v1/reports/summary?from=2026-03-01&to=2026-03-03&currency="+cur).want(200, &sum)
+			issued := map[string]int64{"points": 1000, "stars": 0}[cur]
+			if sum.Issued != issued || sum.Spent != 0 || sum.Reversed != 0 || sum.Expired != 0 {
+				t.Errorf("%s summary %+v", cur, sum)
+			}
+		}
+		// Outstanding at the end of 2 March (the last exchange came after):
+		// each currency's own postings, an exchange's in both.
+		for cur, want := range map[string]int64{"points": 900, "stars": 100} {
+			var sum summaryObj
+			e.get("/v1/reports/summary?from=2026-03-01&to=2026-03-02&currency="+cur).want(200, &sum)
+			if sum.Outstanding != want {
+				t.Errorf("%s outstanding at the end of 2 March: %d, want %d", cur, sum.Outstanding, want)
+			}
+		}
 		e.verify()
 	})
 }

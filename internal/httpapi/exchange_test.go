@@ -315,8 +315,8 @@ func TestExchange(t *testing.T) {
 			never := earnAt(100, nil)
 			ten := earnAt(100, &in10)
 			five := earnAt(100, &in5)
-			earnAt(40, &past) // due: never exchanged, expired by the exchange
-			if got := e.balance(m.ID); got.Available != 300 { // the due lot is not available
+			earnAt(40, &past) // due: not available, never exchanged, expired by the exchange
+			if got := e.balance(m.ID); got.Available != 300 {
 				t.Fatalf("before: %+v", got)
 			}
 			var x exchangeObj

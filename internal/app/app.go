@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/exchange"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -55,6 +56,7 @@ type App struct {
 	Lotteries *lottery.Service
 	Operators *operator.Service
 	Reports   *report.Service
+	Exchange  *exchange.Service
 }
 
 // New builds the services.
@@ -71,6 +73,7 @@ func New(cfg Config) *App {
 	a.Rules = rulebook.New(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Exchange = exchange.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Engage = engage.NewService(cfg.DB, a.Programs, cfg.Clock, cfg.CacheTTL)
 	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Engage, a.Rules, cfg.Clock)
 	a.Checkins = checkin.NewService(cfg.DB, a.Programs, a.Events, cfg.Clock)

@@ -42,6 +42,7 @@ type scopeFixture struct {
 	reward, rule, template string
 	coupon, lottery        string
 	txnHQ                  string // the programme's (HQ's) own
+	exchange               string
 }
 
 // probe is a request merchant B's key makes against merchant A.
@@ -62,9 +63,21 @@ var merchantScope = map[string]struct {
 	"GET /openapi.json": {rule: public},
 	"GET /v1/ping":      {rule: shared},
 
-	"GET /v1/program":                {rule: shared},
-	"PATCH /v1/program":              {rule: adminOnly},
-	"GET /v1/currencies":             {rule: shared},
+	"GET /v1/program":             {rule: shared},
+	"PATCH /v1/program":           {rule: adminOnly},
+	"GET /v1/currencies":          {rule: shared},
+	"POST /v1/currencies":         {rule: adminOnly},
+	"PATCH /v1/currencies/{code}": {rule: adminOnly},
+
+	"GET /v1/exchange-rates":                {rule: shared},
+	"PUT /v1/exchange-rates/{from}/{to}":    {rule: adminOnly},
+	"DELETE /v1/exchange-rates/{from}/{to}": {rule: adminOnly},
+	"POST /v1/members/{member}/exchanges": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/members/" + f.member + "/exchanges", body: map[string]any{"from": "points", "to": "stars", "points": 10, "merchant_id": f.a}}
+	}},
+	"GET /v1/members/{member}/exchanges": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/members/" + f.member + "/exchanges", absent: f.exchange}
+	}},
 	"GET /v1/api-keys":               {rule: adminOnly},
 	"POST /v1/api-keys":              {rule: adminOnly},
 	"DELETE /v1/api-keys/{id}":       {rule: adminOnly},
@@ -356,6 +369,9 @@ func newScopeFixture(e *env) scopeFixture {
 	f.coupon = as(f.keyA, "/v1/coupon-templates/"+f.template+"/claim", map[string]any{"member": f.member})
 	f.lottery = as(f.keyA, "/v1/lotteries", map[string]any{"name": "A's wheel", "prizes": []any{map[string]any{"name": "p", "weight": 1, "reward": map[string]any{"points": 1}}}, "fallback_prize": "thanks"})
 	as(f.keyA, "/v1/lotteries/"+f.lottery+"/draws", map[string]any{"member": f.member})
+	e.post("/v1/currencies", map[string]any{"code": "stars", "name": "Stars", "spendable": true}).want(201, nil)
+	e.call(e.admin, "PUT", "/v1/exchange-rates/points/stars", map[string]any{"rate": "2"}).want(200, nil)
+	f.exchange = as(f.keyA, "/v1/members/"+f.member+"/exchanges", map[string]any{"from": "points", "to": "stars", "points": 10})
 	return f
 }
 

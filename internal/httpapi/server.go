@@ -115,6 +115,10 @@ var memberRoutes = map[string]memberAccess{
 	"POST /v1/lotteries/{id}/draws":          memberAct,
 	"POST /v1/coupon-templates/{id}/claim":   memberAct,
 	"POST /v1/coupons/{code}/transfer":       memberAct,
+	"GET /v1/currencies":                     memberRead,
+	"GET /v1/exchange-rates":                 memberRead,
+	"GET /v1/members/{member}/exchanges":     memberRead,
+	"POST /v1/members/{member}/exchanges":    memberAct,
 }
 
 // memberAccess is what a member token may do on a route: nothing (the
@@ -180,6 +184,7 @@ func (s *Server) register() {
 	s.registerProgram()
 	s.registerMembers()
 	s.registerPoints()
+	s.registerExchange()
 	s.registerJobs()
 	s.registerRules()
 	s.registerEvents()

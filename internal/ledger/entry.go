@@ -23,6 +23,7 @@ const (
 	TypeCapture  = "capture"
 	TypeRelease  = "release"
 	TypeActivate = "activate" // pending points became available
+	TypeExchange = "exchange" // points of one currency exchanged into another
 )
 
 // Transaction statuses.
@@ -152,6 +153,9 @@ type entry struct {
 	txn      Txn
 	postings []store.Posting
 	moves    []LotMove
+	// currency, when set, is the currency post writes in instead of the
+	// transaction's: an exchange posts in two.
+	currency string
 }
 
 func newEntry(typ, memberID, currency string, now time.Time) *entry {
@@ -166,7 +170,11 @@ func (e *entry) post(account, member string, amount int64) {
 	if amount == 0 {
 		return
 	}
-	e.postings = append(e.postings, store.Posting{Account: account, MemberID: member, Currency: e.txn.Currency, Amount: amount})
+	cur := e.txn.Currency
+	if e.currency != "" {
+		cur = e.currency
+	}
+	e.postings = append(e.postings, store.Posting{Account: account, MemberID: member, Currency: cur, Amount: amount})
 }
 
 func (e *entry) move(l Lot, kind string, points int64, at null.String) {

@@ -30,6 +30,9 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 		return Txn{}, err
 	}
 	orig := txnOf(rec)
+	if orig.Type == TypeExchange {
+		return reverseExchange(ctx, tx, p, in, orig)
+	}
 	o := newOp(tx, p, in.Now)
 	b, m, err := o.lock(ctx, orig.MemberID, orig.Currency)
 	if err != nil {

@@ -57,38 +57,48 @@ func debit(ctx context.Context, tx *store.Tx, p Program, in debitInput) (Txn, er
 
 // debit draws points from lots into account (or into held, for a hold).
 func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
+	e, err := o.debitEntry(ctx, in)
+	if err != nil {
+		return Txn{}, err
+	}
+	return e.txn, o.add(e)
+}
+
+// debitEntry works out a debit and returns its entry, not yet added: an
+// exchange adds its other currency's side to it.
+func (o *op) debitEntry(ctx context.Context, in debitInput) (*entry, error) {
 	if in.points <= 0 || in.points > MaxPoints {
-		return Txn{}, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
+		return nil, failure.Field("points", "must be between 1 and %d", int64(MaxPoints))
 	}
 	cur, err := o.p.currency(in.currency, in.spendable)
 	if err != nil {
-		return Txn{}, err
+		return nil, err
 	}
 	b, err := o.lockActive(ctx, in.memberID, cur.Code)
 	if err != nil {
-		return Txn{}, err
+		return nil, err
 	}
 	if b.Available < in.points {
-		return Txn{}, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
+		return nil, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
 	}
 	lots, err := o.tx.SpendableLots(ctx, o.p.ID, in.memberID, cur.Code)
 	if err != nil {
-		return Txn{}, err
+		return nil, err
 	}
 	// Points past their expiry are not spent: expire them here, in this
 	// transaction, rather than wait for the next expiry run.
 	due, live := splitDue(lotsOf(lots), in.now)
 	if len(due) > 0 {
 		if err := o.expireLots(b, due, in.now, "expired"); err != nil {
-			return Txn{}, err
+			return nil, err
 		}
 		if b.Available < in.points {
-			return Txn{}, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
+			return nil, failure.New(failure.InsufficientPoints, "%d points are needed, %d are available", in.points, b.Available)
 		}
 	}
 	takes, err := Allocate(live, in.points)
 	if err != nil {
-		return Txn{}, err
+		return nil, err
 	}
 	e := newEntry(in.typ, in.memberID, cur.Code, in.now)
 	e.txn.Points = in.points
@@ -120,5 +130,5 @@ func (o *op) debit(ctx context.Context, in debitInput) (Txn, error) {
 	if in.typ == TypeSpend {
 		b.LifetimeSpent += in.points
 	}
-	return e.txn, o.add(e)
+	return e, nil
 }

@@ -41,6 +41,9 @@ func (s *Service) Lots(ctx context.Context, a auth.Actor, ref string, f store.Lo
 	if err := fs.Err(); err != nil {
 		return nil, "", err
 	}
+	if err := s.knownCurrency(ctx, a, f.Currency); err != nil {
+		return nil, "", err
+	}
 	// The member is resolved on the primary, so one the replica has yet to
 	// see is found; its list comes from the replica.
 	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)

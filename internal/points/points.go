@@ -76,3 +76,20 @@ func withTierRaise(ctx context.Context, tx *store.Tx, p program.Program, memberI
 func notFound(what, id string) error {
 	return failure.New(failure.NotFound, "%s %s not found", what, id)
 }
+
+// knownCurrency checks a list's currency filter: empty, or one of the
+// programme's currencies (an unknown one is validation_failed, not an
+// empty list).
+func (s *Service) knownCurrency(ctx context.Context, a auth.Actor, code string) error {
+	if code == "" {
+		return nil
+	}
+	p, err := s.programs.Get(ctx, a.ProgramID)
+	if err != nil {
+		return err
+	}
+	if _, ok := p.Currencies[code]; !ok {
+		return failure.Field("currency", "unknown currency %q", code)
+	}
+	return nil
+}

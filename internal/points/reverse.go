@@ -61,13 +61,16 @@ func (s *Service) GetTxn(ctx context.Context, a auth.Actor, txnID string) (ledge
 
 // TxnTypes are the transaction types a list filters on.
 var TxnTypes = []string{ledger.TypeEarn, ledger.TypeSpend, ledger.TypeAdjust, ledger.TypeExpire, ledger.TypeReverse,
-	ledger.TypeHold, ledger.TypeCapture, ledger.TypeRelease, ledger.TypeActivate}
+	ledger.TypeHold, ledger.TypeCapture, ledger.TypeRelease, ledger.TypeActivate, ledger.TypeExchange}
 
 // Txns lists a member's transactions, newest first; a merchant key sees
 // only its merchant's.
 func (s *Service) Txns(ctx context.Context, a auth.Actor, ref string, f store.TxnFilter, pg store.Page) ([]ledger.Txn, string, error) {
 	if f.Type != "" && !slices.Contains(TxnTypes, f.Type) {
 		return nil, "", failure.Field("type", "must be one of %v", TxnTypes)
+	}
+	if err := s.knownCurrency(ctx, a, f.Currency); err != nil {
+		return nil, "", err
 	}
 	// The member is resolved on the primary, so one the replica has yet to
 	// see is found; its list comes from the replica.

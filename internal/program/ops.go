@@ -129,11 +129,7 @@ func (s *Service) Currencies(ctx context.Context, a auth.Actor) ([]CurrencyInfo,
 	}
 	out := make([]CurrencyInfo, len(curs))
 	for i, c := range curs {
-		exp := c.Expiry
-		if len(exp) == 0 {
-			exp, _ = json.Marshal(p.Expiry)
-		}
-		out[i] = CurrencyInfo{Code: c.Code, Name: c.Name, Spendable: c.Spendable, Expiry: exp}
+		out[i] = currencyInfo(p, c)
 	}
 	return out, nil
 }

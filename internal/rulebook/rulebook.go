@@ -87,11 +87,33 @@ func (b *Book) create(ctx context.Context, tx *store.Tx, programID string, d rul
 	if err := checkMerchant(ctx, tx, programID, r.MerchantID); err != nil {
 		return Rule{}, err
 	}
+	if err := checkCurrency(ctx, tx, programID, r.Reward.Currency); err != nil {
+		return Rule{}, err
+	}
 	if err := tx.SaveRule(ctx, record(programID, r)); err != nil {
 		return Rule{}, err
 	}
 	tx.After(func() { b.Forget(programID) })
 	return r, nil
+}
+
+// checkCurrency checks that a rule's reward currency is one of the
+// programme's, read in the transaction, so a currency created a moment ago
+// is there.
+func checkCurrency(ctx context.Context, tx *store.Tx, programID, code string) error {
+	if code == "" {
+		return nil // points
+	}
+	curs, err := tx.Currencies(ctx, programID)
+	if err != nil {
+		return err
+	}
+	for _, c := range curs {
+		if c.Code == code {
+			return nil
+		}
+	}
+	return failure.Field("reward.currency", "unknown currency %q", code)
 }
 
 func checkMerchant(ctx context.Context, tx *store.Tx, programID, merchantID string) error {
@@ -130,6 +152,9 @@ func (b *Book) update(ctx context.Context, tx *store.Tx, programID string, r Rul
 	}
 	r.Def = compiled.Def
 	if err := checkMerchant(ctx, tx, programID, r.MerchantID); err != nil {
+		return Rule{}, err
+	}
+	if err := checkCurrency(ctx, tx, programID, r.Reward.Currency); err != nil {
 		return Rule{}, err
 	}
 	if err := tx.SaveRule(ctx, record(programID, r)); err != nil {

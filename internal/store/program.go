@@ -128,6 +128,20 @@ func (tx *Tx) InsertCurrency(ctx context.Context, programID string, c Currency) 
 	return affected(res) == 1, nil
 }
 
+// UpdateCurrency changes a currency's name, spendability and expiry
+// policy (lots opened before keep their expires_at).
+func (tx *Tx) UpdateCurrency(ctx context.Context, programID string, c Currency) error {
+	res, err := tx.exec(ctx, `UPDATE currencies SET name = ?, spendable = ?, expiry = ? WHERE program_id = ? AND code = ?`,
+		c.Name, c.Spendable, optJSON(c.Expiry), programID, c.Code)
+	if err != nil {
+		return classify(fmt.Errorf("update currency %s: %w", c.Code, err))
+	}
+	if affected(res) == 0 {
+		return failure.New(failure.NotFound, "currency %s not found", c.Code)
+	}
+	return nil
+}
+
 // Currencies lists a program's currencies by code.
 func (c *Conn) Currencies(ctx context.Context, programID string) ([]Currency, error) {
 	rows, err := c.query(ctx, `SELECT code, name, spendable, expiry, created_at FROM currencies

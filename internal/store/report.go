@@ -71,7 +71,7 @@ func (c *Conn) Outstanding(ctx context.Context, programID, currency, merchantID 
 			return 0, classify(fmt.Errorf("outstanding: %w", err))
 		}
 		err = c.queryRow(ctx, `SELECT COALESCE(SUM(p.amount), 0) FROM transactions t JOIN postings p ON p.transaction_id = t.id
-			WHERE t.program_id = ? AND t.currency = ? AND t.created_at >= ? AND p.account IN ('available', 'pending', 'debt')`,
+			WHERE t.program_id = ? AND p.currency = ? AND t.created_at >= ? AND p.account IN ('available', 'pending', 'debt')`,
 			programID, currency, ms(at)).Scan(&after)
 		return now - after, classify(err)
 	}

@@ -27,7 +27,9 @@ type rollupRow struct {
 
 // reverseKind says what a reversal undid, from where its points went: back
 // from redemption, a spend or capture; back to adjustment, an adjustment;
-// otherwise an earn (to issuance, or nowhere when the debt was forgiven).
+// through exchange, an exchange (which counts in no rollup, nor does its
+// reversal); otherwise an earn (to issuance, or nowhere when the debt was
+// forgiven).
 func reverseKind(ps []Posting) string {
 	for _, p := range ps {
 		switch p.Account {
@@ -35,6 +37,8 @@ func reverseKind(ps []Posting) string {
 			return "spend"
 		case AccountAdjustment:
 			return "adjust"
+		case AccountExchange:
+			return "exchange"
 		}
 	}
 	return "earn"
@@ -123,7 +127,7 @@ const rollupSource = `
 		CASE WHEN t.type = 'reverse' AND EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id
 			AND p.account = 'redemption') THEN t.points ELSE 0 END AS refunded,
 		CASE WHEN t.type = 'reverse' AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id
-			AND p.account IN ('redemption', 'adjustment')) THEN t.points ELSE 0 END AS reversed,
+			AND p.account IN ('redemption', 'adjustment', 'exchange')) THEN t.points ELSE 0 END AS reversed,
 		CASE WHEN t.type = 'adjust' THEN t.points ELSE 0 END AS adjusted,
 		0 AS expired
 	FROM transactions t WHERE t.program_id = ? AND t.type IN ('earn', 'spend', 'capture', 'reverse', 'adjust')

@@ -36,7 +36,9 @@ func TestConsoleMerge(t *testing.T) {
 	c.must("POST", "/v1/members/"+source.ID+"/tags", map[string]any{"tags": []string{"merge-vip"}}, 200, nil)
 
 	// What the preview should count, as the API has it.
-	var ids struct{ Data []struct{ Kind, Value string } }
+	var ids struct {
+		Data []struct{ Kind, Value string }
+	}
 	c.must("GET", "/v1/members/"+source.ID+"/identities", nil, 200, &ids)
 	var lots struct{ Data []struct{ Status string } }
 	c.must("GET", "/v1/members/"+source.ID+"/lots?limit=500", nil, 200, &lots)

@@ -148,6 +148,7 @@ func TestConsoleStatementClose(t *testing.T) {
 	page.Click(`[data-testid=statement-close]`)
 	page.Click(`[data-testid=confirm-ok]`)
 	page.WaitText("结算单已关闭")
+	consoleWaitDialogs(t, page)
 	consoleWaitTextIn(t, page, `[data-testid=statement-status]`, "已关闭")
 
 	type line struct {

@@ -4,6 +4,7 @@ import Mall from './views/Mall.vue'
 import Coupons from './views/Coupons.vue'
 import Lottery from './views/Lottery.vue'
 import Me from './views/Me.vue'
+import Exchange from './views/Exchange.vue'
 
 export const router = createRouter({
   history: createWebHistory('/m/'),
@@ -12,6 +13,7 @@ export const router = createRouter({
     { path: '/mall', name: 'mall', component: Mall, meta: { title: 'tabs.mall' } },
     { path: '/coupons', name: 'coupons', component: Coupons, meta: { title: 'tabs.coupons' } },
     { path: '/lottery', name: 'lottery', component: Lottery, meta: { title: 'lottery.title' } },
+    { path: '/exchange', name: 'exchange', component: Exchange, meta: { title: 'exchange.title' } },
     { path: '/me', name: 'me', component: Me, meta: { title: 'tabs.me' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],

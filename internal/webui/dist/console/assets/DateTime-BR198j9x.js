@@ -1,1 +1,0 @@
-import{l as a}from"./ProblemAlert-CD5E-G1r.js";import{i as t,c as s,t as o,b as n}from"./index-D-T2YrXr.js";const r={class:"nowrap"},p={__name:"DateTime",props:{value:{type:String,default:""},seconds:Boolean},setup(e){return(c,i)=>(t(),s("span",r,o(n(a)(e.value,e.seconds)),1))}};export{p as _};

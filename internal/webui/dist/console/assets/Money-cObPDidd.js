@@ -1,1 +1,0 @@
-import{m as n}from"./ProblemAlert-CD5E-G1r.js";import{i as t,c as s,t as o,b as a}from"./index-D-T2YrXr.js";const r={class:"num"},l={__name:"Money",props:{fen:{type:Number,default:null}},setup(e){return(c,m)=>(t(),s("span",r,o(a(n)(e.fen)),1))}};export{l as _};

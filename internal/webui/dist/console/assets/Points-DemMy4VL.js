@@ -1,1 +1,0 @@
-import{e as n}from"./ProblemAlert-CD5E-G1r.js";import{i as s,c as t,t as a,b as l,W as o}from"./index-D-T2YrXr.js";const m={__name:"Points",props:{value:{type:Number,default:null},signed:Boolean},setup(e){return(r,u)=>(s(),t("span",{class:o(["num",{neg:e.value<0}])},a(e.signed&&e.value>0?"+":"")+a(l(n)(e.value)),3))}};export{m as _};

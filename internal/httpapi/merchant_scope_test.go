@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/store/storetest"
@@ -42,6 +43,7 @@ type scopeFixture struct {
 	reward, rule, template string
 	coupon, lottery        string
 	txnHQ                  string // the programme's (HQ's) own
+	statement              string // a draft over all of the above
 }
 
 // probe is a request merchant B's key makes against merchant A.
@@ -117,6 +119,20 @@ var merchantScope = map[string]struct {
 	}},
 	"GET /v1/reports/coupons": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/reports/coupons?merchant_id=" + f.a}
+	}},
+
+	"PUT /v1/merchants/{id}/settlement-terms": {rule: adminOnly},
+	"GET /v1/merchants/{id}/settlement-terms": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/merchants/" + f.a + "/settlement-terms"}
+	}},
+	"POST /v1/statements":            {rule: adminOnly},
+	"DELETE /v1/statements/{id}":     {rule: adminOnly},
+	"POST /v1/statements/{id}/close": {rule: adminOnly},
+	"GET /v1/statements": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/statements", absent: f.a}
+	}},
+	"GET /v1/statements/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/statements/" + f.statement, absent: f.a}
 	}},
 	"GET /v1/members": {rule: shared},
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
@@ -356,6 +372,8 @@ func newScopeFixture(e *env) scopeFixture {
 	f.coupon = as(f.keyA, "/v1/coupon-templates/"+f.template+"/claim", map[string]any{"member": f.member})
 	f.lottery = as(f.keyA, "/v1/lotteries", map[string]any{"name": "A's wheel", "prizes": []any{map[string]any{"name": "p", "weight": 1, "reward": map[string]any{"points": 1}}}, "fallback_prize": "thanks"})
 	as(f.keyA, "/v1/lotteries/"+f.lottery+"/draws", map[string]any{"member": f.member})
+	e.clock.Advance(time.Second)
+	f.statement = as(e.admin, "/v1/statements", map[string]any{"to": e.clock.Now().Format(time.RFC3339)})
 	return f
 }
 

@@ -34,7 +34,7 @@ CREATE INDEX lot_moves_statement ON lot_moves (statement_id) WHERE statement_id 
 CREATE TABLE settlement_terms (
 	program_id      TEXT NOT NULL,
 	merchant_id     TEXT NOT NULL,
-	point_value_fen TEXT NOT NULL, -- decimal string, up to 6 decimals
+	point_value_fen TEXT,          -- decimal string, up to 6 decimals; NULL: 100 / points_per_yuan
 	fee_percent     TEXT NOT NULL, -- decimal string
 	breakage        TEXT NOT NULL, -- issuer | program
 	updated_at      INTEGER NOT NULL,

@@ -14,13 +14,13 @@ func (s *Server) registerSettlement() {
 		handler: s.putTerms})
 	s.handle(route{method: "GET", path: "/v1/merchants/{id}/settlement-terms", access: anyRole, tag: "settlement",
 		summary: "A merchant's settlement terms (the defaults where none are set); a merchant key reads its own",
-		out: settlement.Terms{}, status: 200, handler: s.getTerms})
+		out:     settlement.Terms{}, status: 200, handler: s.getTerms})
 	s.handle(route{method: "POST", path: "/v1/statements", access: admin, tag: "settlement",
 		summary: "Open a draft statement up to an instant", in: settlement.StatementInput{}, out: settlement.Statement{},
 		status: 201, handler: s.createStatement})
 	s.handle(route{method: "GET", path: "/v1/statements", access: anyRole, tag: "settlement",
 		summary: "List statements, newest first; a merchant key sees its own line and pairs",
-		out: listBody[settlement.Statement]{}, status: 200, query: pageParams, handler: s.listStatements})
+		out:     listBody[settlement.Statement]{}, status: 200, query: pageParams, handler: s.listStatements})
 	s.handle(route{method: "GET", path: "/v1/statements/{id}", access: anyRole, tag: "settlement",
 		summary: "Read a statement (a draft is computed now); CSV of its lines or pairs", out: settlement.Statement{}, status: 200,
 		query: []param{

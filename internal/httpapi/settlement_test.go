@@ -109,7 +109,7 @@ func TestSettlement(t *testing.T) {
 
 		// Terms: defaults, set, 422s, 403, 404.
 		var tm termsObj
-		e.get("/v1/merchants/" + c + "/settlement-terms").want(200, &tm)
+		e.get("/v1/merchants/"+c+"/settlement-terms").want(200, &tm)
 		if tm != (termsObj{MerchantID: c, PointValueFen: "1", FeePercent: "0", Breakage: "issuer"}) {
 			t.Fatalf("default terms: %+v", tm)
 		}
@@ -121,7 +121,7 @@ func TestSettlement(t *testing.T) {
 			t.Fatalf("café's terms: %+v", tm)
 		}
 		put(e.admin, m, map[string]any{"point_value_fen": "0.8", "fee_percent": "5.00"}).want(200, &tm)
-		e.get("/v1/merchants/" + m + "/settlement-terms").want(200, &tm)
+		e.get("/v1/merchants/"+m+"/settlement-terms").want(200, &tm)
 		if tm != (termsObj{MerchantID: m, PointValueFen: "0.8", FeePercent: "5", Breakage: "issuer"}) {
 			t.Fatalf("cinema's terms: %+v", tm)
 		}
@@ -203,7 +203,7 @@ func TestSettlement(t *testing.T) {
 		}
 		check(st)
 		var got statementObj
-		e.get("/v1/statements/" + st.ID).want(200, &got)
+		e.get("/v1/statements/"+st.ID).want(200, &got)
 		check(got)
 
 		// What the cinema's key sees: its line and its pair.
@@ -246,7 +246,7 @@ func TestSettlement(t *testing.T) {
 		}
 		check(closed)
 		put(e.admin, m, map[string]any{"point_value_fen": "9", "fee_percent": "50"}).want(200, nil)
-		e.get("/v1/statements/" + st.ID).want(200, &got)
+		e.get("/v1/statements/"+st.ID).want(200, &got)
 		check(got)
 		e.post("/v1/statements/"+st.ID+"/close", nil).wantProblem(409, "conflict")
 		e.call(e.admin, "DELETE", "/v1/statements/"+st.ID, nil).wantProblem(409, "conflict")
@@ -269,7 +269,7 @@ func TestSettlement(t *testing.T) {
 		next.nets(t)
 		e.call(keyC, "DELETE", "/v1/statements/"+next.ID, nil).wantProblem(403, "forbidden")
 		e.call(e.admin, "DELETE", "/v1/statements/"+next.ID, nil).want(204, nil)
-		e.get("/v1/statements/" + next.ID).wantProblem(404, "not_found")
+		e.get("/v1/statements/"+next.ID).wantProblem(404, "not_found")
 		e.post("/v1/statements", map[string]any{"to": e.clock.Now().Format(time.RFC3339)}).want(201, &next)
 		e.post("/v1/statements/"+next.ID+"/close", nil).want(200, &next)
 		if len(next.Pairs) != 1 || next.Pairs[0].Points != -100 {

@@ -288,8 +288,8 @@ func (s *Service) Delete(ctx context.Context, tx *store.Tx, a auth.Actor, statem
 }
 
 // Close closes a draft (admin), in one transaction: it marks the moves it
-// settles (every unsettled move of its currency before its to), computes
-// its figures from exactly those moves with the terms in force now, and
+// settles (every unsettled move of its currency before its to) and sums
+// exactly those, computes its figures with the terms in force now, and
 // freezes them. A move committed after the close, a late reversal too, is
 // left for the next statement.
 func (s *Service) Close(ctx context.Context, tx *store.Tx, a auth.Actor, statementID string) (Statement, error) {
@@ -304,10 +304,7 @@ func (s *Service) Close(ctx context.Context, tx *store.Tx, a auth.Actor, stateme
 	if err != nil {
 		return Statement{}, err
 	}
-	if _, err := tx.SettleMoves(ctx, p.ID, rec.Currency, rec.To, rec.ID); err != nil {
-		return Statement{}, err
-	}
-	sums, err := tx.SettledSums(ctx, p.ID, rec.ID)
+	sums, err := tx.SettleMoves(ctx, p.ID, rec.Currency, rec.To, rec.ID)
 	if err != nil {
 		return Statement{}, err
 	}

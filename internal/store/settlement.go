@@ -218,32 +218,38 @@ type MoveSum struct {
 	Points           int64
 }
 
-// SettleMoves marks every unsettled move of the currency recorded before
-// to as settled by statement id, and returns how many it marked.
-func (tx *Tx) SettleMoves(ctx context.Context, programID, currency string, to time.Time, id string) (int64, error) {
-	res, err := tx.exec(ctx, `UPDATE lot_moves SET statement_id = ?
-		WHERE program_id = ? AND currency = ? AND statement_id IS NULL AND created_at < ?`, id, programID, currency, ms(to))
-	if err != nil {
-		return 0, fmt.Errorf("settle moves: %w", err)
-	}
-	return affected(res), nil
-}
-
 const moveSumSelect = `SELECT issuer_merchant_id, at_merchant_id, kind, SUM(points) FROM lot_moves `
 const moveSumGroup = ` GROUP BY issuer_merchant_id, at_merchant_id, kind`
+const unsettledWhere = `WHERE program_id = ? AND currency = ? AND statement_id IS NULL AND created_at < ?`
 
 // UnsettledSums sums the unsettled moves of the currency recorded before
 // to, by issuer, place and kind: a draft's figures. The partial index
 // lot_moves_unsettled holds exactly these moves.
 func (c *Conn) UnsettledSums(ctx context.Context, programID, currency string, to time.Time) ([]MoveSum, error) {
-	return c.moveSums(ctx, moveSumSelect+unsettledHint(c.d)+
-		`WHERE program_id = ? AND currency = ? AND statement_id IS NULL AND created_at < ?`+moveSumGroup,
-		programID, currency, ms(to))
+	return c.moveSums(ctx, moveSumSelect+unsettledWhere+moveSumGroup, programID, currency, ms(to))
 }
 
-// SettledSums sums the moves a statement settled, by issuer, place and kind.
-func (c *Conn) SettledSums(ctx context.Context, programID, id string) ([]MoveSum, error) {
-	return c.moveSums(ctx, moveSumSelect+`WHERE statement_id = ? AND program_id = ?`+moveSumGroup, id, programID)
+// SettleMoves marks every unsettled move of the currency recorded before
+// to as settled by statement id, and returns the sums of exactly the moves
+// it marked, by issuer, place and kind. On PostgreSQL one statement marks
+// and sums (UPDATE … RETURNING in a CTE): a move committed by another
+// transaction meanwhile is either marked and counted or neither. SQLite's
+// one writer makes sum-then-mark just as exact.
+func (tx *Tx) SettleMoves(ctx context.Context, programID, currency string, to time.Time, id string) ([]MoveSum, error) {
+	if tx.d.postgres {
+		return tx.moveSums(ctx, `WITH m AS (UPDATE lot_moves SET statement_id = ? `+unsettledWhere+`
+			RETURNING issuer_merchant_id, at_merchant_id, kind, points)
+			SELECT issuer_merchant_id, at_merchant_id, kind, SUM(points) FROM m`+moveSumGroup,
+			id, programID, currency, ms(to))
+	}
+	sums, err := tx.UnsettledSums(ctx, programID, currency, to)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, `UPDATE lot_moves SET statement_id = ? `+unsettledWhere, id, programID, currency, ms(to)); err != nil {
+		return nil, fmt.Errorf("settle moves: %w", err)
+	}
+	return sums, nil
 }
 
 func (c *Conn) moveSums(ctx context.Context, q string, args ...any) ([]MoveSum, error) {
@@ -266,8 +272,7 @@ func (c *Conn) moveSums(ctx context.Context, q string, args ...any) ([]MoveSum, 
 // ExplainUnsettledSums returns the plan of UnsettledSums, for the tests
 // that check it reads lot_moves_unsettled.
 func (c *Conn) ExplainUnsettledSums(ctx context.Context, programID, currency string, to time.Time) (string, error) {
-	q := moveSumSelect + unsettledHint(c.d) +
-		`WHERE program_id = ? AND currency = ? AND statement_id IS NULL AND created_at < ?` + moveSumGroup
+	q := moveSumSelect + unsettledWhere + moveSumGroup
 	prefix := "EXPLAIN QUERY PLAN "
 	if c.d.postgres {
 		prefix = "EXPLAIN "
@@ -291,11 +296,4 @@ func (c *Conn) ExplainUnsettledSums(ctx context.Context, programID, currency str
 		plan += fmt.Sprintln(vals...)
 	}
 	return plan, classify(rows.Err())
-}
-
-// unsettledHint names the index a statement's sums read. SQLite's planner,
-// without statistics (see AnalyzeSeeded), may take lot_moves_program_time
-// for the range on created_at and then read every settled move too.
-func unsettledHint(d *dialect) string {
-	return ""
 }

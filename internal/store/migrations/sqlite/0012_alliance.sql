@@ -28,7 +28,6 @@ ALTER TABLE members ADD COLUMN merged_into TEXT;
 ALTER TABLE lot_moves ADD COLUMN currency TEXT NOT NULL DEFAULT 'points';
 UPDATE lot_moves SET currency = (SELECT l.currency FROM lots l WHERE l.id = lot_moves.lot_id);
 CREATE INDEX lot_moves_unsettled ON lot_moves (program_id, currency, created_at) WHERE statement_id IS NULL;
-CREATE INDEX lot_moves_statement ON lot_moves (statement_id) WHERE statement_id IS NOT NULL;
 
 -- What a merchant's points are worth to the alliance, and what it pays.
 CREATE TABLE settlement_terms (

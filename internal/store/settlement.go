@@ -270,14 +270,32 @@ func (c *Conn) moveSums(ctx context.Context, q string, args ...any) ([]MoveSum, 
 }
 
 // ExplainUnsettledSums returns the plan of UnsettledSums, for the tests
-// that check it reads lot_moves_unsettled.
-func (c *Conn) ExplainUnsettledSums(ctx context.Context, programID, currency string, to time.Time) (string, error) {
+// that check lot_moves_unsettled serves it. With force (PostgreSQL), the
+// plan is asked with sequential scans off: whether the partial index can
+// serve the query at all, which the planner then takes whenever the
+// unsettled moves are a small part of the table (a live programme's case;
+// a first statement, or a small table, is rightly scanned whole).
+func (c *Conn) ExplainUnsettledSums(ctx context.Context, programID, currency string, to time.Time, force bool) (string, error) {
 	q := moveSumSelect + unsettledWhere + moveSumGroup
 	prefix := "EXPLAIN QUERY PLAN "
 	if c.d.postgres {
 		prefix = "EXPLAIN "
 	}
-	rows, err := c.q.QueryContext(ctx, c.d.render(prefix+q), programID, currency, ms(to))
+	pool, ok := c.q.(*sql.DB)
+	if !ok {
+		return "", fmt.Errorf("explain: not on a pool")
+	}
+	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", classify(err)
+	}
+	defer tx.Rollback()
+	if force && c.d.postgres {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", classify(err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, c.d.render(prefix+q), programID, currency, ms(to))
 	if err != nil {
 		return "", classify(err)
 	}

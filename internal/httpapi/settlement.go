@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/settlement"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -25,7 +26,7 @@ func (s *Server) registerSettlement() {
 		summary: "Read a statement (a draft is computed now); CSV of its lines or pairs", out: settlement.Statement{}, status: 200,
 		query: []param{
 			{name: "format", desc: "csv for a CSV file of the lines (or send Accept: text/csv)"},
-			{name: "part", desc: "pairs: the CSV file of the pairs instead of the lines"},
+			{name: "part", desc: "lines (default) or pairs: which CSV file"},
 		}, handler: s.getStatement})
 	s.handle(route{method: "DELETE", path: "/v1/statements/{id}", access: admin, tag: "settlement",
 		summary: "Delete a draft statement", status: 204, handler: s.deleteStatement})
@@ -79,12 +80,16 @@ func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) error {
+	part := r.URL.Query().Get("part")
+	if part != "" && part != "lines" && part != "pairs" {
+		return failure.Field("part", "must be lines or pairs")
+	}
 	st, err := s.app.Settlement.Get(r.Context(), actor(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	if wantsCSV(r) {
-		if r.URL.Query().Get("part") == "pairs" {
+		if part == "pairs" {
 			return writeCSV(w, "statement_"+st.ID+"_pairs", st.Pairs)
 		}
 		return writeCSV(w, "statement_"+st.ID+"_lines", st.Lines)

@@ -237,6 +237,8 @@ func TestSettlement(t *testing.T) {
 			t.Errorf("pairs csv: %s", r.Header.Get("Content-Disposition"))
 		}
 
+		e.get("/v1/statements/"+st.ID+"?format=csv&part=both").wantProblem(422, "validation_failed", "part")
+
 		// Close: frozen; the terms changed afterwards do not move it.
 		e.call(keyC, "POST", "/v1/statements/"+st.ID+"/close", nil).wantProblem(403, "forbidden")
 		var closed statementObj

@@ -138,6 +138,17 @@ func TestSettlement(t *testing.T) {
 			t.Fatalf("café reads its terms: %+v", tm)
 		}
 
+		// Holds, redemptions and draws take merchant_id too; a merchant key
+		// naming another merchant is refused and changes nothing.
+		var lty, rwd struct{ ID string }
+		e.post("/v1/lotteries", map[string]any{"name": "wheel", "cost_points": 1,
+			"prizes": []any{map[string]any{"name": "p", "weight": 1}}, "fallback_prize": "thanks"}).want(201, &lty)
+		e.post("/v1/rewards", map[string]any{"name": "mug", "type": "physical", "points_price": 1}).want(201, &rwd)
+		probe := e.newMember(nil).ID
+		e.call(keyC, "POST", "/v1/members/"+probe+"/holds", map[string]any{"points": 1, "merchant_id": m}).wantProblem(403, "forbidden")
+		e.call(keyC, "POST", "/v1/lotteries/"+lty.ID+"/draws", map[string]any{"member": probe, "merchant_id": m}).wantProblem(403, "forbidden")
+		e.call(keyC, "POST", "/v1/redemptions", map[string]any{"member": probe, "reward_id": rwd.ID, "merchant_id": m}).wantProblem(403, "forbidden")
+
 		// The period's activity.
 		ann, bob, cat := e.newMember(nil).ID, e.newMember(nil).ID, e.newMember(nil).ID
 		e.call(keyC, "POST", "/v1/members/"+ann+"/points/earn", map[string]any{"points": 1000}).want(201, nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/report"
 	"github.com/jifen/jifen/internal/rulebook"
+	"github.com/jifen/jifen/internal/settlement"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
 )
@@ -57,6 +58,8 @@ type App struct {
 	Operators *operator.Service
 	Reports   *report.Service
 	Exchange  *exchange.Service
+	// Settlement is the alliance: merchants' terms and statements.
+	Settlement *settlement.Service
 }
 
 // New builds the services.
@@ -83,5 +86,6 @@ func New(cfg Config) *App {
 	a.Lotteries = lottery.NewService(cfg.DB, a.Programs, a.Mall, cfg.Clock, cfg.Random)
 	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
 	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 )
@@ -49,6 +50,8 @@ type Options struct {
 // Result is what the demo made.
 type Result struct {
 	Members, Orders, Refunds, Checkins, Redemptions, Draws, Claims int
+	AllianceEarns, AllianceSpends                                  int // at the café and the cinema of the alliance
+	Statements                                                     int // settlement statements closed
 	Refused                                                        int // operations the programme refused (no stock, too few points, …), as it would
 	OperatorEmail, OperatorPassword, APIKey                        string
 	Took                                                           time.Duration
@@ -110,6 +113,9 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 	if err := d.jobs(ctx); err != nil {
 		return res, err
 	}
+	if res.Statements, err = d.statements(ctx, first, o.Now); err != nil {
+		return res, err
+	}
 	res.Took = time.Since(start)
 	return res, nil
 }
@@ -134,6 +140,7 @@ type run struct {
 	template string
 	lottery  string
 	stores   []string
+	alliance []string // the café and the cinema
 }
 
 // write runs one operation in its own transaction.
@@ -155,7 +162,7 @@ func refused(err error) bool {
 type op struct {
 	at     time.Time
 	member int
-	kind   string // join, order, refund, checkin, redeem, draw, claim
+	kind   string // join, order, refund, checkin, redeem, draw, claim, earn-at, spend-at
 	amount int64
 	order  string
 	store  int
@@ -182,6 +189,9 @@ func (d *run) plan(o Options, first time.Time) [][]op {
 		days[day] = append(days[day], op{at: ms[i].joins, member: i, kind: "join"})
 	}
 	orders := 0
+	// The alliance's own draws, apart, so that they leave the chain's year
+	// as it was.
+	ally := rand.New(rand.NewPCG(o.Seed^0xa11, o.Seed))
 	for day := range o.Days {
 		date := first.AddDate(0, 0, day)
 		season := seasonality(date)
@@ -205,6 +215,15 @@ func (d *run) plan(o Options, first time.Time) [][]op {
 					}
 					days[day+3] = append(days[day+3], r)
 				}
+			}
+			// A member of the café and cinema alliance now and then: earns at
+			// one, spends at the other (the cinema's tickets cost points).
+			if u := ally.Float64(); u < 0.006 {
+				days[day] = append(days[day], op{at: at.Add(-2 * time.Hour), member: i, kind: "earn-at",
+					amount: int64(20 + ally.IntN(80)), store: ally.IntN(2)})
+			} else if u < 0.009 {
+				days[day] = append(days[day], op{at: at.Add(-3 * time.Hour), member: i, kind: "spend-at",
+					amount: int64(50 * (1 + ally.IntN(4))), store: ally.IntN(2)})
 			}
 			switch u := d.rng.Float64(); {
 			case u < 0.02+m.rate/50:
@@ -316,6 +335,10 @@ func count(res *Result, o op, err error) {
 		res.Draws++
 	case "claim":
 		res.Claims++
+	case "earn-at":
+		res.AllianceEarns++
+	case "spend-at":
+		res.AllianceSpends++
 	}
 }
 
@@ -354,6 +377,12 @@ func (d *run) do(ctx context.Context, o op) error {
 			_, err = d.a.Lotteries.Draw(ctx, tx, d.sys, d.lottery, lotteryDraw(ref))
 		case "claim":
 			_, err = d.a.Coupons.Claim(ctx, tx, d.sys, d.template, claimOf(ref))
+		case "earn-at":
+			_, err = d.a.Points.Earn(ctx, tx, d.sys, ref, points.EarnInput{Points: o.amount, MerchantID: d.alliance[o.store],
+				Reason: "alliance purchase"})
+		case "spend-at":
+			_, err = d.a.Points.Spend(ctx, tx, d.sys, ref, points.SpendInput{Points: o.amount, MerchantID: d.alliance[o.store],
+				Reason: "alliance redemption"})
 		}
 		return err
 	})

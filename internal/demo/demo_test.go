@@ -48,6 +48,9 @@ func TestDemo(t *testing.T) {
 		if r1.Members != 120 || r1.Orders < 100 || r1.Checkins == 0 || r1.Draws == 0 || r1.Refunds == 0 || r1.APIKey == "" {
 			t.Fatalf("demo made %+v", r1)
 		}
+		if r1.AllianceEarns == 0 || r1.AllianceSpends == 0 || r1.Statements != 2 {
+			t.Fatalf("the alliance's year: %+v", r1)
+		}
 		if s1.Issued == 0 || s1.Spent == 0 || s1.MembersNew != 120 || s1.MembersActive == 0 {
 			t.Fatalf("the reports do not see the demo's year: %+v", s1)
 		}

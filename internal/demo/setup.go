@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/coupon"
@@ -14,6 +15,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/rulebook"
 	"github.com/jifen/jifen/internal/rules"
+	"github.com/jifen/jifen/internal/settlement"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
 )
@@ -73,6 +75,24 @@ func (d *run) setup(ctx context.Context) (Result, error) {
 				return err
 			}
 			d.stores = append(d.stores, m.ID)
+		}
+		// An alliance: a café and a cinema whose points members earn at one
+		// and spend at the other; settled monthly (statements).
+		for _, al := range []struct {
+			name string
+			in   settlement.TermsInput
+		}{
+			{"街角咖啡 Corner Café", settlement.TermsInput{PointValueFen: ptr("1"), FeePercent: ptr("3"), Breakage: settlement.BreakageProgram}},
+			{"星光影城 Starlight Cinema", settlement.TermsInput{PointValueFen: ptr("0.8"), FeePercent: ptr("5")}},
+		} {
+			m, err := a.Programs.CreateMerchant(ctx, tx, sys, program.MerchantInput{Name: al.name})
+			if err != nil {
+				return err
+			}
+			if _, err := a.Settlement.PutTerms(ctx, tx, sys, m.ID, al.in); err != nil {
+				return err
+			}
+			d.alliance = append(d.alliance, m.ID)
 		}
 		for _, def := range demoRules() {
 			if _, err := a.Rules.Create(ctx, tx, sys, rulebook.FromDef(def)); err != nil {
@@ -177,4 +197,38 @@ func (d *run) jobs(ctx context.Context) error {
 	}
 	_, err = coupon.ExpireDue(ctx, d.db, p, now)
 	return err
+}
+
+// statements settles the year: a statement closed for each month up to
+// the start of this one (program-local), and a draft from there to now.
+func (d *run) statements(ctx context.Context, first, now time.Time) (int, error) {
+	open := func(to time.Time) (settlement.Statement, error) {
+		s := to.Format(time.RFC3339Nano)
+		var st settlement.Statement
+		err := d.write(ctx, "statements", func(ctx context.Context, tx *store.Tx) (err error) {
+			st, err = d.a.Settlement.Create(ctx, tx, d.sys, settlement.StatementInput{To: &s})
+			return err
+		})
+		return st, err
+	}
+	closed := 0
+	start := first.In(d.loc)
+	for m := time.Date(start.Year(), start.Month()+1, 1, 0, 0, 0, 0, d.loc); m.Before(now); m = m.AddDate(0, 1, 0) {
+		st, err := open(m)
+		if err != nil {
+			return closed, fmt.Errorf("statement to %s: %w", m.Format(time.DateOnly), err)
+		}
+		err = d.write(ctx, "statements", func(ctx context.Context, tx *store.Tx) error {
+			_, err := d.a.Settlement.Close(ctx, tx, d.sys, st.ID)
+			return err
+		})
+		if err != nil {
+			return closed, fmt.Errorf("close statement to %s: %w", m.Format(time.DateOnly), err)
+		}
+		closed++
+	}
+	if _, err := open(now); err != nil {
+		return closed, fmt.Errorf("draft statement: %w", err)
+	}
+	return closed, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/store/storetest"
@@ -43,6 +44,7 @@ type scopeFixture struct {
 	coupon, lottery        string
 	txnHQ                  string // the programme's (HQ's) own
 	exchange               string
+	statement              string // a draft over all of the above
 }
 
 // probe is a request merchant B's key makes against merchant A.
@@ -130,6 +132,20 @@ var merchantScope = map[string]struct {
 	}},
 	"GET /v1/reports/coupons": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/reports/coupons?merchant_id=" + f.a}
+	}},
+
+	"PUT /v1/merchants/{id}/settlement-terms": {rule: adminOnly},
+	"GET /v1/merchants/{id}/settlement-terms": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/merchants/" + f.a + "/settlement-terms"}
+	}},
+	"POST /v1/statements":            {rule: adminOnly},
+	"DELETE /v1/statements/{id}":     {rule: adminOnly},
+	"POST /v1/statements/{id}/close": {rule: adminOnly},
+	"GET /v1/statements": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/statements", absent: f.a}
+	}},
+	"GET /v1/statements/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/statements/" + f.statement, absent: f.a}
 	}},
 	"GET /v1/members": {rule: shared},
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
@@ -372,6 +388,8 @@ func newScopeFixture(e *env) scopeFixture {
 	e.post("/v1/currencies", map[string]any{"code": "stars", "name": "Stars", "spendable": true}).want(201, nil)
 	e.call(e.admin, "PUT", "/v1/exchange-rates/points/stars", map[string]any{"rate": "2"}).want(200, nil)
 	f.exchange = as(f.keyA, "/v1/members/"+f.member+"/exchanges", map[string]any{"from": "points", "to": "stars", "points": 10})
+	e.clock.Advance(time.Second)
+	f.statement = as(e.admin, "/v1/statements", map[string]any{"to": e.clock.Now().Format(time.RFC3339)})
 	return f
 }
 

@@ -28,13 +28,12 @@ ALTER TABLE members ADD COLUMN merged_into TEXT;
 ALTER TABLE lot_moves ADD COLUMN currency TEXT NOT NULL DEFAULT 'points';
 UPDATE lot_moves SET currency = (SELECT l.currency FROM lots l WHERE l.id = lot_moves.lot_id);
 CREATE INDEX lot_moves_unsettled ON lot_moves (program_id, currency, created_at) WHERE statement_id IS NULL;
-CREATE INDEX lot_moves_statement ON lot_moves (statement_id) WHERE statement_id IS NOT NULL;
 
 -- What a merchant's points are worth to the alliance, and what it pays.
 CREATE TABLE settlement_terms (
 	program_id      TEXT NOT NULL,
 	merchant_id     TEXT NOT NULL,
-	point_value_fen TEXT NOT NULL, -- decimal string, up to 6 decimals
+	point_value_fen TEXT,          -- decimal string, up to 6 decimals; NULL: 100 / points_per_yuan
 	fee_percent     TEXT NOT NULL, -- decimal string
 	breakage        TEXT NOT NULL, -- issuer | program
 	updated_at      BIGINT NOT NULL,

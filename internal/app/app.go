@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -45,6 +46,7 @@ type App struct {
 	Auth      *auth.Service
 	Rules     *rulebook.Book
 	Members   *member.Service
+	Identity  *identity.Service
 	Points    *points.Service
 	Events    *events.Service
 	Engage    *engage.Service
@@ -70,6 +72,7 @@ func New(cfg Config) *App {
 	a.Auth = auth.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Rules = rulebook.New(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Identity = identity.NewService(cfg.DB, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Engage = engage.NewService(cfg.DB, a.Programs, cfg.Clock, cfg.CacheTTL)
 	a.Events = events.NewService(cfg.DB, a.Programs, a.Members, a.Engage, a.Rules, cfg.Clock)

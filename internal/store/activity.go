@@ -36,7 +36,7 @@ func (d activityDay) bit() int64 { return int64(uint64(1) << (d.yday % 64)) }
 func activityOf(c Changes) []Active {
 	var out []Active
 	for _, t := range c.Txns {
-		if t.Type != "expire" && t.Type != "activate" {
+		if t.Type != "expire" && t.Type != "activate" && t.Type != "merge" {
 			out = append(out, Active{t.MemberID, string(t.MerchantID)})
 		}
 	}

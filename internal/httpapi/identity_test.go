@@ -28,14 +28,14 @@ type fullMember struct {
 func (e *env) member(ref string) fullMember {
 	e.t.Helper()
 	var m fullMember
-	e.get("/v1/members/" + ref).want(200, &m)
+	e.get("/v1/members/"+ref).want(200, &m)
 	return m
 }
 
 func (e *env) identities(ref string) []identityObj {
 	e.t.Helper()
 	var l listObj[identityObj]
-	e.get("/v1/members/" + ref + "/identities").want(200, &l)
+	e.get("/v1/members/"+ref+"/identities").want(200, &l)
 	return l.Data
 }
 
@@ -101,7 +101,7 @@ func TestIdentities(t *testing.T) {
 				}
 			}
 			for _, ref := range []string{"card:C-0003", "phone:%2B8613800009999", "email:nobody%40example.com", "nokind:x", "ext:", "phone:bad", ":x"} {
-				e.get("/v1/members/" + ref).wantProblem(404, "not_found")
+				e.get("/v1/members/"+ref).wantProblem(404, "not_found")
 			}
 			// In a member field of a body: an event and a redemption.
 			e.earn("wechat_openid:oABC-123", 1000)
@@ -321,7 +321,7 @@ func TestMerge(t *testing.T) {
 					Reason string `json:"reason"`
 				} `json:"data"`
 			}
-			e.get("/v1/members/" + dst.ID + "/tier-history").want(200, &hist)
+			e.get("/v1/members/"+dst.ID+"/tier-history").want(200, &hist)
 			if len(hist.Data) == 0 || hist.Data[0].To != "gold" || hist.Data[0].Reason != "merge" {
 				t.Fatalf("tier history %+v", hist.Data)
 			}
@@ -335,12 +335,12 @@ func TestMerge(t *testing.T) {
 				t.Fatalf("source balance after merge %+v", sb)
 			}
 			var txns listObj[txnObj]
-			e.get("/v1/members/" + dst.ID + "/transactions?type=merge").want(200, &txns)
+			e.get("/v1/members/"+dst.ID+"/transactions?type=merge").want(200, &txns)
 			if len(txns.Data) != 2 { // points and growth
 				t.Fatalf("merge transactions %+v", txns.Data)
 			}
 			var lots listObj[map[string]any]
-			e.get("/v1/members/" + dst.ID + "/lots").want(200, &lots)
+			e.get("/v1/members/"+dst.ID+"/lots").want(200, &lots)
 			found := false
 			for _, l := range lots.Data {
 				found = found || l["transaction_id"] == srcEarn.ID
@@ -349,13 +349,13 @@ func TestMerge(t *testing.T) {
 				t.Fatal("the source's lot is not the target's")
 			}
 			var hold holdObj
-			e.get("/v1/holds/" + h.ID).want(200, &hold)
+			e.get("/v1/holds/"+h.ID).want(200, &hold)
 			if hold.MemberID != dst.ID {
 				t.Fatalf("hold member %s", hold.MemberID)
 			}
 			var c couponObj
-			e.get("/v1/members/" + dst.ID + "/coupons").want(200, &struct{ Data []couponObj }{})
-			e.get("/v1/coupons/" + cp.Code).want(200, &c)
+			e.get("/v1/members/"+dst.ID+"/coupons").want(200, &struct{ Data []couponObj }{})
+			e.get("/v1/coupons/"+cp.Code).want(200, &c)
 			if c.MemberID != dst.ID {
 				t.Fatalf("coupon member %s", c.MemberID)
 			}

@@ -228,12 +228,12 @@ type activityKey struct {
 }
 
 // ledgerActivity works out every member's activity bitmaps from the
-// ledger's own rows (transactions other than expiries and activations,
-// and events), in the programme's timezone: what the migration fills in
+// ledger's own rows (transactions other than expiries, activations and
+// merges, and events), in the programme's timezone: what the migration fills in
 // and what verify compares with.
 func (c *Conn) ledgerActivity(ctx context.Context, programID string, loc *time.Location) (map[activityKey]*[6]int64, error) {
 	rows, err := c.query(ctx, `SELECT member_id, COALESCE(merchant_id, ''), created_at FROM transactions
-			WHERE program_id = ? AND type NOT IN ('expire', 'activate')
+			WHERE program_id = ? AND type NOT IN ('expire', 'activate', 'merge')
 		UNION ALL
 		SELECT COALESCE(member_id, ''), COALESCE(merchant_id, ''), created_at FROM events WHERE program_id = ?`, programID, programID)
 	if err != nil {

@@ -79,7 +79,7 @@ func (db *DB) AnalyzeSeeded(ctx context.Context) error {
 	if !db.d.postgres {
 		return nil
 	}
-	for _, t := range []string{"members", "balances", "transactions", "postings", "lots", "lot_moves"} {
+	for _, t := range []string{"members", "identities", "balances", "transactions", "postings", "lots", "lot_moves"} {
 		if _, err := db.write.ExecContext(ctx, "ANALYZE "+t); err != nil {
 			return classify(err)
 		}

@@ -122,27 +122,20 @@ var merchantScope = map[string]struct {
 	"POST /v1/members": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/members", body: map[string]any{"merchant_id": f.a}}
 	}},
-	"GET /v1/members/{member}":                    {rule: shared},
-	"POST /v1/members/{member}/tokens":            {rule: shared},
-	"PATCH /v1/members/{member}":                  {rule: shared},
-	"POST /v1/members/{member}/freeze":            {rule: adminOnly},
-	"POST /v1/members/{member}/unfreeze":          {rule: adminOnly},
-	"POST /v1/members/{member}/erase":             {rule: adminOnly},
-	"GET /v1/members/{member}/identities":         {rule: shared},
-	"POST /v1/members/{member}/identities":        {rule: shared},
-	"DELETE /v1/members/{member}/identities/{id}": {rule: shared},
-	"POST /v1/members/{member}/tags":              {rule: shared},
-	"DELETE /v1/members/{member}/tags/{tag}":      {rule: shared},
-	"GET /v1/tags":                                {rule: shared},
-	"POST /v1/members/{member}/merge":             {rule: adminOnly},
-	"GET /v1/members/{member}/balance":            {rule: shared},
-	"GET /v1/members/{member}/tier-history":       {rule: shared},
-	"POST /v1/members/{member}/tier/upgrade":      {rule: shared},
-	"GET /v1/members/{member}/checkins":           {rule: shared},
-	"POST /v1/members/{member}/checkins":          {rule: shared},
-	"GET /v1/members/{member}/tasks":              {rule: shared},
-	"GET /v1/members/{member}/referrals":          {rule: shared},
-	"POST /v1/members/{member}/points/adjust":     {rule: adminOnly},
+	"GET /v1/members/{member}":                {rule: shared},
+	"POST /v1/members/{member}/tokens":        {rule: shared},
+	"PATCH /v1/members/{member}":              {rule: shared},
+	"POST /v1/members/{member}/freeze":        {rule: adminOnly},
+	"POST /v1/members/{member}/unfreeze":      {rule: adminOnly},
+	"POST /v1/members/{member}/erase":         {rule: adminOnly},
+	"GET /v1/members/{member}/balance":        {rule: shared},
+	"GET /v1/members/{member}/tier-history":   {rule: shared},
+	"POST /v1/members/{member}/tier/upgrade":  {rule: shared},
+	"GET /v1/members/{member}/checkins":       {rule: shared},
+	"POST /v1/members/{member}/checkins":      {rule: shared},
+	"GET /v1/members/{member}/tasks":          {rule: shared},
+	"GET /v1/members/{member}/referrals":      {rule: shared},
+	"POST /v1/members/{member}/points/adjust": {rule: adminOnly},
 	"POST /v1/members/{member}/points/earn": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "POST", path: "/v1/members/" + f.member + "/points/earn", body: map[string]any{"points": 1, "merchant_id": f.a}}
 	}},
@@ -268,6 +261,15 @@ var merchantScope = map[string]struct {
 	"GET /v1/lotteries/{id}/draws": {rule: own, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/lotteries/" + f.lottery + "/draws"}
 	}},
+
+	// Identities and tags are the programme's (the card is shared); merging is an admin's.
+	"GET /v1/members/{member}/identities":         {rule: shared},
+	"POST /v1/members/{member}/identities":        {rule: shared},
+	"DELETE /v1/members/{member}/identities/{id}": {rule: shared},
+	"POST /v1/members/{member}/tags":              {rule: shared},
+	"DELETE /v1/members/{member}/tags/{tag}":      {rule: shared},
+	"GET /v1/tags":                                {rule: shared},
+	"POST /v1/members/{member}/merge":             {rule: adminOnly},
 }
 
 // TestMerchantScope checks every route of the router against its merchant

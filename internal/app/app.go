@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/internal/engage"
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/exchange"
+	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -47,6 +48,7 @@ type App struct {
 	Auth      *auth.Service
 	Rules     *rulebook.Book
 	Members   *member.Service
+	Identity  *identity.Service
 	Points    *points.Service
 	Events    *events.Service
 	Engage    *engage.Service
@@ -75,6 +77,7 @@ func New(cfg Config) *App {
 	a.Auth = auth.NewService(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Rules = rulebook.New(cfg.DB, cfg.Clock, cfg.CacheTTL)
 	a.Members = member.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Identity = identity.NewService(cfg.DB, cfg.Clock)
 	a.Points = points.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Exchange = exchange.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Engage = engage.NewService(cfg.DB, a.Programs, cfg.Clock, cfg.CacheTTL)

@@ -290,6 +290,15 @@ var merchantScope = map[string]struct {
 	"GET /v1/lotteries/{id}/draws": {rule: own, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/lotteries/" + f.lottery + "/draws"}
 	}},
+
+	// Identities and tags are the programme's (the card is shared); merging is an admin's.
+	"GET /v1/members/{member}/identities":         {rule: shared},
+	"POST /v1/members/{member}/identities":        {rule: shared},
+	"DELETE /v1/members/{member}/identities/{id}": {rule: shared},
+	"POST /v1/members/{member}/tags":              {rule: shared},
+	"DELETE /v1/members/{member}/tags/{tag}":      {rule: shared},
+	"GET /v1/tags":                                {rule: shared},
+	"POST /v1/members/{member}/merge":             {rule: adminOnly},
 }
 
 // TestMerchantScope checks every route of the router against its merchant

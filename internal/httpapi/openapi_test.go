@@ -263,7 +263,7 @@ func TestOpenAPIConstraints(t *testing.T) {
 	if got := prop("Txn", "points")["format"]; got != "int64" {
 		t.Errorf("Txn.points: format %v, want int64", got)
 	}
-	if got := fmt.Sprint(prop("Member", "status")["enum"]); got != "[active frozen erased]" {
+	if got := fmt.Sprint(prop("Member", "status")["enum"]); got != "[active frozen erased merged]" {
 		t.Errorf("Member.status: enum %s", got)
 	}
 	if got := prop("AdjustInput", "points")["not"]; got == nil {

@@ -105,6 +105,7 @@ var memberRoutes = map[string]memberAccess{
 	"GET /v1/members/{member}/balance":       memberRead,
 	"GET /v1/members/{member}/transactions":  memberRead,
 	"GET /v1/members/{member}/lots":          memberRead,
+	"GET /v1/members/{member}/identities":    memberRead,
 	"GET /v1/members/{member}/coupons":       memberRead,
 	"GET /v1/members/{member}/tasks":         memberRead,
 	"GET /v1/members/{member}/checkins":      memberRead,
@@ -183,6 +184,7 @@ func (s *Server) register() {
 	s.registerHealth()
 	s.registerProgram()
 	s.registerMembers()
+	s.registerIdentities()
 	s.registerPoints()
 	s.registerExchange()
 	s.registerJobs()

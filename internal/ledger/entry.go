@@ -85,8 +85,12 @@ func (o *op) lockMany(ctx context.Context, ins []EarnInput, order []int) error {
 		}
 		for _, id := range ids {
 			if b, ok := bs[id]; ok {
+				m := ms[id]
+				if err := recheck(ctx, o.tx, o.p, b, &m); err != nil {
+					return err
+				}
 				key := id + "/" + cur
-				o.bals[key], o.mems[id] = &b, ms[id]
+				o.bals[key], o.mems[id] = &b, m
 				o.keys = append(o.keys, key)
 			}
 		}
@@ -188,8 +192,11 @@ func (e *entry) move(l Lot, kind string, points int64, at null.String) {
 // time) and reads the member under the lock.
 func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency string, now time.Time) (store.Balance, store.Member, error) {
 	b, m, found, err := tx.LockBalanceMember(ctx, p.ID, memberID, currency)
-	if err != nil || found {
+	if err != nil {
 		return b, m, err
+	}
+	if found {
+		return b, m, recheck(ctx, tx, p, b, &m)
 	}
 	if currency != Points {
 		// The member's first row in this currency: take its lock (the
@@ -205,6 +212,25 @@ func lockMember(ctx context.Context, tx *store.Tx, p Program, memberID, currency
 		return b, m, err
 	}
 	return b, m, nil
+}
+
+// recheck reads the member again when its locked balance row is empty
+// and the member active: a merge empties the source's rows, and on
+// PostgreSQL a statement that waited for the lock re-reads only the row
+// it locked, with the member as it was when it started. A fresh read
+// sees the merged status. Rows of members with any history are never
+// empty, so this costs a query only for members without one.
+func recheck(ctx context.Context, tx *store.Tx, p Program, b store.Balance, m *store.Member) error {
+	if m.Status != "active" || b.Available != 0 || b.Pending != 0 || b.Held != 0 || b.Debt != 0 ||
+		b.LifetimeEarned != 0 || b.LifetimeSpent != 0 || b.LifetimeExpired != 0 {
+		return nil
+	}
+	fresh, err := tx.MemberByID(ctx, p.ID, m.ID)
+	if err != nil {
+		return err
+	}
+	*m = fresh
+	return nil
 }
 
 // LockMember takes the member's lock — its points balance row, which

@@ -70,12 +70,17 @@ func (o *op) lockHold(ctx context.Context, holdID string) (Hold, *store.Balance,
 	if err != nil {
 		return Hold{}, nil, store.Member{}, err
 	}
-	b, m, err := o.lock(ctx, h.MemberID, h.Currency)
-	if err != nil {
-		return Hold{}, b, m, err
+	for {
+		b, m, err := o.lock(ctx, h.MemberID, h.Currency)
+		if err != nil {
+			return Hold{}, b, m, err
+		}
+		locked := h.MemberID
+		if h, err = o.tx.Hold(ctx, o.p.ID, holdID); err != nil || h.MemberID == locked {
+			return holdOf(h), b, m, err
+		}
+		// A merge moved the hold to another member meanwhile: lock that one.
 	}
-	h, err = o.tx.Hold(ctx, o.p.ID, holdID)
-	return holdOf(h), b, m, err
 }
 
 func checkOpen(h Hold, now time.Time) error {

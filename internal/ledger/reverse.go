@@ -34,7 +34,9 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 		return reverseExchange(ctx, tx, p, in, orig)
 	}
 	o := newOp(tx, p, in.Now)
-	b, m, err := o.lock(ctx, orig.MemberID, orig.Currency)
+	// The member that has the transaction's lots now: its own, or the one
+	// it was merged into. The reversal is that member's.
+	b, m, err := o.current(ctx, orig.MemberID, orig.Currency)
 	if err != nil {
 		return Txn{}, err
 	}
@@ -45,6 +47,7 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 		return Txn{}, err
 	}
 	orig = txnOf(rec)
+	owner := m.ID
 	clawback := orig.Type == TypeEarn || (orig.Type == TypeAdjust && orig.Points > 0)
 	refund := orig.Type == TypeSpend || orig.Type == TypeCapture || (orig.Type == TypeAdjust && orig.Points < 0)
 	if !clawback && !refund {
@@ -66,7 +69,7 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 		return Txn{}, failure.New(failure.LimitExceeded, "transaction %s has %d of %d points left to reverse", orig.ID, left, total)
 	}
 
-	e := newEntry(TypeReverse, orig.MemberID, orig.Currency, in.Now)
+	e := newEntry(TypeReverse, owner, orig.Currency, in.Now)
 	e.txn.Points = x
 	e.txn.Reverses = null.String(orig.ID)
 	e.txn.MerchantID = orig.MerchantID
@@ -74,9 +77,9 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	e.txn.Reason = null.String(in.Reason)
 	e.txn.Metadata = in.Metadata
 	if clawback {
-		err = o.claw(ctx, e, b, orig, x)
+		err = o.claw(ctx, e, b, owner, orig, x)
 	} else {
-		err = o.giveBack(ctx, e, b, orig, x)
+		err = o.giveBack(ctx, e, b, owner, orig, x)
 	}
 	if err != nil {
 		return Txn{}, err
@@ -90,7 +93,7 @@ func Reverse(ctx context.Context, tx *store.Tx, p Program, in ReverseInput) (Txn
 	return e.txn, o.flush(ctx)
 }
 
-func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x int64) error {
+func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, owner string, orig Txn, x int64) error {
 	rec, err := o.tx.LotOfTransaction(ctx, o.p.ID, orig.ID)
 	if err != nil {
 		return err
@@ -98,7 +101,7 @@ func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x i
 	own := lotOf(rec)
 	var others []Lot
 	if own.Remaining < x {
-		rows, err := o.tx.SpendableLots(ctx, o.p.ID, orig.MemberID, orig.Currency)
+		rows, err := o.tx.SpendableLots(ctx, o.p.ID, owner, orig.Currency)
 		if err != nil {
 			return err
 		}
@@ -114,10 +117,10 @@ func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x i
 		o.setLot(&own, own.Remaining-plan.Own, store.LotReversed)
 		e.move(own, store.MoveClaw, -plan.Own, "")
 		if fromPending {
-			e.post(store.AccountPending, orig.MemberID, -plan.Own)
+			e.post(store.AccountPending, owner, -plan.Own)
 			b.Pending -= plan.Own
 		} else {
-			e.post(store.AccountAvailable, orig.MemberID, -plan.Own)
+			e.post(store.AccountAvailable, owner, -plan.Own)
 			b.Available -= plan.Own
 		}
 	}
@@ -129,11 +132,11 @@ func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x i
 		l := byID[t.LotID]
 		o.setLot(l, l.Remaining-t.Points, store.LotSpent)
 		e.move(*l, store.MoveClaw, -t.Points, "")
-		e.post(store.AccountAvailable, orig.MemberID, -t.Points)
+		e.post(store.AccountAvailable, owner, -t.Points)
 		b.Available -= t.Points
 	}
 	if plan.Debt > 0 {
-		e.post(store.AccountDebt, orig.MemberID, -plan.Debt)
+		e.post(store.AccountDebt, owner, -plan.Debt)
 		b.Debt += plan.Debt
 	}
 	e.post(account, "", x-plan.Forgiven)
@@ -146,7 +149,7 @@ func (o *op) claw(ctx context.Context, e *entry, b *store.Balance, orig Txn, x i
 	return nil
 }
 
-func (o *op) giveBack(ctx context.Context, e *entry, b *store.Balance, orig Txn, x int64) error {
+func (o *op) giveBack(ctx context.Context, e *entry, b *store.Balance, owner string, orig Txn, x int64) error {
 	from := []string{orig.ID}
 	if orig.Type == TypeCapture {
 		h, err := o.tx.Hold(ctx, o.p.ID, string(orig.HoldID))
@@ -174,7 +177,7 @@ func (o *op) giveBack(ctx context.Context, e *entry, b *store.Balance, orig Txn,
 		account = store.AccountAdjustment
 	}
 	e.post(account, "", -x)
-	e.post(store.AccountAvailable, orig.MemberID, x)
+	e.post(store.AccountAvailable, owner, x)
 	b.Available += x
 	if orig.Type != TypeAdjust {
 		b.LifetimeSpent -= x

@@ -4,6 +4,7 @@
 package member
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -18,28 +19,41 @@ import (
 
 // Member is a member as the API shows it.
 type Member struct {
-	ID           string          `json:"id"`
-	ExternalID   null.String     `json:"external_id"`
-	Phone        null.String     `json:"phone"`
-	Name         null.String     `json:"name"`
-	Gender       string          `json:"gender" api:"enum=male|female|unknown"`
-	Birthday     null.String     `json:"birthday" api:"format=date"`
-	Region       null.String     `json:"region"`
-	Attributes   json.RawMessage `json:"attributes"`
-	Tags         []string        `json:"tags"`
-	Tier         null.String     `json:"tier"`
-	Status       string          `json:"status" api:"enum=active|frozen|erased"`
-	ReferralCode string          `json:"referral_code"`
-	ReferredBy   null.String     `json:"referred_by"`
-	MerchantID   null.String     `json:"merchant_id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
+	ID           string              `json:"id"`
+	ExternalID   null.String         `json:"external_id"`
+	Phone        null.String         `json:"phone"`
+	Name         null.String         `json:"name"`
+	Gender       string              `json:"gender" api:"enum=male|female|unknown"`
+	Birthday     null.String         `json:"birthday" api:"format=date"`
+	Region       null.String         `json:"region"`
+	Attributes   json.RawMessage     `json:"attributes"`
+	Tags         []string            `json:"tags"`
+	Tier         null.String         `json:"tier"`
+	Status       string              `json:"status" api:"enum=active|frozen|erased|merged"`
+	ReferralCode string              `json:"referral_code"`
+	ReferredBy   null.String         `json:"referred_by"`
+	MerchantID   null.String         `json:"merchant_id"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+	Identities   []identity.Identity `json:"identities" doc:"every way a channel names the member (GET /v1/members/{member}/identities)"`
+	MergedInto   null.String         `json:"merged_into" doc:"status merged: the member this one was merged into"`
 }
 
-func memberOf(r store.Member) Member {
+// memberOf converts a stored member with its identities.
+func memberOf(r store.Member, ids []store.Identity) Member {
 	return Member{ID: r.ID, ExternalID: r.ExternalID, Phone: r.Phone, Name: r.Name, Gender: r.Gender, Birthday: r.Birthday,
 		Region: r.Region, Attributes: r.Attributes, Tags: r.Tags, Tier: r.Tier, Status: r.Status, ReferralCode: r.ReferralCode,
-		ReferredBy: r.ReferredBy, MerchantID: r.MerchantID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		ReferredBy: r.ReferredBy, MerchantID: r.MerchantID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Identities: identity.Of(ids), MergedInto: r.MergedInto}
+}
+
+// view converts a stored member, reading its identities on c.
+func view(ctx context.Context, c *store.Conn, r store.Member) (Member, error) {
+	ids, err := c.Identities(ctx, r.ProgramID, r.ID)
+	if err != nil {
+		return Member{}, err
+	}
+	return memberOf(r, ids), nil
 }
 
 // Statuses.
@@ -47,6 +61,7 @@ const (
 	Active = "active"
 	Frozen = "frozen"
 	Erased = "erased"
+	Merged = "merged"
 )
 
 // Input is the profile of a new member, or the fields a patch sets. nil

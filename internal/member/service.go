@@ -80,6 +80,9 @@ func (s *Service) create(ctx context.Context, tx *store.Tx, a auth.Actor, in Inp
 	if err := insert(ctx, tx, &m, now); err != nil {
 		return Member{}, store.Member{}, err
 	}
+	if err := mirror(ctx, tx, store.Member{}, m, now); err != nil {
+		return Member{}, store.Member{}, err
+	}
 	if _, err = engage.Referred(ctx, tx, p, m, now); err != nil {
 		return Member{}, store.Member{}, err
 	}
@@ -88,7 +91,17 @@ func (s *Service) create(ctx context.Context, tx *store.Tx, a auth.Actor, in Inp
 	} else if c != nil {
 		m.Tier = null.String(*c.To)
 	}
-	return memberOf(m), m, nil
+	v, err := view(ctx, &tx.Conn, m)
+	return v, m, err
+}
+
+// mirror keeps a member's phone and external_id identities equal to its
+// fields, from before to after.
+func mirror(ctx context.Context, tx *store.Tx, before, after store.Member, now time.Time) error {
+	if err := identity.Mirror(ctx, tx, after.ProgramID, after.ID, identity.ExternalID, string(before.ExternalID), string(after.ExternalID), now); err != nil {
+		return err
+	}
+	return identity.Mirror(ctx, tx, after.ProgramID, after.ID, identity.Phone, string(before.Phone), string(after.Phone), now)
 }
 
 // insert stores a new member with a fresh referral code, and its points
@@ -150,9 +163,10 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 	if err != nil {
 		return Member{}, err
 	}
-	if m.Status == Erased {
-		return Member{}, failure.New(failure.Conflict, "member %s is erased", m.ID)
+	if m.Status == Erased || m.Status == Merged {
+		return Member{}, failure.New(failure.Conflict, "member %s is %s", m.ID, m.Status)
 	}
+	before := m
 	now := s.clock.Now()
 	referred := false
 	if in.ReferralCode != nil {
@@ -181,6 +195,9 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 	if err := tx.UpdateMember(ctx, m); err != nil {
 		return Member{}, err
 	}
+	if err := mirror(ctx, tx, before, m, now); err != nil {
+		return Member{}, err
+	}
 	if m, err = tx.MemberByID(ctx, p.ID, m.ID); err != nil {
 		return Member{}, err
 	}
@@ -189,7 +206,7 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 			return Member{}, err
 		}
 	}
-	return memberOf(m), nil
+	return view(ctx, &tx.Conn, m)
 }
 
 // SetFrozen freezes or unfreezes a member: a frozen member can be read
@@ -200,21 +217,23 @@ func (s *Service) SetFrozen(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 	if err != nil {
 		return Member{}, err
 	}
-	if m.Status == Erased {
-		return Member{}, failure.New(failure.Conflict, "member %s is erased", m.ID)
+	if m.Status == Erased || m.Status == Merged {
+		return Member{}, failure.New(failure.Conflict, "member %s is %s", m.ID, m.Status)
 	}
 	want := Active
 	if frozen {
 		want = Frozen
 	}
 	if m.Status == want {
-		return memberOf(m), nil
+		return view(ctx, &tx.Conn, m)
 	}
 	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, want, s.clock.Now()); err != nil {
 		return Member{}, err
 	}
-	m, err = tx.MemberByID(ctx, p.ID, m.ID)
-	return memberOf(m), err
+	if m, err = tx.MemberByID(ctx, p.ID, m.ID); err != nil {
+		return Member{}, err
+	}
+	return view(ctx, &tx.Conn, m)
 }
 
 // Erase blanks a member's personal data and forfeits its points with an
@@ -239,7 +258,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 		return Member{}, err
 	}
 	if m.Status == Erased {
-		return memberOf(m), nil
+		return view(ctx, &tx.Conn, m)
 	}
 	now := s.clock.Now()
 	for _, b := range bals {
@@ -256,7 +275,11 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, Erased, now); err != nil {
 		return Member{}, err
 	}
-	return memberOf(m), nil
+	// Its identities go with the personal data: none names it any more.
+	if err := tx.DeleteIdentities(ctx, p.ID, m.ID); err != nil {
+		return Member{}, err
+	}
+	return memberOf(m, nil), nil
 }
 
 // locked takes the member's lock — all its balance rows, so that an
@@ -280,8 +303,12 @@ func (s *Service) locked(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 
 // Get reads a member.
 func (s *Service) Get(ctx context.Context, a auth.Actor, ref string) (Member, error) {
-	m, err := identity.Resolve(ctx, s.db.Read(), a, ref)
-	return memberOf(m), err
+	c := s.db.Read()
+	m, err := identity.Resolve(ctx, c, a, ref)
+	if err != nil {
+		return Member{}, err
+	}
+	return view(ctx, c, m)
 }
 
 // Filter selects members for a list.
@@ -307,10 +334,22 @@ func (s *Service) List(ctx context.Context, a auth.Actor, f Filter, pg store.Pag
 	if err := fs.Err(); err != nil {
 		return nil, "", err
 	}
-	rows, next, err := s.db.Replica().Members(ctx, a.ProgramID, sf, pg)
+	c := s.db.Replica()
+	rows, next, err := c.Members(ctx, a.ProgramID, sf, pg)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	byMember, err := c.IdentitiesOf(ctx, a.ProgramID, ids)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = memberOf(r)
+		out[i] = memberOf(r, byMember[r.ID])
 	}
-	return out, next, err
+	return out, next, nil
 }

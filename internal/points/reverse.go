@@ -60,7 +60,7 @@ func (s *Service) GetTxn(ctx context.Context, a auth.Actor, txnID string) (ledge
 }
 
 // TxnTypes are the transaction types a list filters on.
-var TxnTypes = []string{ledger.TypeEarn, ledger.TypeSpend, ledger.TypeAdjust, ledger.TypeExpire, ledger.TypeReverse,
+var TxnTypes = []string{ledger.TypeEarn, ledger.TypeSpend, ledger.TypeAdjust, ledger.TypeExpire, ledger.TypeReverse, ledger.TypeMerge,
 	ledger.TypeHold, ledger.TypeCapture, ledger.TypeRelease, ledger.TypeActivate, ledger.TypeExchange}
 
 // Txns lists a member's transactions, newest first; a merchant key sees

@@ -36,7 +36,7 @@ func (d activityDay) bit() int64 { return int64(uint64(1) << (d.yday % 64)) }
 func activityOf(c Changes) []Active {
 	var out []Active
 	for _, t := range c.Txns {
-		if t.Type != "expire" && t.Type != "activate" {
+		if t.Type != "expire" && t.Type != "activate" && t.Type != "merge" {
 			out = append(out, Active{t.MemberID, string(t.MerchantID)})
 		}
 	}
@@ -228,12 +228,12 @@ type activityKey struct {
 }
 
 // ledgerActivity works out every member's activity bitmaps from the
-// ledger's own rows (transactions other than expiries and activations,
-// and events), in the programme's timezone: what the migration fills in
+// ledger's own rows (transactions other than expiries, activations and
+// merges, and events), in the programme's timezone: what the migration fills in
 // and what verify compares with.
 func (c *Conn) ledgerActivity(ctx context.Context, programID string, loc *time.Location) (map[activityKey]*[6]int64, error) {
 	rows, err := c.query(ctx, `SELECT member_id, COALESCE(merchant_id, ''), created_at FROM transactions
-			WHERE program_id = ? AND type NOT IN ('expire', 'activate')
+			WHERE program_id = ? AND type NOT IN ('expire', 'activate', 'merge')
 		UNION ALL
 		SELECT COALESCE(member_id, ''), COALESCE(merchant_id, ''), created_at FROM events WHERE program_id = ?`, programID, programID)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jifen/jifen/internal/id"
 )
 
 // NewMember is a member created in bulk: an import, a benchmark's seed.
@@ -27,6 +29,16 @@ func (tx *Tx) InsertMembers(ctx context.Context, programID string, ms []NewMembe
 		q := `INSERT INTO members (id, program_id, external_id, gender, attributes, status, referral_code, created_at, updated_at) VALUES `
 		if _, err := tx.exec(ctx, q+placeholders(len(part), 9), args...); err != nil {
 			return fmt.Errorf("insert members: %w", err)
+		}
+		// Their external_id identities, by which ext: finds them.
+		ids := make([]Identity, 0, len(part))
+		for _, m := range part {
+			if m.ExternalID != "" {
+				ids = append(ids, Identity{ID: id.New("idn"), MemberID: m.ID, Kind: "external_id", Value: m.ExternalID, CreatedAt: now})
+			}
+		}
+		if err := tx.insertIdentities(ctx, programID, ids); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -67,7 +79,7 @@ func (db *DB) AnalyzeSeeded(ctx context.Context) error {
 	if !db.d.postgres {
 		return nil
 	}
-	for _, t := range []string{"members", "balances", "transactions", "postings", "lots", "lot_moves"} {
+	for _, t := range []string{"members", "identities", "balances", "transactions", "postings", "lots", "lot_moves"} {
 		if _, err := db.write.ExecContext(ctx, "ANALYZE "+t); err != nil {
 			return classify(err)
 		}

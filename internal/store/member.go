@@ -34,6 +34,7 @@ type Member struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	ProgramID    string
+	MergedInto   null.String // the member this one was merged into (status merged)
 
 	scan *scanState
 }
@@ -41,7 +42,7 @@ type Member struct {
 // memberColumns are a member's columns; tags travel with the row (the
 // member_tags table is for finding members by tag).
 const memberColumns = `id, program_id, external_id, phone, name, gender, birthday, region, attributes, tier,
-	status, referral_code, referred_by, merchant_id, created_at, updated_at, tags`
+	status, referral_code, referred_by, merchant_id, created_at, updated_at, tags, merged_into`
 
 func memberColumnsOf(alias string) string {
 	return alias + "." + strings.ReplaceAll(strings.Join(strings.Fields(memberColumns), " "), ", ", ", "+alias+".")
@@ -67,7 +68,7 @@ func (m *Member) scanInto(dest *[]any) {
 	m.scan = &scanState{}
 	*dest = append(*dest, &m.ID, &m.ProgramID, &m.ExternalID, &m.Phone, &m.Name, &m.Gender, &m.Birthday, &m.Region,
 		&m.scan.attrs, &m.Tier, &m.Status, &m.ReferralCode, &m.ReferredBy, &m.MerchantID, &m.scan.created, &m.scan.updated,
-		&m.scan.tags)
+		&m.scan.tags, &m.MergedInto)
 }
 
 func (m *Member) finishScan() {
@@ -102,10 +103,10 @@ func attrsText(a json.RawMessage) string {
 // that the caller can draw another.
 func (tx *Tx) InsertMember(ctx context.Context, m Member) (codeTaken bool, err error) {
 	res, err := tx.exec(ctx, `INSERT INTO members (`+memberColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		m.ID, m.ProgramID, m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region,
 		attrsText(m.Attributes), m.Tier, m.Status, m.ReferralCode, m.ReferredBy, m.MerchantID,
-		ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags))
+		ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags), m.MergedInto)
 	if err != nil {
 		return false, fmt.Errorf("insert member: %w", err)
 	}
@@ -280,6 +281,14 @@ func (tx *Tx) SetMemberStatus(ctx context.Context, programID, memberID, status s
 		return fmt.Errorf("set member status %s: %w", memberID, err)
 	}
 	return nil
+}
+
+// SetMemberTags replaces a member's tags (sorted by the caller).
+func (tx *Tx) SetMemberTags(ctx context.Context, programID, memberID string, tags []string) error {
+	if tags == nil {
+		tags = []string{}
+	}
+	return tx.setTags(ctx, programID, memberID, tags)
 }
 
 func (tx *Tx) setTags(ctx context.Context, programID, memberID string, tags []string) error {

@@ -20,6 +20,7 @@ var migrations embed.FS
 // backends (a programme's timezone, say).
 var goSteps = map[int]func(ctx context.Context, c *Conn) error{
 	11: activityBackfill,
+	12: identityBackfill,
 }
 
 type migration struct {

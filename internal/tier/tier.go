@@ -23,6 +23,7 @@ const (
 	ReasonReview  = "review"
 	ReasonUpgrade = "upgrade"
 	ReasonAdjust  = "adjust"
+	ReasonMerge   = "merge" // growth moved in by a merge reached a threshold
 )
 
 // Change is a member's move from one tier to another.
@@ -57,6 +58,16 @@ func set(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, t
 // growth balance) reaches, at once. It never lowers a tier. The caller
 // holds the member's lock and passes the member as read under it.
 func Raise(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, now time.Time) (*Change, error) {
+	return raise(ctx, tx, p, m, ReasonGrowth, now)
+}
+
+// RaiseOnMerge is Raise after a merge moved growth to m: the change's
+// reason is merge.
+func RaiseOnMerge(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, now time.Time) (*Change, error) {
+	return raise(ctx, tx, p, m, ReasonMerge, now)
+}
+
+func raise(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, reason string, now time.Time) (*Change, error) {
 	if len(p.Tiers) == 0 {
 		return nil, nil
 	}
@@ -68,7 +79,7 @@ func Raise(ctx context.Context, tx *store.Tx, p program.Program, m store.Member,
 	if to == "" || rank(p, to) <= rank(p, string(m.Tier)) {
 		return nil, nil
 	}
-	c, err := set(ctx, tx, p, m, to, ReasonGrowth, now)
+	c, err := set(ctx, tx, p, m, to, reason, now)
 	return &c, err
 }
 

@@ -2,7 +2,7 @@
 
 -- A member's identities: every way a channel names it (phone, email,
 -- card, WeChat openid and unionid, external id, custom kinds). lookup is
--- what a reference is found by: identity.Lookup(kind, value) — today a
+-- what a reference is found by: lookup.Hash(kind, value) — today a
 -- SHA-256 of kind, a zero byte and the normalised value; with encryption
 -- at rest, a keyed HMAC — so value itself is never searched and may be
 -- stored encrypted. (kind, value) is unique in a programme.
@@ -22,6 +22,7 @@ CREATE INDEX identities_member ON identities (member_id, kind);
 -- A merged member keeps its row (its transactions still name it) and
 -- points to the member it was merged into.
 ALTER TABLE members ADD COLUMN merged_into TEXT;
+CREATE INDEX members_merged_into ON members (program_id, merged_into) WHERE merged_into IS NOT NULL;
 
 -- A lot move's currency is its lot's, kept on the move so a statement sums
 -- one currency's unsettled moves from one index without a join.

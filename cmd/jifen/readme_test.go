@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReadmeExamples runs the README's examples, in order, against a fresh
@@ -24,8 +25,11 @@ import (
 //     double quotes and outside quotes, no word splitting), backslash-newline
 //     continuation, and # comments. An unset variable is an error.
 //   - NAME=value and export NAME=value set a variable for the rest of the
-//     README. A value written <…> is one the reader fills in; the only one
-//     is <the admin key>, the key the test server was started with.
+//     README. A value written <…> is one the reader fills in: <the admin
+//     key> is the key the test server was started with, <the secret above>
+//     the "secret" of the latest response that had one. The one command
+//     substitution known is $(date -u +%FT%TZ), the time now (UTC, whole
+//     seconds); sleep N sleeps.
 //   - curl commands are the requests: -X sets the method, else POST when
 //     -d is given, else GET; -H adds a header; -d is the body (sent, as
 //     curl does, as application/x-www-form-urlencoded unless a header says
@@ -46,6 +50,9 @@ import (
 //     response naming one in its "id" returned. A coupon code (12
 //     characters of the coupon alphabet) shown in a response matches any
 //     code, and later requests that use the example get the code returned.
+//     An ID with a name after its "…" (mer_…cafe) is one ID throughout:
+//     the response that shows it as its "id" binds the name to the ID it
+//     returned, and requests and shown responses after that mean that ID.
 //
 // ```json blocks that are not requests must be valid JSON.
 func TestReadmeExamples(t *testing.T) {
@@ -57,7 +64,7 @@ func TestReadmeExamples(t *testing.T) {
 	base, _ := startServe(t, map[string]string{
 		"JIFEN_DB": "sqlite:" + filepath.Join(t.TempDir(), "readme.db"), "JIFEN_ADMIN_KEY": key, "JIFEN_LOG_FORMAT": "json",
 	})
-	r := &readmeRun{t: t, base: base, key: key, vars: map[string]string{}, ids: map[string]string{}, codes: map[string]string{}}
+	r := &readmeRun{t: t, base: base, key: key, vars: map[string]string{}, ids: map[string]string{}, named: map[string]string{}, codes: map[string]string{}}
 	for _, b := range fencedBlocks(string(src)) {
 		switch b.lang {
 		case "json":
@@ -111,6 +118,7 @@ func fencedBlocks(md string) []fenced {
 type wordPart struct {
 	lit      string
 	variable string // set for $NAME
+	command  string // set for $(command)
 }
 
 type shellWord []wordPart
@@ -162,6 +170,13 @@ func parseShell(src string, line int) ([]shellItem, error) {
 	// variable reads $NAME or ${NAME} at src[i] == '$'; a '$' not followed
 	// by a name is a literal '$'.
 	variable := func(i int) int {
+		if strings.HasPrefix(src[i:], "$(") {
+			if end := strings.IndexByte(src[i:], ')'); end > 0 {
+				flushLit()
+				cur = append(cur, wordPart{command: src[i+2 : i+end]})
+				return i + end + 1
+			}
+		}
 		m := varName.FindStringSubmatch(src[i+1:])
 		if m == nil {
 			lit.WriteByte('$')
@@ -260,7 +275,9 @@ type readmeRun struct {
 	base, key string
 	vars      map[string]string // shell variables
 	ids       map[string]string // latest ID returned, by type prefix
+	named     map[string]string // named example ID (mer_…cafe) → the ID it stands for
 	codes     map[string]string // example coupon code in the README → code returned
+	secret    string            // the latest "secret" a response returned
 
 	pending           *curlRequest // the last curl, run when its response lines are in
 	requests, checked int
@@ -315,7 +332,7 @@ func (r *readmeRun) block(items []shellItem) {
 			}
 			c.line = it.line
 			r.pending = &c
-		case first == "export" || (len(it.words) == 1 && varAssigned.MatchString(first)):
+		case first == "export" || (varAssigned.MatchString(first) && (len(it.words) == 1 || strings.Contains(first, "=<"))):
 			words := it.words
 			if first == "export" {
 				words = words[1:]
@@ -329,12 +346,22 @@ func (r *readmeRun) block(items []shellItem) {
 				t.Fatalf("README.md:%d: not an assignment: %q", it.line, text)
 			}
 			if strings.HasPrefix(m[2], "<") && strings.HasSuffix(m[2], ">") {
-				if m[2] != "<the admin key>" {
+				switch {
+				case m[2] == "<the admin key>":
+					m[2] = r.key
+				case m[2] == "<the secret above>" && r.secret != "":
+					m[2] = r.secret
+				default:
 					t.Fatalf("README.md:%d: %s=%s: the test knows no value for it", it.line, m[1], m[2])
 				}
-				m[2] = r.key
 			}
 			r.vars[m[1]] = m[2]
+		case first == "sleep" && len(it.words) == 2:
+			d, err := time.ParseDuration(literal(it.words[1]) + "s")
+			if err != nil {
+				t.Fatalf("README.md:%d: sleep %q: %v", it.line, literal(it.words[1]), err)
+			}
+			time.Sleep(d)
 		default:
 			t.Logf("README.md:%d: not run: %s …", it.line, first)
 		}
@@ -342,11 +369,11 @@ func (r *readmeRun) block(items []shellItem) {
 	r.flush()
 }
 
-// literal is a word's text up to its first variable.
+// literal is a word's text up to its first variable or command.
 func literal(w shellWord) string {
 	var b strings.Builder
 	for _, p := range w {
-		if p.variable != "" {
+		if p.variable != "" || p.command != "" {
 			break
 		}
 		b.WriteString(p.lit)
@@ -357,6 +384,13 @@ func literal(w shellWord) string {
 func (r *readmeRun) expand(line int, w shellWord) string {
 	var b strings.Builder
 	for _, p := range w {
+		if p.command != "" {
+			if p.command != "date -u +%FT%TZ" {
+				r.t.Fatalf("README.md:%d: $(%s): the test runs only $(date -u +%%FT%%TZ)", line, p.command)
+			}
+			b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05Z"))
+			continue
+		}
 		if p.variable == "" {
 			b.WriteString(p.lit)
 			continue
@@ -446,6 +480,8 @@ func brackets(s string) int {
 
 var (
 	idPlaceholder = regexp.MustCompile(`\b([a-z]+)_…`)
+	namedID       = regexp.MustCompile(`\b[a-z]+_…[a-z0-9]+`)
+	shownNamedID  = regexp.MustCompile(`^\{\s*"id"\s*:\s*"([a-z]+)_…([a-z0-9]+)"`)
 	generatedID   = regexp.MustCompile(`^([a-z]+)_[0-9a-z]{26}$`)
 	couponCode    = regexp.MustCompile(`^[2-9A-HJKMNP-Z]{12}$`)
 	statusPrefix  = regexp.MustCompile(`^→\s*(\d{3})?\s*`)
@@ -454,6 +490,13 @@ var (
 // fill replaces the README's example IDs and codes in s with the ones the
 // server returned.
 func (r *readmeRun) fill(line int, s string) string {
+	s = namedID.ReplaceAllStringFunc(s, func(p string) string {
+		id, ok := r.named[p]
+		if !ok {
+			r.t.Fatalf("README.md:%d: %s: no response before it showed it as its id", line, p)
+		}
+		return id
+	})
 	s = idPlaceholder.ReplaceAllStringFunc(s, func(p string) string {
 		prefix := strings.TrimSuffix(p, "_…")
 		id, ok := r.ids[prefix]
@@ -505,6 +548,11 @@ func (r *readmeRun) flush() {
 	r.requests++
 	t.Logf("README.md:%d: %s %s → %d", c.line, c.method, path, res.StatusCode)
 	var got any
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		// A CSV report: checked for its status only (the README shows it
+		// in comments, not as a response).
+		raw = nil
+	}
 	if len(bytes.TrimSpace(raw)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -512,14 +560,6 @@ func (r *readmeRun) flush() {
 			t.Fatalf("README.md:%d: %s %s answered %d with a body that is not JSON: %v\n%s", c.line, c.method, path, res.StatusCode, err, raw)
 		}
 	}
-	if obj, ok := got.(map[string]any); ok {
-		if id, ok := obj["id"].(string); ok {
-			if m := generatedID.FindStringSubmatch(id); m != nil {
-				r.ids[m[1]] = id
-			}
-		}
-	}
-
 	wantStatus, pattern := 0, ""
 	if c.response != "" {
 		m := statusPrefix.FindStringSubmatch(c.response)
@@ -527,6 +567,23 @@ func (r *readmeRun) flush() {
 			fmt.Sscan(m[1], &wantStatus)
 		}
 		pattern = c.response[len(m[0]):]
+	}
+	if obj, ok := got.(map[string]any); ok {
+		if id, ok := obj["id"].(string); ok {
+			if m := generatedID.FindStringSubmatch(id); m != nil {
+				r.ids[m[1]] = id
+				if n := shownNamedID.FindStringSubmatch(pattern); n != nil && n[1] == m[1] {
+					r.named[n[1]+"_…"+n[2]] = id
+				}
+			}
+		}
+		if secret, ok := obj["secret"].(string); ok {
+			r.secret = secret
+		}
+	}
+	// Named IDs in the shown response are the IDs they stand for.
+	for name, id := range r.named {
+		pattern = strings.ReplaceAll(pattern, name, id)
 	}
 	switch {
 	case wantStatus != 0 && res.StatusCode != wantStatus:

@@ -73,6 +73,7 @@ func TestConsoleMerge(t *testing.T) {
 			t.Errorf("merge preview %s shows %q, want %q", sel, got, want)
 		}
 	}
+	waitStill(t, page)
 	page.Screenshot("console-merge-preview")
 
 	consoleFill(t, page, `[data-testid=merge-reason]`, "console test: duplicate account")
@@ -81,6 +82,7 @@ func TestConsoleMerge(t *testing.T) {
 	if got := consoleText(t, page, `[data-testid=merge-moved-lots]`); got != strconv.Itoa(live) {
 		t.Errorf("merge result says %s lots moved, want %d", got, live)
 	}
+	waitStill(t, page)
 	page.Screenshot("console-merge-result")
 	page.Click(`[data-testid=merge-close]`)
 	consoleWaitDialogs(t, page)
@@ -204,6 +206,7 @@ func TestConsoleStatementClose(t *testing.T) {
 	if consoleEval[bool](t, page, `document.querySelector('[data-testid=statement-close]') !== null`) {
 		t.Errorf("a closed statement still offers to close")
 	}
+	waitStill(t, page)
 	page.Screenshot("console-statement")
 
 	for sel, part := range map[string]string{"csv-lines": "", "csv-pairs": "pairs"} {

@@ -37,6 +37,7 @@ func TestMemberPageExchange(t *testing.T) {
 	page.Click(`[data-testid="exchange-submit"]`)
 	page.Click(`.van-dialog__confirm`)
 	page.WaitText("已用 700 积分 兑换 233 Tea coins")
+	waitStill(t, page)
 	page.Screenshot("member-exchange")
 
 	var xs struct {

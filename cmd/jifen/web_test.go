@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/jifen/jifen/internal/browsertest"
 )
 
 // demoServer is what the browser tests of the console and the member page
@@ -36,4 +38,12 @@ func startDemo(t *testing.T) demoServer {
 	}
 	base, _ := startServe(t, map[string]string{"JIFEN_DB": dsn})
 	return demoServer{Base: base, AdminKey: m[1], Email: "demo@jifen.dev", Password: "jifen-demo-2026"}
+}
+
+// waitStill waits until no overlay is showing and no CSS animation or
+// transition runs, so a screenshot shows the page as it settles.
+func waitStill(t *testing.T, page *browsertest.Page) {
+	t.Helper()
+	consolePoll(t, page, `document.getAnimations().length === 0 &&
+		[...document.querySelectorAll('.van-overlay')].every((e) => getComputedStyle(e).display === 'none')`, "the page to settle")
 }

@@ -168,3 +168,53 @@ func BenchmarkFlashSale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemberReference reads a balance naming the member by its ID, by
+// ext:<external_id> and by phone:<number>: the whole request, so what an
+// identity lookup adds shows beside what a read costs.
+func BenchmarkMemberReference(b *testing.B) {
+	backends := []storetest.Backend{storetest.SQLite}
+	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
+		backends = append(backends, storetest.Postgres(dsn))
+	}
+	for _, be := range backends {
+		b.Run(be.Name, func(b *testing.B) {
+			e := newEnv(b, be)
+			const n = 2000
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = e.newMember(map[string]any{"external_id": fmt.Sprintf("ref-%05d", i),
+					"phone": fmt.Sprintf("1390000%04d", i)}).ID
+			}
+			tr := &http.Transport{MaxIdleConnsPerHost: 8}
+			client := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			for _, k := range []struct {
+				name string
+				ref  func(i int) string
+			}{
+				{"id", func(i int) string { return ids[i] }},
+				{"ext", func(i int) string { return fmt.Sprintf("ext:ref-%05d", i) }},
+				{"phone", func(i int) string { return fmt.Sprintf("phone:%%2B861390000%04d", i) }},
+			} {
+				b.Run(k.name, func(b *testing.B) {
+					i := 0
+					for b.Loop() {
+						req, _ := http.NewRequest("GET", e.srv.URL+"/v1/members/"+k.ref(i%n)+"/balance", nil)
+						req.Header.Set("Authorization", "Bearer "+e.admin)
+						res, err := client.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != 200 {
+							b.Fatalf("%s: %d", k.ref(i%n), res.StatusCode)
+						}
+						i++
+					}
+				})
+			}
+		})
+	}
+}

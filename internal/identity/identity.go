@@ -178,6 +178,15 @@ func ID(ctx context.Context, c *store.Conn, a auth.Actor, ref string) (string, e
 	if strings.HasPrefix(ref, "mem_") && !strings.Contains(ref, ":") && !a.IsMember() {
 		return ref, nil
 	}
+	if lk, ok := Lookup(ref); ok && !a.IsMember() {
+		// Only the ID: one index descent and the member's merged_into,
+		// not the whole member.
+		id, err := c.MemberIDByLookup(ctx, a.ProgramID, lk)
+		if failure.KindOf(err) == failure.NotFound {
+			return "", failure.New(failure.NotFound, "member %s not found", ref)
+		}
+		return id, err
+	}
 	m, err := Resolve(ctx, c, a, ref)
 	return m.ID, err
 }

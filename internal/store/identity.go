@@ -147,8 +147,7 @@ func (tx *Tx) DeleteIdentities(ctx context.Context, programID, memberID string, 
 // merged_into pointing at a member that is not itself merged).
 func (c *Conn) MemberByLookup(ctx context.Context, programID, lk string) (Member, error) {
 	m, err := scanMember(c.queryRow(ctx, `SELECT `+memberColumnsOf("m")+` FROM identities i
-		JOIN members s ON s.id = i.member_id AND s.program_id = i.program_id
-		JOIN members m ON m.id = COALESCE(s.merged_into, s.id) AND m.program_id = i.program_id
+		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
 		WHERE i.program_id = ? AND i.lookup = ?`, programID, lk))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, failure.New(failure.NotFound, "member not found")
@@ -156,7 +155,29 @@ func (c *Conn) MemberByLookup(ctx context.Context, programID, lk string) (Member
 	if err != nil {
 		return Member{}, classify(fmt.Errorf("member by identity: %w", err))
 	}
+	// A merged member's identities name the member it was merged into
+	// (merged_into always names one that is not merged itself). Rare, so
+	// a second read rather than a join every lookup pays for.
+	if m.MergedInto != "" {
+		return c.MemberByID(ctx, programID, string(m.MergedInto))
+	}
 	return m, nil
+}
+
+// MemberIDByLookup is the ID of the member an identity names: its own,
+// or the one it was merged into.
+func (c *Conn) MemberIDByLookup(ctx context.Context, programID, lk string) (string, error) {
+	var id string
+	err := c.queryRow(ctx, `SELECT COALESCE(m.merged_into, m.id) FROM identities i
+		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
+		WHERE i.program_id = ? AND i.lookup = ?`, programID, lk).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", failure.New(failure.NotFound, "member not found")
+	}
+	if err != nil {
+		return "", classify(fmt.Errorf("member by identity: %w", err))
+	}
+	return id, nil
 }
 
 // SetMemberContact sets (or, with "", clears) the member field an

@@ -6,17 +6,20 @@
 -- SHA-256 of kind, a zero byte and the normalised value; with encryption
 -- at rest, a keyed HMAC — so value itself is never searched and may be
 -- stored encrypted. (kind, value) is unique in a programme.
+-- Keyed by the lookup, the member's ID included, so resolving a
+-- reference is an index-only scan.
 CREATE TABLE identities (
-	id         TEXT PRIMARY KEY,
 	program_id TEXT NOT NULL,
+	lookup     TEXT NOT NULL,
+	id         TEXT NOT NULL,
 	member_id  TEXT NOT NULL REFERENCES members (id),
 	kind       TEXT NOT NULL,
 	value      TEXT NOT NULL,
-	lookup     TEXT NOT NULL,
 	verified   BOOLEAN NOT NULL DEFAULT false,
-	created_at BIGINT NOT NULL
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (program_id, lookup) INCLUDE (member_id)
 );
-CREATE UNIQUE INDEX identities_lookup ON identities (program_id, lookup);
+CREATE UNIQUE INDEX identities_id ON identities (id);
 CREATE INDEX identities_member ON identities (member_id, kind);
 
 -- A merged member keeps its row (its transactions still name it) and

@@ -6,17 +6,20 @@
 -- SHA-256 of kind, a zero byte and the normalised value; with encryption
 -- at rest, a keyed HMAC — so value itself is never searched and may be
 -- stored encrypted. (kind, value) is unique in a programme.
+-- Keyed by the lookup itself (a table without rowid), so resolving a
+-- reference is one descent of one B-tree to the member's ID.
 CREATE TABLE identities (
-	id         TEXT PRIMARY KEY,
 	program_id TEXT NOT NULL,
+	lookup     TEXT NOT NULL,
+	id         TEXT NOT NULL,
 	member_id  TEXT NOT NULL REFERENCES members (id),
 	kind       TEXT NOT NULL,
 	value      TEXT NOT NULL,
-	lookup     TEXT NOT NULL,
 	verified   INTEGER NOT NULL DEFAULT 0,
-	created_at INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX identities_lookup ON identities (program_id, lookup);
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (program_id, lookup)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX identities_id ON identities (id);
 CREATE INDEX identities_member ON identities (member_id, kind);
 
 -- A merged member keeps its row (its transactions still name it) and

@@ -59,8 +59,8 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n茶语 Tea Club in %s (%.1fs): %d members, %d orders, %d refunds, %d check-ins, %d redemptions, %d draws, %d coupons claimed (%d refused, as a real programme would).\n\n",
-		st.URL(), res.Took.Seconds(), res.Members, res.Orders, res.Refunds, res.Checkins, res.Redemptions, res.Draws, res.Claims, res.Refused)
+	fmt.Fprintf(stdout, "\n茶语 Tea Club in %s (%.1fs): %d members, %d orders, %d refunds, %d check-ins, %d redemptions, %d draws, %d coupons claimed (%d refused, as a real programme would); an alliance café and cinema with %d monthly statements closed and this month's draft.\n\n",
+		st.URL(), res.Took.Seconds(), res.Members, res.Orders, res.Refunds, res.Checkins, res.Redemptions, res.Draws, res.Claims, res.Refused, res.Statements)
 	fmt.Fprintf(stdout, "Serve it:        jifen serve --db %s\n", *db)
 	fmt.Fprintf(stdout, "Console login:   %s / %s (a demo password: change it for anything real)\n", res.OperatorEmail, res.OperatorPassword)
 	fmt.Fprintf(stdout, "Admin API key:   %s (shown once)\n", res.APIKey)

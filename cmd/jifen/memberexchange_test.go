@@ -9,7 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/browsertest"
 )
 
-// TestMemberPageExchange exchanges points for another currency on the
+// TestMemberPageExchange exchanges points for the demo's tea coins on the
 // member page: it shows floor(points × rate) before the member confirms,
 // and the API then has the exchange and both balances moved by it.
 func TestMemberPageExchange(t *testing.T) {
@@ -17,7 +17,6 @@ func TestMemberPageExchange(t *testing.T) {
 	demo := startDemo(t)
 	api := memberPageAPI{t: t, base: demo.Base, key: demo.AdminKey}
 
-	api.call("POST", "/v1/currencies", map[string]any{"code": "coins", "name": "Tea coins", "spendable": true}, nil)
 	api.call("PUT", "/v1/exchange-rates/points/coins", map[string]any{"rate": "0.333333", "daily_limit": 5000}, nil)
 	var m struct{ ID string }
 	api.call("POST", "/v1/members", map[string]any{"name": "Exchange Test"}, &m)
@@ -36,7 +35,7 @@ func TestMemberPageExchange(t *testing.T) {
 	memberPageWaitTestID(t, page, "exchange-gets", "233")
 	page.Click(`[data-testid="exchange-submit"]`)
 	page.Click(`.van-dialog__confirm`)
-	page.WaitText("已用 700 积分 兑换 233 Tea coins")
+	page.WaitText("已用 700 积分 兑换 233 茶币 Tea coins")
 	waitStill(t, page)
 	page.Screenshot("member-exchange")
 

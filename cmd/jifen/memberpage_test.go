@@ -179,6 +179,12 @@ func TestMemberPage(t *testing.T) {
 	page.WaitText("member page test") // the earn's reason in the history
 	page.Screenshot("member-me")
 	memberPageProfile(t, page, api, m.ID)
+	// The profile's "saved" toast gone and the radio scrolled to the
+	// middle first: at the bottom of a long Me page the fixed tab bar, and
+	// in the middle the toast, would take a click meant for it.
+	consolePoll(t, page, `[...document.querySelectorAll('.van-toast')].every((e) => getComputedStyle(e).display === 'none')`, "the toast to go")
+	memberPageEval[bool](t, page, `(document.querySelector('[data-testid="lang-en"]').scrollIntoView({block: 'center'}), true)`)
+	memberPageSettled(t, page)
 	page.Click(`[data-testid="lang-en"] .van-radio__icon`)
 	page.WaitText("Points history")
 	page.Click(`[data-testid="tab-home"]`)

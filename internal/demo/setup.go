@@ -8,6 +8,7 @@ import (
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/events"
+	"github.com/jifen/jifen/internal/exchange"
 	"github.com/jifen/jifen/internal/jobs"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/lottery"
@@ -142,7 +143,19 @@ func (d *run) setup(ctx context.Context) (Result, error) {
 			return err
 		}
 		res.OperatorEmail, res.OperatorPassword, res.APIKey = OperatorEmail, OperatorPassword, key.Secret
-		return nil
+		_, err = a.Programs.CreateCurrency(ctx, tx, sys, program.CurrencyInput{Code: "coins", Name: "茶币 Tea coins",
+			Spendable: ptr(true)})
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	// Points exchange for tea coins, 100 for 1, at most 5,000 points a day
+	// (a rate names currencies the programme has, so after the commit).
+	err = d.write(ctx, "demo", func(ctx context.Context, tx *store.Tx) error {
+		_, err := a.Exchange.PutRate(ctx, tx, sys, "points", "coins", exchange.RateInput{Rate: rules.MustRate("0.01"),
+			DailyLimit: ptr(int64(5000))})
+		return err
 	})
 	return res, err
 }

@@ -105,9 +105,9 @@ func TestIdentities(t *testing.T) {
 			}
 			// In a member field of a body: an event and a redemption.
 			e.earn("wechat_openid:oABC-123", 1000)
-			var ev eventResult
-			ev = e.event(map[string]any{"id": "idn-ev-1", "type": "page.view", "member": "card:C-0002"})
-			_ = ev
+			if ev := e.event(map[string]any{"id": "idn-ev-1", "type": "page.view", "member": "card:C-0002"}); ev.MemberID != m.ID {
+				t.Errorf("an event naming card:C-0002 went to %s, want %s", ev.MemberID, m.ID)
+			}
 			mug := e.reward(map[string]any{"name": "Mug", "type": "physical", "points_price": 100, "stock": 5})
 			var rd redemptionObj
 			e.post("/v1/redemptions", map[string]any{"member": "email:wang.xiao@example.com", "reward_id": mug.ID}).want(201, &rd)

@@ -103,8 +103,18 @@ func TestServeIngest(t *testing.T) {
 		case <-tick.C:
 		}
 	}
-	if got := metricSample(t, base, `jifen_ingest_messages_total{result="ok"}`); got != "1" {
-		t.Errorf(`jifen_ingest_messages_total{result="ok"} = %q, want 1`, got)
+	// The message is counted once it is acked, which is after the commit
+	// that made the balance visible: wait for it rather than read at once.
+	for {
+		got := metricSample(t, base, `jifen_ingest_messages_total{result="ok"}`)
+		if got == "1" {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf(`jifen_ingest_messages_total{result="ok"} = %q, want 1`, got)
+		case <-tick.C:
+		}
 	}
 }
 

@@ -120,6 +120,7 @@ var memberRoutes = map[string]memberAccess{
 	"GET /v1/exchange-rates":                 memberRead,
 	"GET /v1/members/{member}/exchanges":     memberRead,
 	"POST /v1/members/{member}/exchanges":    memberAct,
+	"GET /v1/members/{member}/recommendations": memberRead,
 }
 
 // memberAccess is what a member token may do on a route: nothing (the
@@ -195,6 +196,7 @@ func (s *Server) register() {
 	s.registerSpending()
 	s.registerOperators()
 	s.registerReports()
+	s.registerAudience()
 	s.registerSettlement()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)

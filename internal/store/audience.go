@@ -768,3 +768,47 @@ func (c *Conn) Popularity(ctx context.Context, programID, tier, cell string) (re
 	}
 	return rewards, templates, nil
 }
+
+// SeedAudience inserts members with their statistics, tags and points
+// balance in bulk (benchmarks and tests; no identities, no ledger).
+func (tx *Tx) SeedAudience(ctx context.Context, programID string, rows []AudienceRow) error {
+	const chunk = 100
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var margs, sargs, bargs, targs []any
+		nt := 0
+		for _, r := range part {
+			m := r.Member
+			margs = append(margs, m.ID, programID, m.ExternalID, m.Name, m.Gender, m.Region, attrsText(m.Attributes), m.Tier,
+				m.Status, m.ReferralCode, ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags))
+			s := r.Stats
+			sargs = append(sargs, programID, m.ID, s.Orders, s.Spend, s.Refunds, s.Refunded, optMS(s.FirstOrderAt),
+				optMS(s.LastOrderAt), optMS(s.LastActivityAt), s.RFMR, s.RFMF, s.RFMM, s.RFMCell)
+			bargs = append(bargs, programID, m.ID, "points", r.Points, ms(m.CreatedAt))
+			for _, t := range m.Tags {
+				targs = append(targs, programID, m.ID, t)
+				nt++
+			}
+		}
+		for _, q := range []struct {
+			sql  string
+			cols int
+			args []any
+		}{
+			{`INSERT INTO members (id, program_id, external_id, name, gender, region, attributes, tier, status, referral_code,
+				created_at, updated_at, tags) VALUES `, 13, margs},
+			{`INSERT INTO member_stats (program_id, member_id, orders, spend, refunds, refunded, first_order_at, last_order_at,
+				last_activity_at, rfm_r, rfm_f, rfm_m, rfm_cell) VALUES `, 13, sargs},
+			{`INSERT INTO balances (program_id, member_id, currency, available, updated_at) VALUES `, 5, bargs},
+			{`INSERT INTO member_tags (program_id, member_id, tag) VALUES `, 3, targs},
+		} {
+			if len(q.args) == 0 {
+				continue
+			}
+			if _, err := tx.exec(ctx, q.sql+placeholders(len(q.args)/q.cols, q.cols), q.args...); err != nil {
+				return classify(fmt.Errorf("seed audience: %w", err))
+			}
+		}
+	}
+	return nil
+}

@@ -41,7 +41,7 @@ func (e *env) order(ext, id string, amount int64, items ...map[string]any) {
 func (e *env) stats(ext string) statsObj {
 	e.t.Helper()
 	var s statsObj
-	e.get("/v1/members/ext:" + ext + "/stats").want(200, &s)
+	e.get("/v1/members/ext:"+ext+"/stats").want(200, &s)
 	return s
 }
 
@@ -205,7 +205,7 @@ func TestRFM(t *testing.T) {
 			t.Errorf("a member without orders scored: %+v", s.RFM)
 		}
 		var g struct {
-			Grid []struct{ R, F, Members int64 }
+			Grid  []struct{ R, F, Members int64 }
 			Cells []struct {
 				Cell    string
 				Members int64
@@ -279,7 +279,7 @@ func TestSegments(t *testing.T) {
 			t.Fatalf("segment id %q", seg.ID)
 		}
 		var size struct{ Size int64 }
-		e.get("/v1/segments/" + seg.ID + "/size").want(200, &size)
+		e.get("/v1/segments/"+seg.ID+"/size").want(200, &size)
 		if size.Size != 2 { // s2 and s4
 			t.Fatalf("size %d, want 2", size.Size)
 		}
@@ -287,17 +287,17 @@ func TestSegments(t *testing.T) {
 			Data       []memberObj
 			NextCursor *string `json:"next_cursor"`
 		}
-		e.get("/v1/segments/" + seg.ID + "/members?limit=1").want(200, &page)
+		e.get("/v1/segments/"+seg.ID+"/members?limit=1").want(200, &page)
 		if len(page.Data) != 1 || *page.Data[0].ExternalID != "s2" || page.NextCursor == nil {
 			t.Fatalf("first page %+v", page)
 		}
-		e.get("/v1/segments/" + seg.ID + "/members?limit=1&cursor=" + *page.NextCursor).want(200, &page)
+		e.get("/v1/segments/"+seg.ID+"/members?limit=1&cursor="+*page.NextCursor).want(200, &page)
 		if len(page.Data) != 1 || *page.Data[0].ExternalID != "s4" {
 			t.Fatalf("second page %+v", page)
 		}
 		// Attributes are evaluated in Go, after the SQL part.
 		e.patch("/v1/segments/"+seg.ID, map[string]any{"condition": `stats.orders >= 2 && member.attributes.n % 2 == 1`}).want(200, nil)
-		e.get("/v1/segments/" + seg.ID + "/size").want(200, &size)
+		e.get("/v1/segments/"+seg.ID+"/size").want(200, &size)
 		if size.Size != 1 { // s3
 			t.Fatalf("size by attributes %d, want 1", size.Size)
 		}
@@ -316,6 +316,46 @@ func TestSegments(t *testing.T) {
 			t.Fatalf("with one erased: %d", pv.Size)
 		}
 		e.call(e.admin, "DELETE", "/v1/segments/"+seg.ID, nil).want(204, nil)
-		e.get("/v1/segments/" + seg.ID).wantProblem(404, "not_found")
+		e.get("/v1/segments/"+seg.ID).wantProblem(404, "not_found")
+	})
+}
+
+// Recommendations: only what the member may take (stock, window, per-member
+// limit), best first, ties by ID, each with the largest part as reason.
+func TestRecommendations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.newMember(map[string]any{"external_id": "r"})
+		e.order("r", "ro1", 9000, map[string]any{"sku": "t", "category": "tea", "quantity": 1, "amount": 9000})
+		e.post("/v1/members/ext:r/points/earn", map[string]any{"points": 1000}).want(201, nil)
+		type obj struct{ ID string }
+		var tea, cheap, pricey, gone, ended obj
+		e.post("/v1/rewards", map[string]any{"name": "tea cup", "type": "physical", "points_price": 5000, "categories": []string{"tea"}}).want(201, &tea)
+		e.post("/v1/rewards", map[string]any{"name": "sticker", "type": "physical", "points_price": 900}).want(201, &cheap)
+		e.post("/v1/rewards", map[string]any{"name": "bike", "type": "physical", "points_price": 90000}).want(201, &pricey)
+		e.post("/v1/rewards", map[string]any{"name": "sold out", "type": "physical", "points_price": 1, "stock": 0}).want(201, &gone)
+		e.post("/v1/rewards", map[string]any{"name": "over", "type": "physical", "points_price": 1,
+			"ends_at": e.clock.Now().Add(time.Hour).Format(time.RFC3339)}).want(201, &ended)
+		e.clock.Advance(2 * time.Hour)
+		var recs struct {
+			Data []struct {
+				Kind, ID, Name, Reason string
+				PointsPrice            int64 `json:"points_price"`
+				Score                  int64
+			}
+		}
+		e.call(e.admin, "GET", "/v1/members/ext:r/recommendations?kind=reward", nil).want(200, &recs)
+		var got []string
+		for _, r := range recs.Data {
+			got = append(got, r.Name+":"+r.Reason+":"+fmt.Sprint(r.Score))
+		}
+		// tea cup: affinity 40 (its category is the member's top), not
+		// affordable; sticker: affordable 1 + 14·900/1000 = 13; bike: 0.
+		want := []string{"tea cup:category_affinity:40", "sticker:affordable:13", "bike:category_affinity:0"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("recommendations %v, want %v", got, want)
+		}
+		e.call(e.admin, "GET", "/v1/members/ext:r/recommendations?limit=0", nil).wantProblem(422, "validation_failed", "limit")
+		e.call(e.admin, "GET", "/v1/members/ext:r/recommendations?kind=x", nil).wantProblem(422, "validation_failed", "kind")
 	})
 }

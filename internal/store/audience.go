@@ -632,11 +632,23 @@ func (c Cond) sqlOf(args *[]any) (string, error) {
 }
 
 // audienceFrom is a member with its statistics and points balance; only
-// members neither merged nor erased.
+// members neither merged nor erased. A count joins only the tables its
+// condition reads.
 const audienceFrom = ` FROM members m
 	LEFT JOIN member_stats s ON s.program_id = m.program_id AND s.member_id = m.id
 	LEFT JOIN balances b ON b.program_id = m.program_id AND b.member_id = m.id AND b.currency = 'points'
 	WHERE m.program_id = ? AND m.status NOT IN ('merged', 'erased')`
+
+func countFrom(where string) string {
+	q := ` FROM members m`
+	if strings.Contains(where, "(s.") || strings.Contains(where, " s.") {
+		q += ` LEFT JOIN member_stats s ON s.program_id = m.program_id AND s.member_id = m.id`
+	}
+	if strings.Contains(where, "(b.") || strings.Contains(where, " b.") {
+		q += ` LEFT JOIN balances b ON b.program_id = m.program_id AND b.member_id = m.id AND b.currency = 'points'`
+	}
+	return q + ` WHERE m.program_id = ? AND m.status NOT IN ('merged', 'erased')`
+}
 
 // CountAudience counts the members that meet c.
 func (c *Conn) CountAudience(ctx context.Context, programID string, cond Cond) (int64, error) {
@@ -646,7 +658,7 @@ func (c *Conn) CountAudience(ctx context.Context, programID string, cond Cond) (
 		return 0, err
 	}
 	var n int64
-	err = c.queryRow(ctx, `SELECT COUNT(*)`+audienceFrom+` AND (`+w+`)`, args...).Scan(&n)
+	err = c.queryRow(ctx, `SELECT COUNT(*)`+countFrom(w)+` AND (`+w+`)`, args...).Scan(&n)
 	return n, classify(err)
 }
 

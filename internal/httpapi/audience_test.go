@@ -112,7 +112,6 @@ func TestLifecycleEdges(t *testing.T) {
 		e.newMember(map[string]any{"external_id": "buyer"})
 		e.newMember(map[string]any{"external_id": "zombie"})
 		e.order("buyer", "o1", 100)
-		type lc struct{ New, Active, AtRisk, Dormant, Zombie int64 }
 		counts := func() (c struct {
 			New     int64 `json:"new"`
 			Active  int64 `json:"active"`

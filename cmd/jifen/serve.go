@@ -130,6 +130,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_, err := evs.Birthdays(ctx, p, now)
 			return err
 		}})
+		sched.Add(jobs.Job{Name: "rfm", Every: 24 * time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := a.Audience.ComputeRFM(ctx, p, now)
+			return err
+		}})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/jifen/jifen/internal/audience"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
@@ -62,6 +63,9 @@ type App struct {
 	Exchange  *exchange.Service
 	// Settlement is the alliance: merchants' terms and statements.
 	Settlement *settlement.Service
+	// Audience is member statistics, lifecycle, RFM, segments and
+	// recommendations.
+	Audience *audience.Service
 }
 
 // New builds the services.
@@ -90,5 +94,6 @@ func New(cfg Config) *App {
 	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
 	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

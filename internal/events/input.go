@@ -50,6 +50,7 @@ type event struct {
 	order    *rules.Order
 	refund   *refund
 	received time.Time
+	refunded int64 // the amount a refund took back, once processed
 }
 
 type refund struct {

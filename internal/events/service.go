@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jifen/jifen/internal/audience"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/engage"
@@ -135,6 +136,22 @@ func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input
 	}
 	// An event makes its member active that day, awards or not.
 	if err := tx.MarkActive(ctx, p.ID, p.Location, e.received, store.Active{MemberID: r.MemberID, MerchantID: e.MerchantID}); err != nil {
+		return Posted{}, err
+	}
+	// The member's statistics, in the event's transaction.
+	act := audience.Activity{Type: e.Type, At: e.at, Received: e.received}
+	switch {
+	case e.order != nil:
+		act.Amount, act.Items = e.order.Amount, map[string]int64{}
+		for _, it := range e.order.Items {
+			if it.Category != "" {
+				act.Items[it.Category] += it.Amount
+			}
+		}
+	case e.refund != nil:
+		act.Amount = e.refunded
+	}
+	if err := audience.Record(ctx, tx, p.ID, r.MemberID, act); err != nil {
 		return Posted{}, err
 	}
 	return Posted{Body: out}, nil
@@ -479,6 +496,7 @@ func (s *Service) refund(ctx context.Context, tx *store.Tx, p program.Program, e
 		}
 		r.Awards = append(r.Awards, referralAwards(back)...)
 	}
+	e.refunded = amount
 	return tx.AddRefund(ctx, p.ID, o.OrderID, amount)
 }
 

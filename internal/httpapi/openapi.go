@@ -170,6 +170,7 @@ var readOnlyPosts = map[string]bool{
 	"POST /v1/coupons/{code}/validate": true,
 	"POST /v1/console/login":           true,
 	"POST /v1/console/logout":          true,
+	"POST /v1/segments/preview":        true,
 }
 
 // extraSuccess is a second success status of a route.

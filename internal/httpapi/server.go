@@ -95,31 +95,32 @@ const (
 // memberRoutes are the routes a member token may use, for its own member
 // ("me" in a path or a body, or its ID) and the programme's catalogues.
 var memberRoutes = map[string]memberAccess{
-	"GET /v1/program":                        memberRead,
-	"GET /v1/tiers":                          memberRead,
-	"GET /v1/rewards":                        memberRead,
-	"GET /v1/rewards/{id}":                   memberRead,
-	"GET /v1/coupon-templates":               memberRead,
-	"GET /v1/lotteries/{id}":                 memberRead,
-	"GET /v1/members/{member}":               memberRead,
-	"GET /v1/members/{member}/balance":       memberRead,
-	"GET /v1/members/{member}/transactions":  memberRead,
-	"GET /v1/members/{member}/lots":          memberRead,
-	"GET /v1/members/{member}/identities":    memberRead,
-	"GET /v1/members/{member}/coupons":       memberRead,
-	"GET /v1/members/{member}/tasks":         memberRead,
-	"GET /v1/members/{member}/checkins":      memberRead,
-	"POST /v1/members/{member}/checkins":     memberAct,
-	"POST /v1/members/{member}/tier/upgrade": memberAct,
-	"PATCH /v1/members/{member}":             memberAct,
-	"POST /v1/redemptions":                   memberAct,
-	"POST /v1/lotteries/{id}/draws":          memberAct,
-	"POST /v1/coupon-templates/{id}/claim":   memberAct,
-	"POST /v1/coupons/{code}/transfer":       memberAct,
-	"GET /v1/currencies":                     memberRead,
-	"GET /v1/exchange-rates":                 memberRead,
-	"GET /v1/members/{member}/exchanges":     memberRead,
-	"POST /v1/members/{member}/exchanges":    memberAct,
+	"GET /v1/program":                          memberRead,
+	"GET /v1/tiers":                            memberRead,
+	"GET /v1/rewards":                          memberRead,
+	"GET /v1/rewards/{id}":                     memberRead,
+	"GET /v1/coupon-templates":                 memberRead,
+	"GET /v1/lotteries/{id}":                   memberRead,
+	"GET /v1/members/{member}":                 memberRead,
+	"GET /v1/members/{member}/balance":         memberRead,
+	"GET /v1/members/{member}/transactions":    memberRead,
+	"GET /v1/members/{member}/lots":            memberRead,
+	"GET /v1/members/{member}/identities":      memberRead,
+	"GET /v1/members/{member}/coupons":         memberRead,
+	"GET /v1/members/{member}/tasks":           memberRead,
+	"GET /v1/members/{member}/checkins":        memberRead,
+	"POST /v1/members/{member}/checkins":       memberAct,
+	"POST /v1/members/{member}/tier/upgrade":   memberAct,
+	"PATCH /v1/members/{member}":               memberAct,
+	"POST /v1/redemptions":                     memberAct,
+	"POST /v1/lotteries/{id}/draws":            memberAct,
+	"POST /v1/coupon-templates/{id}/claim":     memberAct,
+	"POST /v1/coupons/{code}/transfer":         memberAct,
+	"GET /v1/currencies":                       memberRead,
+	"GET /v1/exchange-rates":                   memberRead,
+	"GET /v1/members/{member}/exchanges":       memberRead,
+	"POST /v1/members/{member}/exchanges":      memberAct,
+	"GET /v1/members/{member}/recommendations": memberRead,
 }
 
 // memberAccess is what a member token may do on a route: nothing (the
@@ -195,6 +196,7 @@ func (s *Server) register() {
 	s.registerSpending()
 	s.registerOperators()
 	s.registerReports()
+	s.registerAudience()
 	s.registerSettlement()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)

@@ -47,6 +47,10 @@ func memberOf(r store.Member, ids []store.Identity) Member {
 		Identities: identity.Of(ids), MergedInto: r.MergedInto}
 }
 
+// View converts a stored member, reading its identities on c (for the
+// lists other packages answer with members).
+func View(ctx context.Context, c *store.Conn, r store.Member) (Member, error) { return view(ctx, c, r) }
+
 // view converts a stored member, reading its identities on c.
 func view(ctx context.Context, c *store.Conn, r store.Member) (Member, error) {
 	ids, err := c.Identities(ctx, r.ProgramID, r.ID)

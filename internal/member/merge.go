@@ -135,6 +135,10 @@ func (s *Service) Merge(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err := tx.SetMerged(ctx, p.ID, src.ID, dst.ID, now); err != nil {
 		return MergeResult{}, err
 	}
+	// The statistics add up (orders, spend, refunds; category scores).
+	if err := tx.MergeStats(ctx, p.ID, src.ID, dst.ID, now); err != nil {
+		return MergeResult{}, err
+	}
 	// The target's profile, read again (its phone or external_id may have
 	// just been set), with the empty fields filled.
 	if dst, err = tx.MemberByID(ctx, p.ID, dst.ID); err != nil {

@@ -68,6 +68,9 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 	if p, ok := tx.rollupPart(programID, c); ok {
 		parts = append(parts, p)
 	}
+	if p, ok := statsActivityPart(programID, c); ok {
+		parts = append(parts, p)
+	}
 	acts := activityOf(c)
 	if len(acts) > 0 && c.Location == nil {
 		return fmt.Errorf("apply: no programme timezone to mark activity in")

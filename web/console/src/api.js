@@ -36,7 +36,7 @@ export class ApiError extends Error {
 }
 
 // POSTs that only read: no Idempotency-Key.
-const readOnlyPosts = [/^\/v1\/events\/simulate$/, /^\/v1\/checkout\/quote$/, /^\/v1\/coupons\/[^/]+\/validate$/, /^\/v1\/rules\/validate$/, /^\/v1\/console\/(login|logout)$/]
+const readOnlyPosts = [/^\/v1\/events\/simulate$/, /^\/v1\/checkout\/quote$/, /^\/v1\/coupons\/[^/]+\/validate$/, /^\/v1\/rules\/validate$/, /^\/v1\/console\/(login|logout)$/, /^\/v1\/segments\/preview$/]
 
 function uuid() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID()

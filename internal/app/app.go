@@ -18,6 +18,7 @@ import (
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/message"
 	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
@@ -62,6 +63,8 @@ type App struct {
 	Exchange  *exchange.Service
 	// Settlement is the alliance: merchants' terms and statements.
 	Settlement *settlement.Service
+	// Messages is channels, message templates, messages and their sender.
+	Messages *message.Service
 }
 
 // New builds the services.
@@ -90,5 +93,6 @@ func New(cfg Config) *App {
 	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
 	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

@@ -549,7 +549,7 @@ func TestMessaging(t *testing.T) {
 		if len(l.Data) != 2 || l.Data[0].ID != down.ID || l.Data[1].ID != bad.ID { // newest first
 			t.Fatalf("failed: %+v", l.Data)
 		}
-		e.get("/v1/messages?member=" + bare.ID).want(200, &l)
+		e.get("/v1/messages?member="+bare.ID).want(200, &l)
 		if len(l.Data) != 1 || l.Data[0].ID != suppressed.ID {
 			t.Fatalf("member filter: %+v", l.Data)
 		}

@@ -13,11 +13,11 @@ import (
 func (s *Server) registerMessages() {
 	s.handle(route{method: "POST", path: "/v1/channels", access: admin, tag: "messages", summary: "Create a channel (webhook, smtp, sms_http, sms_aliyun)",
 		in: message.ChannelInput{}, out: message.Channel{}, status: 201, handler: s.createChannel})
-	s.handle(route{method: "GET", path: "/v1/channels", access: admin, tag: "messages", summary: "List channels (secrets read back as ***)",
+	s.handle(route{method: "GET", path: "/v1/channels", access: admin, tag: "messages", summary: "List channels (secrets masked)",
 		out: listBody[message.Channel]{}, status: 200, query: pageParams, handler: s.listChannels})
-	s.handle(route{method: "GET", path: "/v1/channels/{id}", access: admin, tag: "messages", summary: "Read a channel (secrets read back as ***)",
+	s.handle(route{method: "GET", path: "/v1/channels/{id}", access: admin, tag: "messages", summary: "Read a channel (secrets masked)",
 		out: message.Channel{}, status: 200, handler: s.getChannel})
-	s.handle(route{method: "PATCH", path: "/v1/channels/{id}", access: admin, tag: "messages", summary: "Change a channel's name or settings (\"***\" keeps a secret)",
+	s.handle(route{method: "PATCH", path: "/v1/channels/{id}", access: admin, tag: "messages", summary: "Change a channel's name or settings",
 		in: message.ChannelPatch{}, out: message.Channel{}, status: 200, handler: s.patchChannel})
 	s.handle(route{method: "DELETE", path: "/v1/channels/{id}", access: admin, tag: "messages", summary: "Delete a channel",
 		status: 204, handler: s.deleteChannel})

@@ -134,6 +134,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_, err := a.Audience.ComputeRFM(ctx, p, now)
 			return err
 		}})
+		// The sender: each run claims due messages row by row, so several
+		// nodes never send one twice (internal/message/sender.go).
+		sched.Add(jobs.Job{Name: "send-messages", Every: time.Second, Run: func(ctx context.Context, p program.Program, _ time.Time) error {
+			_, err := a.Messages.SendDue(ctx, p.ID)
+			return err
+		}})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

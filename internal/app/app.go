@@ -19,6 +19,7 @@ import (
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
+	"github.com/jifen/jifen/internal/message"
 	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/program"
@@ -66,6 +67,8 @@ type App struct {
 	// Audience is member statistics, lifecycle, RFM, segments and
 	// recommendations.
 	Audience *audience.Service
+	// Messages is channels, message templates, messages and their sender.
+	Messages *message.Service
 }
 
 // New builds the services.
@@ -95,5 +98,6 @@ func New(cfg Config) *App {
 	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

@@ -314,6 +314,23 @@ var merchantScope = map[string]struct {
 	"DELETE /v1/members/{member}/tags/{tag}":      {rule: shared},
 	"GET /v1/tags":                                {rule: shared},
 	"POST /v1/members/{member}/merge":             {rule: adminOnly},
+
+	// Channels, message templates and messages.
+	"POST /v1/channels":                      {rule: adminOnly},
+	"GET /v1/channels":                       {rule: adminOnly},
+	"GET /v1/channels/{id}":                  {rule: adminOnly},
+	"PATCH /v1/channels/{id}":                {rule: adminOnly},
+	"DELETE /v1/channels/{id}":               {rule: adminOnly},
+	"POST /v1/channels/{id}/test":            {rule: adminOnly},
+	"POST /v1/message-templates":             {rule: adminOnly},
+	"GET /v1/message-templates":              {rule: adminOnly},
+	"GET /v1/message-templates/{id}":         {rule: adminOnly},
+	"PATCH /v1/message-templates/{id}":       {rule: adminOnly},
+	"DELETE /v1/message-templates/{id}":      {rule: adminOnly},
+	"POST /v1/message-templates/{id}/render": {rule: adminOnly},
+	"POST /v1/messages":                      {rule: adminOnly},
+	"GET /v1/messages":                       {rule: adminOnly},
+	"GET /v1/messages/{id}":                  {rule: adminOnly},
 }
 
 // TestMerchantScope checks every route of the router against its merchant

@@ -164,13 +164,14 @@ func buildOpenAPI(routes []route, version string) []byte {
 // change nothing, and the console's login and logout (a session is not
 // replayed).
 var readOnlyPosts = map[string]bool{
-	"POST /v1/events/simulate":         true,
-	"POST /v1/rules/validate":          true,
-	"POST /v1/checkout/quote":          true,
-	"POST /v1/coupons/{code}/validate": true,
-	"POST /v1/console/login":           true,
-	"POST /v1/console/logout":          true,
-	"POST /v1/segments/preview":        true,
+	"POST /v1/events/simulate":               true,
+	"POST /v1/rules/validate":                true,
+	"POST /v1/checkout/quote":                true,
+	"POST /v1/coupons/{code}/validate":       true,
+	"POST /v1/console/login":                 true,
+	"POST /v1/console/logout":                true,
+	"POST /v1/segments/preview":              true,
+	"POST /v1/message-templates/{id}/render": true,
 }
 
 // extraSuccess is a second success status of a route.

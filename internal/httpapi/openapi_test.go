@@ -187,7 +187,8 @@ func TestOpenAPIErrorResponses(t *testing.T) {
 			}
 			readOnly := map[string]bool{"POST /v1/events/simulate": true, "POST /v1/checkout/quote": true,
 				"POST /v1/coupons/{code}/validate": true, "POST /v1/rules/validate": true,
-				"POST /v1/console/login": true, "POST /v1/console/logout": true, "POST /v1/segments/preview": true}
+				"POST /v1/console/login": true, "POST /v1/console/logout": true, "POST /v1/segments/preview": true,
+				"POST /v1/message-templates/{id}/render": true}
 			if method != "get" && !readOnly[name] {
 				if !idem {
 					t.Errorf("%s: no Idempotency-Key parameter", name)

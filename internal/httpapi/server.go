@@ -198,6 +198,7 @@ func (s *Server) register() {
 	s.registerReports()
 	s.registerAudience()
 	s.registerSettlement()
+	s.registerMessages()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)
 		s.mux.Handle("GET "+prefix+"/", h)

@@ -27,7 +27,10 @@ func TestDocsInBrowser(t *testing.T) {
 	}
 
 	page.Navigate(base + "/docs")
-	page.WaitText("Jifen API")   // the document's title
+	page.WaitText("Jifen API") // the document's title
+	// Tags start folded; every one is listed, and one opens on a click.
+	page.WaitText("settlement")
+	page.Click("#operations-tag-points")
 	page.WaitText("Earn points") // a route's summary
 	page.WaitText("/v1/members/{member}/points/earn")
 	page.Screenshot("docs")

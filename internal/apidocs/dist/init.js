@@ -6,6 +6,10 @@ window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   filter: true,
+  // Tags start folded: a hundred operations open at once make Swagger UI
+  // re-render without end (it never finishes drawing the list); a tag
+  // opens on a click, and the filter box finds an operation by tag.
+  docExpansion: "none",
   displayRequestDuration: true,
   // The default badge sends the document to validator.swagger.io.
   validatorUrl: null,

@@ -26,6 +26,7 @@ import (
 	"github.com/jifen/jifen/internal/settlement"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
+	"github.com/jifen/jifen/internal/webhook"
 )
 
 // Config is what the services need.
@@ -62,6 +63,8 @@ type App struct {
 	Exchange  *exchange.Service
 	// Settlement is the alliance: merchants' terms and statements.
 	Settlement *settlement.Service
+	// Webhooks: subscriptions, the delivery log, the expiry notices.
+	Webhooks *webhook.Service
 }
 
 // New builds the services.
@@ -90,5 +93,6 @@ func New(cfg Config) *App {
 	a.Operators = operator.NewService(cfg.DB, cfg.Clock)
 	a.Reports = report.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

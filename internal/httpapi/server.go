@@ -196,6 +196,7 @@ func (s *Server) register() {
 	s.registerOperators()
 	s.registerReports()
 	s.registerSettlement()
+	s.registerWebhooks()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)
 		s.mux.Handle("GET "+prefix+"/", h)

@@ -170,7 +170,7 @@ func TestWebhooks(t *testing.T) {
 			t.Fatalf("created %+v", hook)
 		}
 		var read map[string]any
-		e.get("/v1/webhooks/" + hook.ID).want(200, &read)
+		e.get("/v1/webhooks/"+hook.ID).want(200, &read)
 		if _, ok := read["secret"]; ok {
 			t.Fatalf("the secret is shown again: %v", read)
 		}
@@ -242,7 +242,7 @@ func TestWebhooks(t *testing.T) {
 				}
 			}
 			var one deliveryObj
-			e.get("/v1/webhook-deliveries/" + ds[0].ID).want(200, &one)
+			e.get("/v1/webhook-deliveries/"+ds[0].ID).want(200, &one)
 			if !strings.Contains(string(one.Payload), ds[0].EventID) || len(one.Attempts) != 2 {
 				t.Fatalf("detail %+v", one)
 			}
@@ -345,7 +345,7 @@ func TestWebhooks(t *testing.T) {
 				t.Fatalf("retried: %+v", got)
 			}
 			var d deliveryObj
-			e.get("/v1/webhook-deliveries/" + f.ID).want(200, &d)
+			e.get("/v1/webhook-deliveries/"+f.ID).want(200, &d)
 			if d.Status != "delivered" {
 				t.Fatalf("after retry: %+v", d)
 			}
@@ -419,7 +419,46 @@ func TestWebhooks(t *testing.T) {
 			}
 			e.patch("/v1/webhooks/"+hook.ID, map[string]any{"events": []string{"bogus"}}).wantProblem(422, "validation_failed", "events[0]")
 			e.call(e.admin, "DELETE", "/v1/webhooks/"+hook.ID, nil).want(204, nil)
-			e.get("/v1/webhooks/" + hook.ID).wantProblem(404, "not_found")
+			e.get("/v1/webhooks/"+hook.ID).wantProblem(404, "not_found")
 		})
+	})
+}
+
+// Every operation's own event, through a webhook subscribed to "*".
+func TestWebhookEventTypes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		rc := newReceiver(t)
+		var hook webhookObj
+		e.post("/v1/webhooks", map[string]any{"url": rc.URL, "events": []string{"*"}}).want(201, &hook)
+		m := e.newMember(map[string]any{"external_id": "all-1"})
+		e.patch("/v1/members/"+m.ID, map[string]any{"name": "Li"}).want(200, nil)
+		e.post("/v1/members/"+m.ID+"/points/earn", map[string]any{"points": 500}).want(201, nil)
+		var h1, h2 struct{ ID string }
+		e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": 100, "reference": "o-1"}).want(201, &h1)
+		e.post("/v1/holds/"+h1.ID+"/capture", nil).want(200, nil)
+		e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": 50, "reference": "o-2"}).want(201, &h2)
+		e.post("/v1/holds/"+h2.ID+"/release", nil).want(200, nil)
+		other := e.newMember(map[string]any{"external_id": "all-2"})
+		e.post("/v1/members/"+other.ID+"/erase", nil).want(200, nil)
+
+		e.deliver(e.worker())
+		var types []string
+		for _, g := range rc.take() {
+			if !verify(g, hook.Secret, e.clock.Now()) {
+				t.Fatalf("bad signature on %s", g.body)
+			}
+			if *g.event.MemberID == m.ID {
+				types = append(types, g.event.Type)
+			}
+		}
+		want := []string{"member.created", "member.updated", "points.earned", "points.spent", "hold.captured", "hold.released"}
+		if strings.Join(types, " ") != strings.Join(want, " ") {
+			t.Fatalf("member's events in order: %v, want %v", types, want)
+		}
+		ds := e.deliveries(hook.ID, "?member="+other.ID+"&event_type=member.erased")
+		if len(ds) != 1 || ds[0].Status != "delivered" {
+			t.Fatalf("erased: %+v", ds)
+		}
 	})
 }

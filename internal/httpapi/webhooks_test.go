@@ -462,3 +462,51 @@ func TestWebhookEventTypes(t *testing.T) {
 		}
 	})
 }
+
+// Two workers (two nodes) on one database send each delivery once, and
+// each member's in commit order.
+func TestWebhookTwoWorkers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		rc := newReceiver(t)
+		e.post("/v1/webhooks", map[string]any{"url": rc.URL, "events": []string{"points.earned"}}).want(201, nil)
+		members := []string{e.newMember(nil).ID, e.newMember(nil).ID, e.newMember(nil).ID}
+		for i := range 12 {
+			e.post("/v1/members/"+members[i%3]+"/points/earn", map[string]any{"points": i + 1}).want(201, nil)
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := e.worker()
+				for range 5 {
+					if _, err := w.RunOnce(context.Background()); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		got := rc.take()
+		seen := map[string]bool{}
+		last := map[string]int64{}
+		for _, g := range got {
+			if seen[g.event.ID] {
+				t.Fatalf("event %s delivered twice", g.event.ID)
+			}
+			seen[g.event.ID] = true
+			var d struct {
+				Transaction struct{ Points int64 } `json:"transaction"`
+			}
+			_ = json.Unmarshal(g.event.Data, &d)
+			if d.Transaction.Points <= last[*g.event.MemberID] {
+				t.Fatalf("member %s: %d after %d", *g.event.MemberID, d.Transaction.Points, last[*g.event.MemberID])
+			}
+			last[*g.event.MemberID] = d.Transaction.Points
+		}
+		if len(seen) != 12 {
+			t.Fatalf("%d events delivered, want 12", len(seen))
+		}
+	})
+}

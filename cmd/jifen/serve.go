@@ -136,7 +136,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}})
 		// Webhook deliveries: claimed row by row, so every node runs a worker.
-		hooks := webhook.NewWorker(webhook.WorkerConfig{DB: db, Clock: clk, Log: log, DenyPrivate: webhook.DenyPrivateFromEnv()})
+		hooks := webhook.NewWorker(webhook.WorkerConfig{DB: db, Clock: clk, Log: log, DenyPrivate: cfg.WebhookDenyPrivate})
 		wg.Add(2)
 		go func() {
 			defer wg.Done()

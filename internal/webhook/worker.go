@@ -79,9 +79,6 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	return w
 }
 
-// DenyPrivateFromEnv reads JIFEN_WEBHOOK_DENY_PRIVATE.
-func DenyPrivateFromEnv() bool { return os.Getenv("JIFEN_WEBHOOK_DENY_PRIVATE") == "1" }
-
 // NewClient is the delivery HTTP client: a 10 s timeout, no redirects
 // (a 3xx is a failure), no proxy, and with denyPrivate a dialer that
 // refuses private addresses after name resolution (so DNS cannot point a

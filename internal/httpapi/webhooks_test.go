@@ -433,12 +433,20 @@ func TestWebhookEventTypes(t *testing.T) {
 		e.post("/v1/webhooks", map[string]any{"url": rc.URL, "events": []string{"*"}}).want(201, &hook)
 		m := e.newMember(map[string]any{"external_id": "all-1"})
 		e.patch("/v1/members/"+m.ID, map[string]any{"name": "Li"}).want(200, nil)
+		e.post("/v1/members/"+m.ID+"/tags", map[string]any{"tags": []string{"vip"}}).want(200, nil)
 		e.post("/v1/members/"+m.ID+"/points/earn", map[string]any{"points": 500}).want(201, nil)
 		var h1, h2 struct{ ID string }
 		e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": 100, "reference": "o-1"}).want(201, &h1)
 		e.post("/v1/holds/"+h1.ID+"/capture", nil).want(200, nil)
 		e.post("/v1/members/"+m.ID+"/holds", map[string]any{"points": 50, "reference": "o-2"}).want(201, &h2)
 		e.post("/v1/holds/"+h2.ID+"/release", nil).want(200, nil)
+		var tpl struct{ ID string }
+		e.post("/v1/coupon-templates", map[string]any{"name": "3 off", "kind": "amount_off", "value": 300, "valid_days": 7}).want(201, &tpl)
+		var cp struct{ Code string }
+		e.post("/v1/coupon-templates/"+tpl.ID+"/claim", map[string]any{"member": m.ID}).want(201, &cp)
+		e.post("/v1/coupons/"+cp.Code+"/redeem", map[string]any{"member": m.ID, "order_amount": 1000, "reference": "o-9"}).want(200, nil)
+		e.call(e.admin, "PUT", "/v1/checkin", map[string]any{"points": 5}).want(200, nil)
+		e.post("/v1/members/"+m.ID+"/checkins", nil).want(201, nil)
 		other := e.newMember(map[string]any{"external_id": "all-2"})
 		e.post("/v1/members/"+other.ID+"/erase", nil).want(200, nil)
 
@@ -452,7 +460,8 @@ func TestWebhookEventTypes(t *testing.T) {
 				types = append(types, g.event.Type)
 			}
 		}
-		want := []string{"member.created", "member.updated", "points.earned", "points.spent", "hold.captured", "hold.released"}
+		want := []string{"member.created", "member.updated", "member.updated", "points.earned", "points.spent", "hold.captured", "hold.released",
+			"coupon.issued", "coupon.redeemed", "points.earned", "checkin.created"}
 		if strings.Join(types, " ") != strings.Join(want, " ") {
 			t.Fatalf("member's events in order: %v, want %v", types, want)
 		}

@@ -12,38 +12,38 @@ import (
 
 func (s *Server) registerWebhooks() {
 	s.handle(route{method: "POST", path: "/v1/webhooks", access: admin, tag: "webhooks",
-		summary: "Create a webhook; its secret is shown only in this answer", in: webhook.CreateInput{},
-		out: webhook.Created{}, status: 201, handler: s.createWebhook})
+		summary: "Create a webhook; its secret is shown only in this answer", in: webhook.WebhookInput{},
+		out: webhook.WebhookCreated{}, status: 201, handler: s.createWebhook})
 	s.handle(route{method: "GET", path: "/v1/webhooks", access: admin, tag: "webhooks",
 		summary: "List webhooks, newest first", out: listBody[webhook.Webhook]{}, status: 200, query: pageParams,
 		handler: s.listWebhooks})
 	s.handle(route{method: "GET", path: "/v1/webhooks/{id}", access: admin, tag: "webhooks",
 		summary: "Read a webhook", out: webhook.Webhook{}, status: 200, handler: s.getWebhook})
 	s.handle(route{method: "PATCH", path: "/v1/webhooks/{id}", access: admin, tag: "webhooks",
-		summary: "Change a webhook's URL, events or active state", in: webhook.PatchInput{}, out: webhook.Webhook{},
+		summary: "Change a webhook's URL, events or active state", in: webhook.WebhookPatch{}, out: webhook.Webhook{},
 		status: 200, handler: s.patchWebhook})
 	s.handle(route{method: "DELETE", path: "/v1/webhooks/{id}", access: admin, tag: "webhooks",
 		summary: "Delete a webhook (its pending deliveries fail)", status: 204, handler: s.deleteWebhook})
 	s.handle(route{method: "POST", path: "/v1/webhooks/{id}/rotate-secret", access: admin, tag: "webhooks",
-		summary: "Give a webhook a new secret; the previous one also signs for 24 h", out: webhook.Secret{},
+		summary: "Give a webhook a new secret; the previous one also signs for 24 h", out: webhook.WebhookSecret{},
 		status: 200, handler: s.rotateWebhook})
 	s.handle(route{method: "POST", path: "/v1/webhooks/{id}/test", access: admin, tag: "webhooks",
-		summary: "Send the webhook a webhook.test event", out: webhook.Accepted{}, status: 202, handler: s.testWebhook})
+		summary: "Send the webhook a webhook.test event", out: webhook.WebhookAccepted{}, status: 202, handler: s.testWebhook})
 	s.handle(route{method: "GET", path: "/v1/webhooks/{id}/deliveries", access: admin, tag: "webhooks",
 		summary: "A webhook's delivery log, newest first", out: listBody[webhook.Delivery]{}, status: 200,
 		query: append([]param{
 			{name: "status", desc: "pending, delivered or failed"},
 			{name: "event_type", desc: "an event type"},
-			{name: "member", desc: "a member reference (mem_…, ext:…, <kind>:<value>)"},
+			{name: "member", desc: "a member reference: its ID, ext:<external_id> or <kind>:<value>"},
 		}, pageParams...), handler: s.listDeliveries})
 	s.handle(route{method: "GET", path: "/v1/webhook-deliveries/{id}", access: admin, tag: "webhooks",
 		summary: "Read a delivery with its payload", out: webhook.DeliveryDetail{}, status: 200, handler: s.getDelivery})
 	s.handle(route{method: "POST", path: "/v1/webhook-deliveries/{id}/retry", access: admin, tag: "webhooks",
 		summary: "Send a delivery again now, in any status, without holding back later events",
-		out:     webhook.Accepted{}, status: 202, handler: s.retryDelivery})
+		out:     webhook.WebhookAccepted{}, status: 202, handler: s.retryDelivery})
 	s.handle(route{method: "POST", path: "/v1/jobs/expiry-notices", access: admin, tag: "jobs",
 		summary: "Write the points.expiring events due at as_of (once per member, currency and date)",
-		in:      jobRequest{}, out: webhook.NoticesResult{}, status: 200,
+		in:      jobRequest{}, out: webhook.ExpiryNoticesResult{}, status: 200,
 		handler: s.runJob(func(ctx context.Context, p program.Program, at time.Time) (any, error) {
 			return s.app.Webhooks.ExpiryNotices(ctx, p, at)
 		})})
@@ -53,7 +53,7 @@ func (s *Server) registerWebhooks() {
 func webhooksLane(r *http.Request) string { return "webhooks:" + actor(r).ProgramID }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
-	in, err := decode[webhook.CreateInput](s, w, r)
+	in, err := decode[webhook.WebhookInput](s, w, r)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) error {
-	in, err := decode[webhook.PatchInput](s, w, r)
+	in, err := decode[webhook.WebhookPatch](s, w, r)
 	if err != nil {
 		return err
 	}

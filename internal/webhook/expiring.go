@@ -17,8 +17,8 @@ type ExpiringData struct {
 	ExpiresOn string `json:"expires_on" doc:"the programme-local date the points expire"`
 }
 
-// NoticesResult is what an expiry-notices run did.
-type NoticesResult struct {
+// ExpiryNoticesResult is what an expiry-notices run did.
+type ExpiryNoticesResult struct {
 	AsOf    time.Time `json:"as_of"`
 	Notices int64     `json:"notices" doc:"points.expiring events written"`
 	Already int64     `json:"already_sent" doc:"member, currency and date notices sent by an earlier run"`
@@ -30,8 +30,8 @@ type NoticesResult struct {
 // a row per member, currency and date in expiry_notices, inserted with the
 // event, makes a second run (on any node) skip it. Nothing is written
 // while no webhook subscribes to points.expiring or the setting is 0.
-func (s *Service) ExpiryNotices(ctx context.Context, p program.Program, asOf time.Time) (NoticesResult, error) {
-	res := NoticesResult{AsOf: asOf}
+func (s *Service) ExpiryNotices(ctx context.Context, p program.Program, asOf time.Time) (ExpiryNoticesResult, error) {
+	res := ExpiryNoticesResult{AsOf: asOf}
 	if p.ExpiringNoticeDays <= 0 || !p.Webhooks.Wants(outbox.PointsExpiring) {
 		return res, nil
 	}

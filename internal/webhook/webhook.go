@@ -50,19 +50,19 @@ type Webhook struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Created is a new webhook with its secret, shown only then.
-type Created struct {
+// WebhookCreated is a new webhook with its secret, shown only then.
+type WebhookCreated struct {
 	Webhook
-	Secret string `json:"secret" doc:"whsec_…: signs every delivery; shown only here and on rotation"`
+	Secret string `json:"secret" doc:"signs every delivery (whsec_ and 32 characters); shown only here"`
 }
 
-// Secret is a rotated secret.
-type Secret struct {
-	Secret string `json:"secret" doc:"whsec_…: the new secret; the previous one also signs for 24 h"`
+// WebhookSecret is a rotated secret.
+type WebhookSecret struct {
+	Secret string `json:"secret" doc:"the new secret (whsec_ and 32 characters); the previous one also signs for 24 h"`
 }
 
-// Accepted answers a test event or a retry.
-type Accepted struct {
+// WebhookAccepted answers a test event or a retry.
+type WebhookAccepted struct {
 	EventID    string `json:"event_id,omitempty"`
 	DeliveryID string `json:"delivery_id"`
 }
@@ -71,30 +71,30 @@ func webhookOf(w store.Webhook) Webhook {
 	return Webhook{ID: w.ID, URL: w.URL, Events: w.Events, Active: w.Active, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
-// CreateInput is a new webhook.
-type CreateInput struct {
+// WebhookInput is a new webhook.
+type WebhookInput struct {
 	URL    string   `json:"url" api:"maxlen=2048" doc:"http or https URL the events are POSTed to"`
 	Events []string `json:"events" doc:"event types, or [\"*\"] for all"`
 	Active *bool    `json:"active,omitempty" api:"default=true"`
 }
 
 // Validate checks a new webhook.
-func (in CreateInput) Validate() error {
+func (in WebhookInput) Validate() error {
 	var fs failure.Fields
 	checkURL(&fs, in.URL)
 	checkEvents(&fs, in.Events)
 	return fs.Err()
 }
 
-// PatchInput changes a webhook.
-type PatchInput struct {
+// WebhookPatch changes a webhook.
+type WebhookPatch struct {
 	URL    *string  `json:"url,omitempty" api:"maxlen=2048"`
 	Events []string `json:"events,omitempty" doc:"event types, or [\"*\"] for all"`
 	Active *bool    `json:"active,omitempty"`
 }
 
 // Validate checks a change.
-func (in PatchInput) Validate() error {
+func (in WebhookPatch) Validate() error {
 	var fs failure.Fields
 	if in.URL != nil {
 		checkURL(&fs, *in.URL)
@@ -154,12 +154,12 @@ func (s *Service) changed(tx *store.Tx, programID string) {
 }
 
 // Create adds a webhook and returns its secret.
-func (s *Service) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in CreateInput) (Created, error) {
+func (s *Service) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in WebhookInput) (WebhookCreated, error) {
 	if err := in.Validate(); err != nil {
-		return Created{}, err
+		return WebhookCreated{}, err
 	}
 	if err := admin(a); err != nil {
-		return Created{}, err
+		return WebhookCreated{}, err
 	}
 	now := s.clock.Now()
 	w := store.Webhook{
@@ -167,10 +167,10 @@ func (s *Service) Create(ctx context.Context, tx *store.Tx, a auth.Actor, in Cre
 		Secret: newSecret(), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.InsertWebhook(ctx, w); err != nil {
-		return Created{}, err
+		return WebhookCreated{}, err
 	}
 	s.changed(tx, a.ProgramID)
-	return Created{Webhook: webhookOf(w), Secret: w.Secret}, nil
+	return WebhookCreated{Webhook: webhookOf(w), Secret: w.Secret}, nil
 }
 
 // List lists the programme's webhooks, newest first.
@@ -196,7 +196,7 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, webhookID string) (Webh
 }
 
 // Update changes a webhook's URL, events or state.
-func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string, in PatchInput) (Webhook, error) {
+func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string, in WebhookPatch) (Webhook, error) {
 	if err := in.Validate(); err != nil {
 		return Webhook{}, err
 	}
@@ -238,21 +238,21 @@ func (s *Service) Delete(ctx context.Context, tx *store.Tx, a auth.Actor, webhoo
 
 // RotateSecret gives a webhook a new secret; the current one keeps
 // signing (a second v1= signature) for RotationOverlap.
-func (s *Service) RotateSecret(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string) (Secret, error) {
+func (s *Service) RotateSecret(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string) (WebhookSecret, error) {
 	if err := admin(a); err != nil {
-		return Secret{}, err
+		return WebhookSecret{}, err
 	}
 	w, err := tx.LockWebhook(ctx, a.ProgramID, webhookID)
 	if err != nil {
-		return Secret{}, err
+		return WebhookSecret{}, err
 	}
 	now := s.clock.Now()
 	until := now.Add(RotationOverlap)
 	w.PrevSecret, w.PrevUntil, w.Secret, w.UpdatedAt = null.String(w.Secret), &until, newSecret(), now
 	if err := tx.UpdateWebhook(ctx, w); err != nil {
-		return Secret{}, err
+		return WebhookSecret{}, err
 	}
-	return Secret{Secret: w.Secret}, nil
+	return WebhookSecret{Secret: w.Secret}, nil
 }
 
 // TestData is the data of a webhook.test event.
@@ -262,20 +262,20 @@ type TestData struct {
 
 // Test sends the webhook a webhook.test event (whether or not it is
 // active or subscribes to anything).
-func (s *Service) Test(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string) (Accepted, error) {
+func (s *Service) Test(ctx context.Context, tx *store.Tx, a auth.Actor, webhookID string) (WebhookAccepted, error) {
 	if err := admin(a); err != nil {
-		return Accepted{}, err
+		return WebhookAccepted{}, err
 	}
 	w, err := tx.LockWebhook(ctx, a.ProgramID, webhookID)
 	if err != nil {
-		return Accepted{}, err
+		return WebhookAccepted{}, err
 	}
 	evID, dlv, err := outbox.Direct(ctx, tx, a.ProgramID, w.ID, outbox.WebhookTest, TestData{WebhookID: w.ID}, s.clock.Now())
-	return Accepted{EventID: evID, DeliveryID: dlv}, err
+	return WebhookAccepted{EventID: evID, DeliveryID: dlv}, err
 }
 
-// Attempt is one try at a delivery.
-type Attempt struct {
+// DeliveryAttempt is one try at a delivery.
+type DeliveryAttempt struct {
 	At         time.Time `json:"at"`
 	StatusCode *int      `json:"status_code" doc:"the response's status; null when none came"`
 	DurationMS int64     `json:"duration_ms"`
@@ -284,21 +284,21 @@ type Attempt struct {
 
 // Delivery is an event's delivery to a webhook.
 type Delivery struct {
-	ID            string     `json:"id"`
-	WebhookID     string     `json:"webhook_id"`
-	EventID       string     `json:"event_id"`
-	EventType     string     `json:"event_type"`
-	MemberID      *string    `json:"member_id"`
-	Status        string     `json:"status" api:"enum=pending|delivered|failed"`
-	Attempts      []Attempt  `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	CreatedAt     time.Time  `json:"created_at"`
+	ID            string            `json:"id"`
+	WebhookID     string            `json:"webhook_id"`
+	EventID       string            `json:"event_id"`
+	EventType     string            `json:"event_type"`
+	MemberID      *string           `json:"member_id"`
+	Status        string            `json:"status" api:"enum=pending|delivered|failed"`
+	Attempts      []DeliveryAttempt `json:"attempts"`
+	NextAttemptAt *time.Time        `json:"next_attempt_at"`
+	CreatedAt     time.Time         `json:"created_at"`
 }
 
 // DeliveryDetail is a delivery with the body it sends.
 type DeliveryDetail struct {
 	Delivery
-	Payload json.RawMessage `json:"payload" doc:"the event as sent: {id, type, created_at, member_id, data}"`
+	Payload json.RawMessage `json:"payload" doc:"the event body as it is sent"`
 }
 
 // Delivery statuses.
@@ -310,7 +310,7 @@ const (
 
 func deliveryOf(d store.Delivery) Delivery {
 	out := Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType, Status: d.Status,
-		CreatedAt: d.CreatedAt, Attempts: []Attempt{}}
+		CreatedAt: d.CreatedAt, Attempts: []DeliveryAttempt{}}
 	if d.MemberID != "" {
 		m := d.MemberID
 		out.MemberID = &m
@@ -381,12 +381,12 @@ func (s *Service) GetDelivery(ctx context.Context, a auth.Actor, deliveryID stri
 
 // Retry sends a delivery again at once, whatever its status, without
 // holding back the webhook's later events.
-func (s *Service) Retry(ctx context.Context, tx *store.Tx, a auth.Actor, deliveryID string) (Accepted, error) {
+func (s *Service) Retry(ctx context.Context, tx *store.Tx, a auth.Actor, deliveryID string) (WebhookAccepted, error) {
 	if err := admin(a); err != nil {
-		return Accepted{}, err
+		return WebhookAccepted{}, err
 	}
 	if err := tx.RetryDelivery(ctx, a.ProgramID, deliveryID, s.clock.Now()); err != nil {
-		return Accepted{}, err
+		return WebhookAccepted{}, err
 	}
-	return Accepted{DeliveryID: deliveryID}, nil
+	return WebhookAccepted{DeliveryID: deliveryID}, nil
 }

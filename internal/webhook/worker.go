@@ -232,9 +232,9 @@ func (w *Worker) deliver(ctx context.Context, programID, deliveryID, claim strin
 		secrets = append(secrets, string(t.PrevSecret))
 	}
 	code, failure, dur := w.send(ctx, t, at, secrets)
-	var attempts []Attempt
+	var attempts []DeliveryAttempt
 	_ = json.Unmarshal(t.Attempts, &attempts)
-	a := Attempt{At: at, DurationMS: dur.Milliseconds()}
+	a := DeliveryAttempt{At: at, DurationMS: dur.Milliseconds()}
 	if code != 0 {
 		a.StatusCode = &code
 	}

@@ -42,6 +42,9 @@ type Config struct {
 	CacheTTL      time.Duration
 	ShutdownFor   time.Duration
 	Pprof         string // listen address of net/http/pprof; empty: off
+	// WebhookDenyPrivate refuses webhook deliveries to loopback and
+	// private addresses.
+	WebhookDenyPrivate bool
 }
 
 // Defaults.
@@ -201,6 +204,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.IntVar(&c.WriteBatch, "write-batch", s.int("JIFEN_WRITE_BATCH", 64), "most operations per group commit; 1 turns it off (JIFEN_WRITE_BATCH)")
 	fs.IntVar(&c.ReadConns, "read-conns", s.int("JIFEN_READ_CONNS", 0), "read connections; 0: 4 on SQLite, 8 on PostgreSQL (JIFEN_READ_CONNS)")
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", s.duration("JIFEN_CACHE_TTL", 2*time.Second), "how long a node trusts its copy of keys and settings changed elsewhere (JIFEN_CACHE_TTL)")
+	fs.BoolVar(&c.WebhookDenyPrivate, "webhook-deny-private", s.bool("JIFEN_WEBHOOK_DENY_PRIVATE", false), "refuse webhook deliveries to loopback and private addresses (JIFEN_WEBHOOK_DENY_PRIVATE)")
 	fs.StringVar(&c.Pprof, "pprof", s.str("JIFEN_PPROF", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", s.duration("JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
 	c.AdminKey = getenv("JIFEN_ADMIN_KEY")

@@ -26,6 +26,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
+	"github.com/jifen/jifen/internal/webhook"
 	"github.com/jifen/jifen/internal/webui"
 )
 
@@ -140,10 +141,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_, err := a.Messages.SendDue(ctx, p.ID)
 			return err
 		}})
-		wg.Add(1)
+		sched.Add(jobs.Job{Name: "expiry-notices", Every: 24 * time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := a.Webhooks.ExpiryNotices(ctx, p, now)
+			return err
+		}})
+		// Webhook deliveries: claimed row by row, so every node runs a worker.
+		hooks := webhook.NewWorker(webhook.WorkerConfig{DB: db, Clock: clk, Log: log, DenyPrivate: cfg.WebhookDenyPrivate})
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			sched.Run(jobCtx, cfg.JobTick)
+		}()
+		go func() {
+			defer wg.Done()
+			hooks.Run(jobCtx, time.Second)
 		}()
 	}
 	errc := make(chan error, 1)

@@ -28,6 +28,7 @@ import (
 	"github.com/jifen/jifen/internal/settlement"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/tier"
+	"github.com/jifen/jifen/internal/webhook"
 )
 
 // Config is what the services need.
@@ -69,6 +70,8 @@ type App struct {
 	Audience *audience.Service
 	// Messages is channels, message templates, messages and their sender.
 	Messages *message.Service
+	// Webhooks: subscriptions, the delivery log, the expiry notices.
+	Webhooks *webhook.Service
 }
 
 // New builds the services.
@@ -99,5 +102,6 @@ func New(cfg Config) *App {
 	a.Settlement = settlement.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
 	return a
 }

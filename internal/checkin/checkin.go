@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -129,7 +130,19 @@ func (s *Service) CheckIn(ctx context.Context, tx *store.Tx, a auth.Actor, ref s
 	if err != nil {
 		return CheckedIn{}, err
 	}
+	hook := Created{MemberID: m.ID, Date: today, Streak: streak, Points: points}
+	if err := outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.CheckinCreated, m.ID, hook, now); err != nil {
+		return CheckedIn{}, err
+	}
 	return CheckedIn{Checkin: checkinOf(ch), Event: ev.Body}, nil
+}
+
+// Created is the data of a checkin.created webhook event.
+type Created struct {
+	MemberID string `json:"member_id"`
+	Date     string `json:"date"`
+	Streak   int64  `json:"streak"`
+	Points   int64  `json:"points"`
 }
 
 // List lists a member's recent check-ins, newest first.

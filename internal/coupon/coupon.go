@@ -2,6 +2,7 @@ package coupon
 
 import (
 	"context"
+	"github.com/jifen/jifen/internal/outbox"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func issue(ctx context.Context, tx *store.Tx, p program.Program, t Template, mem
 			return Coupon{}, err
 		}
 		if ok {
-			return couponOf(c), nil
+			return couponOf(c), emit(ctx, tx, p, outbox.CouponIssued, c, now)
 		}
 		if attempt == 5 {
 			return Coupon{}, failure.New(failure.Internal, "no free coupon code")
@@ -273,7 +274,19 @@ func redeem(ctx context.Context, tx *store.Tx, p program.Program, code, memberID
 	}
 	c.Status, c.RedeemedReference, c.RedeemedAt = Redeemed, null.String(reference), &now
 	c.OrderAmount, c.Discount, c.UpdatedAt = &amount, &ch.Discount, now
-	return couponOf(c), tx.UpdateCoupon(ctx, c)
+	if err := tx.UpdateCoupon(ctx, c); err != nil {
+		return Coupon{}, err
+	}
+	return couponOf(c), emit(ctx, tx, p, outbox.CouponRedeemed, c, now)
+}
+
+// Event is the data of a coupon.* webhook event.
+type Event struct {
+	Coupon Coupon `json:"coupon"`
+}
+
+func emit(ctx context.Context, tx *store.Tx, p program.Program, typ string, c store.Coupon, now time.Time) error {
+	return outbox.Emit(ctx, tx, p.ID, p.Webhooks, typ, c.MemberID, Event{couponOf(c)}, now)
 }
 
 // unredeem gives a redeemed coupon back when its order is cancelled; past
@@ -328,7 +341,10 @@ func transfer(ctx context.Context, tx *store.Tx, p program.Program, code, fromMe
 		return Coupon{}, err
 	}
 	c.TransferredFrom, c.MemberID, c.UpdatedAt = null.String(c.MemberID), to.ID, now
-	return couponOf(c), tx.UpdateCoupon(ctx, c)
+	if err := tx.UpdateCoupon(ctx, c); err != nil {
+		return Coupon{}, err
+	}
+	return couponOf(c), emit(ctx, tx, p, outbox.CouponTransferred, c, now)
 }
 
 // VoidCoupon cancels an active coupon (its redemption was cancelled). A
@@ -354,7 +370,18 @@ func ExpireDue(ctx context.Context, db *store.DB, p program.Program, asOf time.T
 	for {
 		var n int64
 		err := db.Write(ctx, "coupons:"+p.ID, func(ctx context.Context, tx *store.Tx) (err error) {
-			n, err = tx.ExpireCoupons(ctx, p.ID, asOf, 1000)
+			if !p.Webhooks.Wants(outbox.CouponExpired) {
+				n, err = tx.ExpireCoupons(ctx, p.ID, asOf, 1000)
+				return err
+			}
+			// A webhook wants each: the expired coupons come back.
+			cs, err := tx.ExpireCouponsListed(ctx, p.ID, asOf, 1000)
+			for _, c := range cs {
+				if err == nil {
+					err = emit(ctx, tx, p, outbox.CouponExpired, c, asOf)
+				}
+			}
+			n = int64(len(cs))
 			return err
 		})
 		total += n

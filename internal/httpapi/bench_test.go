@@ -38,7 +38,14 @@ func init() {
 // BenchmarkPostEvents is end-to-end POST /v1/events (order.paid, three
 // items) over HTTP with keep-alive, from many clients, against the 10
 // active BenchRules and 1,000 members, on each backend.
-func BenchmarkPostEvents(b *testing.B) {
+func BenchmarkPostEvents(b *testing.B) { benchPostEvents(b, false) }
+
+// BenchmarkPostEventsWebhook is BenchmarkPostEvents with a webhook
+// subscribed to points.earned: every earn also writes its outbox event and
+// delivery (no worker runs, so the cost is the write path's alone).
+func BenchmarkPostEventsWebhook(b *testing.B) { benchPostEvents(b, true) }
+
+func benchPostEvents(b *testing.B, hook bool) {
 	backends := []storetest.Backend{storetest.SQLite}
 	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
 		backends = append(backends, storetest.Postgres(dsn))
@@ -48,6 +55,9 @@ func BenchmarkPostEvents(b *testing.B) {
 			e := newEnv(b, be)
 			for _, r := range BenchRules {
 				e.rule(r)
+			}
+			if hook {
+				e.post("/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"points.earned"}}).want(201, nil)
 			}
 			members := make([]string, 1000)
 			for i := range members {

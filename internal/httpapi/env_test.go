@@ -38,6 +38,7 @@ type env struct {
 	clock  *clock.Fake
 	srv    *httptest.Server
 	api    *httpapi.Server
+	app    *app.App
 	admin  string
 	client *http.Client
 }
@@ -57,8 +58,9 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.app = app.New(app.Config{DB: db, Clock: e.clock, CacheTTL: time.Nanosecond})
 	e.api = httpapi.New(httpapi.Config{
-		App:      app.New(app.Config{DB: db, Clock: e.clock, CacheTTL: time.Nanosecond}),
+		App:      e.app,
 		Registry: prometheus.NewRegistry(), Version: "test",
 	})
 	e.srv = httptest.NewServer(e.api)

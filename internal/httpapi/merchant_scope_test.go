@@ -153,9 +153,21 @@ var merchantScope = map[string]struct {
 	"GET /v1/merchants/{id}/settlement-terms": {rule: own, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/merchants/" + f.a + "/settlement-terms"}
 	}},
-	"POST /v1/statements":            {rule: adminOnly},
-	"DELETE /v1/statements/{id}":     {rule: adminOnly},
-	"POST /v1/statements/{id}/close": {rule: adminOnly},
+	"POST /v1/statements": {rule: adminOnly},
+
+	"POST /v1/webhooks":                      {rule: adminOnly},
+	"GET /v1/webhooks":                       {rule: adminOnly},
+	"GET /v1/webhooks/{id}":                  {rule: adminOnly},
+	"PATCH /v1/webhooks/{id}":                {rule: adminOnly},
+	"DELETE /v1/webhooks/{id}":               {rule: adminOnly},
+	"POST /v1/webhooks/{id}/rotate-secret":   {rule: adminOnly},
+	"POST /v1/webhooks/{id}/test":            {rule: adminOnly},
+	"GET /v1/webhooks/{id}/deliveries":       {rule: adminOnly},
+	"GET /v1/webhook-deliveries/{id}":        {rule: adminOnly},
+	"POST /v1/webhook-deliveries/{id}/retry": {rule: adminOnly},
+	"POST /v1/jobs/expiry-notices":           {rule: adminOnly},
+	"DELETE /v1/statements/{id}":             {rule: adminOnly},
+	"POST /v1/statements/{id}/close":         {rule: adminOnly},
 	"GET /v1/statements": {rule: own, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/statements", absent: f.a}
 	}},

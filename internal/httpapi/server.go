@@ -199,6 +199,7 @@ func (s *Server) register() {
 	s.registerAudience()
 	s.registerSettlement()
 	s.registerMessages()
+	s.registerWebhooks()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)
 		s.mux.Handle("GET "+prefix+"/", h)

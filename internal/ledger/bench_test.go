@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/store/storetest"
 )
@@ -36,13 +37,26 @@ func BenchmarkAllocate(b *testing.B) {
 
 // BenchmarkEarn is one ledger write per operation, from many goroutines,
 // through the group-committing writer: earns for 1,000 members.
-func BenchmarkEarn(b *testing.B) {
+func BenchmarkEarn(b *testing.B) { benchEarn(b, false) }
+
+// BenchmarkEarnWebhook is BenchmarkEarn with a webhook subscribed to
+// points.earned: each earn also writes its outbox event and delivery.
+func BenchmarkEarnWebhook(b *testing.B) { benchEarn(b, true) }
+
+func benchEarn(b *testing.B, hook bool) {
 	for _, be := range benchBackends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f := newFixture(b, be)
 			members := make([]string, 1000)
 			for i := range members {
 				members[i] = f.member()
+			}
+			if hook {
+				f.write("", func(ctx context.Context, tx *store.Tx) error {
+					now := f.clock.Now()
+					return tx.InsertWebhook(ctx, store.Webhook{ID: "whk_bench", ProgramID: program.DefaultID, URL: "http://127.0.0.1:9/",
+						Events: []string{"points.earned"}, Active: true, Secret: "whsec_bench", CreatedAt: now, UpdatedAt: now})
+				})
 			}
 			p := f.prog()
 			var n atomic.Int64

@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/null"
+	"github.com/jifen/jifen/internal/outbox"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -147,8 +148,47 @@ func (o *op) flush(ctx context.Context) error {
 	}
 	o.c.Location = o.p.Location
 	err := o.tx.Apply(ctx, o.p.ID, o.c, o.now)
+	if err == nil {
+		err = o.emit(ctx)
+	}
 	o.c = store.Changes{}
 	return err
+}
+
+// pointsEvents names the webhook event of each transaction type that has
+// one (a capture counts as spent; holds, releases and activations have
+// none of their own: hold.* events come from their operations).
+var pointsEvents = map[string]string{
+	TypeEarn: outbox.PointsEarned, TypeSpend: outbox.PointsSpent, TypeCapture: outbox.PointsSpent,
+	TypeAdjust: outbox.PointsAdjusted, TypeReverse: outbox.PointsReversed, TypeExpire: outbox.PointsExpired,
+	TypeExchange: outbox.PointsExchanged,
+}
+
+// PointsEvent is the data of a points.* webhook event.
+type PointsEvent struct {
+	Transaction Txn     `json:"transaction"`
+	Balance     Balance `json:"balance"`
+}
+
+// emit writes the points.* events of the transactions being flushed, each
+// with the member's balance in its currency after the operation, to the
+// outbox (in this transaction): one map lookup per transaction when no
+// webhook subscribes.
+func (o *op) emit(ctx context.Context) error {
+	for _, t := range o.c.Txns {
+		typ, ok := pointsEvents[t.Type]
+		if !ok || !o.p.Webhooks.Wants(typ) {
+			continue
+		}
+		ev := PointsEvent{Transaction: txnOf(t)}
+		if b, ok := o.bals[t.MemberID+"/"+t.Currency]; ok {
+			ev.Balance = balanceOf(*b)
+		}
+		if err := outbox.Emit(ctx, o.tx, o.p.ID, o.p.Webhooks, typ, t.MemberID, ev, o.now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // entry collects one transaction's postings and lot moves while an

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
@@ -136,7 +137,15 @@ func Capture(ctx context.Context, tx *store.Tx, p Program, holdID string, points
 		return Hold{}, err
 	}
 	h.Status, h.Captured, h.TransactionID, h.UpdatedAt = store.HoldCaptured, c, null.String(e.txn.ID), now
-	return h, tx.UpdateHold(ctx, p.ID, h.record())
+	if err := tx.UpdateHold(ctx, p.ID, h.record()); err != nil {
+		return Hold{}, err
+	}
+	return h, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.HoldCaptured, h.MemberID, HoldEvent{h}, now)
+}
+
+// HoldEvent is the data of a hold.captured or hold.released event.
+type HoldEvent struct {
+	Hold Hold `json:"hold"`
 }
 
 // Release gives a held hold's points back to the lots they came from.
@@ -178,7 +187,10 @@ func (o *op) release(ctx context.Context, b *store.Balance, h Hold, reason strin
 		return Hold{}, err
 	}
 	h.Status, h.UpdatedAt = store.HoldReleased, o.now
-	return h, o.tx.UpdateHold(ctx, o.p.ID, h.record())
+	if err := o.tx.UpdateHold(ctx, o.p.ID, h.record()); err != nil {
+		return Hold{}, err
+	}
+	return h, outbox.Emit(ctx, o.tx, o.p.ID, o.p.Webhooks, outbox.HoldReleased, h.MemberID, HoldEvent{h}, o.now)
 }
 
 // refillHold records a release transaction that returns n of a hold's

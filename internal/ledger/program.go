@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/outbox"
 )
 
 // Negative balance policies.
@@ -19,6 +20,9 @@ type Program struct {
 	NegativeBalance string
 	Expiry          Policy // the default policy for earned points
 	Currencies      map[string]Currency
+	// Webhooks are the programme's subscriptions: flush writes a points.*
+	// event to the outbox for each transaction a webhook subscribes to.
+	Webhooks outbox.Subs
 }
 
 // Currency is one point currency of a program.

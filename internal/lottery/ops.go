@@ -2,6 +2,7 @@ package lottery
 
 import (
 	"context"
+	"github.com/jifen/jifen/internal/outbox"
 	"io"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -111,7 +112,20 @@ func (s *Service) Draw(ctx context.Context, tx *store.Tx, a auth.Actor, lotteryI
 	if err := s.seen(ctx, &tx.Conn, a, lotteryID); err != nil {
 		return Draw{}, err
 	}
-	return s.drawer.draw(ctx, tx, p, lotteryID, memberID, mer, s.clock.Now())
+	d, err := s.drawer.draw(ctx, tx, p, lotteryID, memberID, mer, s.clock.Now())
+	if err != nil {
+		return d, err
+	}
+	ev := Drawn{LotteryID: d.LotteryID, MemberID: d.MemberID, Prize: d.Prize, TransactionID: d.TransactionID}
+	return d, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.LotteryDrawn, d.MemberID, ev, d.CreatedAt)
+}
+
+// Drawn is the data of a lottery.drawn webhook event.
+type Drawn struct {
+	LotteryID     string  `json:"lottery_id"`
+	MemberID      string  `json:"member_id"`
+	Prize         Prize   `json:"prize"`
+	TransactionID *string `json:"transaction_id"`
 }
 
 // Draws lists a lottery's draws (one member's with member), newest first.

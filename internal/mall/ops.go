@@ -2,6 +2,7 @@ package mall
 
 import (
 	"context"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -225,12 +226,12 @@ func (s *Service) Redeem(ctx context.Context, tx *store.Tx, a auth.Actor, in Red
 
 // Fulfil marks a pending redemption delivered; from then on it is final.
 func (s *Service) Fulfil(ctx context.Context, tx *store.Tx, a auth.Actor, redemptionID string) (Redemption, error) {
-	_, r, now, err := s.lockRedemption(ctx, tx, a, redemptionID)
+	p, r, now, err := s.lockRedemption(ctx, tx, a, redemptionID)
 	if err != nil {
 		return Redemption{}, err
 	}
 	r.Status, r.UpdatedAt = Fulfilled, now
-	return redemptionOf(r), tx.SaveRedemption(ctx, r)
+	return saved(ctx, tx, p, outbox.RedemptionFulfil, r)
 }
 
 // Cancel undoes a pending redemption: its points go back to the lots they
@@ -262,7 +263,7 @@ func (s *Service) Cancel(ctx context.Context, tx *store.Tx, a auth.Actor, redemp
 	}
 	r.Status, r.UpdatedAt = Cancelled, now
 	tx.After(func() { s.gate.open(r.RewardID) })
-	return redemptionOf(r), tx.SaveRedemption(ctx, r)
+	return saved(ctx, tx, p, outbox.RedemptionCancel, r)
 }
 
 // lockRedemption reads a pending redemption the actor may act on, under

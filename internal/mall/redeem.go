@@ -3,6 +3,7 @@ package mall
 import (
 	"context"
 	"fmt"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/clock"
@@ -141,5 +142,19 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p program.Program, i
 		}
 		red.CouponCode = null.String(c.Code)
 	}
-	return redemptionOf(red), tx.SaveRedemption(ctx, red)
+	return saved(ctx, tx, p, outbox.RedemptionCreated, red)
+}
+
+// Event is the data of a redemption.* webhook event.
+type Event struct {
+	Redemption Redemption `json:"redemption"`
+}
+
+// saved saves a redemption and writes its webhook event.
+func saved(ctx context.Context, tx *store.Tx, p program.Program, typ string, r store.Redemption) (Redemption, error) {
+	if err := tx.SaveRedemption(ctx, r); err != nil {
+		return Redemption{}, err
+	}
+	v := redemptionOf(r)
+	return v, outbox.Emit(ctx, tx, p.ID, p.Webhooks, typ, r.MemberID, Event{v}, r.UpdatedAt)
 }

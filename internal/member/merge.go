@@ -3,6 +3,7 @@ package member
 import (
 	"context"
 	"encoding/json"
+	"github.com/jifen/jifen/internal/outbox"
 	"slices"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -163,8 +164,17 @@ func (s *Service) Merge(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if res.Member, err = view(ctx, &tx.Conn, dst); err != nil {
 		return MergeResult{}, err
 	}
-	res.Source, err = view(ctx, &tx.Conn, src)
-	return res, err
+	if res.Source, err = view(ctx, &tx.Conn, src); err != nil {
+		return MergeResult{}, err
+	}
+	return res, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberMerged, dst.ID, MergedEvent{MemberID: dst.ID, SourceID: src.ID}, now)
+}
+
+// MergedEvent is the data of a member.merged event: source_id was merged into
+// member_id.
+type MergedEvent struct {
+	MemberID string `json:"member_id"`
+	SourceID string `json:"source_id"`
 }
 
 // fillProfile fills m's empty profile fields from src.

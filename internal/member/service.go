@@ -3,6 +3,7 @@ package member
 import (
 	"context"
 	"encoding/json"
+	"github.com/jifen/jifen/internal/outbox"
 	"strings"
 	"time"
 
@@ -92,7 +93,29 @@ func (s *Service) create(ctx context.Context, tx *store.Tx, a auth.Actor, in Inp
 		m.Tier = null.String(*c.To)
 	}
 	v, err := view(ctx, &tx.Conn, m)
-	return v, m, err
+	if err != nil {
+		return v, m, err
+	}
+	return v, m, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberCreated, m.ID, Event{v}, now)
+}
+
+// Event is the data of a member.created or member.updated event.
+type Event struct {
+	Member Member `json:"member"`
+}
+
+// Erasure is the data of a member.erased event.
+type Erasure struct {
+	MemberID string `json:"member_id"`
+}
+
+// updated answers a changed member and writes its member.updated event.
+func updated(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, now time.Time) (Member, error) {
+	v, err := view(ctx, &tx.Conn, m)
+	if err != nil {
+		return v, err
+	}
+	return v, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberUpdated, m.ID, Event{v}, now)
 }
 
 // mirror keeps a member's phone and external_id identities equal to its
@@ -206,7 +229,7 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, ref st
 			return Member{}, err
 		}
 	}
-	return view(ctx, &tx.Conn, m)
+	return updated(ctx, tx, p, m, now)
 }
 
 // SetFrozen freezes or unfreezes a member: a frozen member can be read
@@ -227,13 +250,14 @@ func (s *Service) SetFrozen(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 	if m.Status == want {
 		return view(ctx, &tx.Conn, m)
 	}
-	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, want, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, want, now); err != nil {
 		return Member{}, err
 	}
 	if m, err = tx.MemberByID(ctx, p.ID, m.ID); err != nil {
 		return Member{}, err
 	}
-	return view(ctx, &tx.Conn, m)
+	return updated(ctx, tx, p, m, now)
 }
 
 // Erase blanks a member's personal data and forfeits its points with an
@@ -279,7 +303,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	if err := tx.DeleteIdentities(ctx, p.ID, m.ID); err != nil {
 		return Member{}, err
 	}
-	return memberOf(m, nil), nil
+	return memberOf(m, nil), outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberErased, m.ID, Erasure{MemberID: m.ID}, now)
 }
 
 // locked takes the member's lock — all its balance rows, so that an

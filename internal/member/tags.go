@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"github.com/jifen/jifen/internal/outbox"
 	"slices"
 	"strings"
 
@@ -69,6 +70,10 @@ func (s *Service) AddTags(ctx context.Context, tx *store.Tx, a auth.Actor, ref s
 		if err := tx.SetMemberTags(ctx, p.ID, m.ID, tags); err != nil {
 			return Tags{}, err
 		}
+		m.Tags = tags
+		if err := s.tagsChanged(ctx, tx, p, m); err != nil {
+			return Tags{}, err
+		}
 	}
 	return Tags{Tags: tags}, nil
 }
@@ -84,7 +89,21 @@ func (s *Service) RemoveTag(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 	if i < 0 {
 		return failure.New(failure.NotFound, "member %s has no tag %q", m.ID, tag)
 	}
-	return tx.SetMemberTags(ctx, p.ID, m.ID, slices.Delete(slices.Clone(m.Tags), i, i+1))
+	m.Tags = slices.Delete(slices.Clone(m.Tags), i, i+1)
+	if err := tx.SetMemberTags(ctx, p.ID, m.ID, m.Tags); err != nil {
+		return err
+	}
+	return s.tagsChanged(ctx, tx, p, m)
+}
+
+// tagsChanged writes member.updated for a change of tags (reading the
+// member's identities for it only when a webhook wants it).
+func (s *Service) tagsChanged(ctx context.Context, tx *store.Tx, p program.Program, m store.Member) error {
+	if !p.Webhooks.Wants(outbox.MemberUpdated) {
+		return nil
+	}
+	_, err := updated(ctx, tx, p, m, s.clock.Now())
+	return err
 }
 
 // TagCounts lists the programme's tags with how many members have each,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/outbox"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -26,14 +27,20 @@ type Program struct {
 	MaxOffsetPercent int64         `json:"max_offset_percent"`
 	Expiry           ledger.Policy `json:"expiry"`
 	NegativeBalance  string        `json:"negative_balance"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
+	// ExpiringNoticeDays is how many days before points expire the
+	// points.expiring webhook event goes out (0: never).
+	ExpiringNoticeDays int64     `json:"expiring_notice_days"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 
 	Location   *time.Location             `json:"-"`
 	Currencies map[string]ledger.Currency `json:"-"`
 	Tiers      []Tier                     `json:"-"` // low to high
 	Checkin    *CheckinConfig             `json:"-"`
 	Referral   *ReferralConfig            `json:"-"`
+	// Webhooks are the active webhooks' subscriptions, read and cached
+	// with the settings (the webhook operations drop the cached copy).
+	Webhooks outbox.Subs `json:"-"`
 }
 
 // Defaults for a new program.
@@ -43,13 +50,15 @@ const (
 	DefaultCurrency         = "CNY"
 	DefaultPointsPerYuan    = 100
 	DefaultMaxOffsetPercent = 50
+	// DefaultExpiringNoticeDays is expiring_notice_days when unset.
+	DefaultExpiringNoticeDays = 7
 )
 
 // Ledger is what the ledger needs of the program.
 func (p Program) Ledger() ledger.Program {
 	return ledger.Program{
 		ID: p.ID, Location: p.Location, NegativeBalance: p.NegativeBalance,
-		Expiry: p.Expiry, Currencies: p.Currencies,
+		Expiry: p.Expiry, Currencies: p.Currencies, Webhooks: p.Webhooks,
 	}
 }
 
@@ -78,6 +87,10 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 		}
 	}
 	p.Tiers, p.Checkin, p.Referral = st.Tiers, st.Checkin, st.Referral
+	p.ExpiringNoticeDays = DefaultExpiringNoticeDays
+	if st.ExpiringNoticeDays != nil {
+		p.ExpiringNoticeDays = *st.ExpiringNoticeDays
+	}
 	for _, c := range curs {
 		lc := ledger.Currency{Code: c.Code, Spendable: c.Spendable}
 		if len(c.Expiry) > 0 {
@@ -94,7 +107,8 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 
 func (p Program) toStore() store.Program {
 	expiry, _ := json.Marshal(p.Expiry)
-	st, _ := json.Marshal(settings{Tiers: p.Tiers, Checkin: p.Checkin, Referral: p.Referral})
+	days := p.ExpiringNoticeDays
+	st, _ := json.Marshal(settings{Tiers: p.Tiers, Checkin: p.Checkin, Referral: p.Referral, ExpiringNoticeDays: &days})
 	return store.Program{
 		ID: p.ID, Name: p.Name, Timezone: p.Timezone, Currency: p.Currency, PointsPerYuan: p.PointsPerYuan,
 		MaxOffsetPercent: p.MaxOffsetPercent, Expiry: expiry, NegativeBalance: p.NegativeBalance,
@@ -104,13 +118,14 @@ func (p Program) toStore() store.Program {
 
 // Patch is a partial update of a program's settings.
 type Patch struct {
-	Name             *string        `json:"name,omitempty" api:"minlen=1,maxlen=100"`
-	Timezone         *string        `json:"timezone,omitempty" doc:"an IANA time zone such as Asia/Shanghai"`
-	Currency         *string        `json:"currency,omitempty" api:"pattern=^[A-Z]{3}$" doc:"ISO 4217 code of order money"`
-	PointsPerYuan    *int64         `json:"points_per_yuan,omitempty" api:"min=1,max=1000000"`
-	MaxOffsetPercent *int64         `json:"max_offset_percent,omitempty" api:"min=0,max=100"`
-	Expiry           *ledger.Policy `json:"expiry,omitempty"`
-	NegativeBalance  *string        `json:"negative_balance,omitempty" api:"enum=allow|floor"`
+	Name               *string        `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	Timezone           *string        `json:"timezone,omitempty" doc:"an IANA time zone such as Asia/Shanghai"`
+	Currency           *string        `json:"currency,omitempty" api:"pattern=^[A-Z]{3}$" doc:"ISO 4217 code of order money"`
+	PointsPerYuan      *int64         `json:"points_per_yuan,omitempty" api:"min=1,max=1000000"`
+	MaxOffsetPercent   *int64         `json:"max_offset_percent,omitempty" api:"min=0,max=100"`
+	Expiry             *ledger.Policy `json:"expiry,omitempty"`
+	NegativeBalance    *string        `json:"negative_balance,omitempty" api:"enum=allow|floor"`
+	ExpiringNoticeDays *int64         `json:"expiring_notice_days,omitempty" api:"min=0,max=365" doc:"days before points expire that the points.expiring webhook event goes out; 0: never"`
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -166,6 +181,13 @@ func (pt Patch) Apply(p *Program) error {
 			fs.Add("negative_balance", "must be allow or floor")
 		} else {
 			p.NegativeBalance = *pt.NegativeBalance
+		}
+	}
+	if pt.ExpiringNoticeDays != nil {
+		if *pt.ExpiringNoticeDays < 0 || *pt.ExpiringNoticeDays > 365 {
+			fs.Add("expiring_notice_days", "must be between 0 and 365")
+		} else {
+			p.ExpiringNoticeDays = *pt.ExpiringNoticeDays
 		}
 	}
 	return fs.Err()

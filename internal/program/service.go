@@ -10,6 +10,7 @@ import (
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/outbox"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -83,7 +84,16 @@ func withCurrencies(ctx context.Context, c *store.Conn, sp store.Program) (Progr
 	if err != nil {
 		return Program{}, err
 	}
-	return fromStore(sp, curs)
+	p, err := fromStore(sp, curs)
+	if err != nil {
+		return p, err
+	}
+	hooks, _, err := c.Webhooks(ctx, programID, true, store.Page{Limit: 1000})
+	if err != nil {
+		return Program{}, err
+	}
+	p.Webhooks = outbox.NewSubs(hooks)
+	return p, nil
 }
 
 // Create makes a program with the default settings and its two built-in
@@ -93,7 +103,8 @@ func Create(ctx context.Context, tx *store.Tx, programID, name string, now time.
 		ID: programID, Name: name, Timezone: DefaultTimezone, Currency: DefaultCurrency,
 		PointsPerYuan: DefaultPointsPerYuan, MaxOffsetPercent: DefaultMaxOffsetPercent,
 		Expiry: ledger.Policy{Kind: ledger.Never}, NegativeBalance: ledger.AllowDebt,
-		CreatedAt: now, UpdatedAt: now,
+		ExpiringNoticeDays: DefaultExpiringNoticeDays,
+		CreatedAt:          now, UpdatedAt: now,
 	}
 	created, err := tx.InsertProgram(ctx, p.toStore())
 	if err != nil || !created {

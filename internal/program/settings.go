@@ -16,6 +16,8 @@ type settings struct {
 	Tiers    []Tier          `json:"tiers,omitempty"`
 	Checkin  *CheckinConfig  `json:"checkin,omitempty"`
 	Referral *ReferralConfig `json:"referral,omitempty"`
+	// ExpiringNoticeDays: nil (programmes saved before it) is the default.
+	ExpiringNoticeDays *int64 `json:"expiring_notice_days,omitempty"`
 }
 
 // Tier is a membership level reached by growth value.

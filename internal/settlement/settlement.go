@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -321,7 +322,12 @@ func (s *Service) Close(ctx context.Context, tx *store.Tx, a auth.Actor, stateme
 	if err := tx.SetStatementFigures(ctx, p.ID, rec.ID, string(lj), string(pj)); err != nil {
 		return Statement{}, err
 	}
-	return scoped(statementOf(rec, lines, pairs), a), nil
+	st := statementOf(rec, lines, pairs)
+	ev := Closed{StatementID: st.ID, Currency: st.Currency, From: st.From, To: st.To}
+	if err := outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.StatementClosed, "", ev, s.clock.Now()); err != nil {
+		return Statement{}, err
+	}
+	return scoped(st, a), nil
 }
 
 // view is a statement as the actor sees it: a draft computed now from the
@@ -383,4 +389,12 @@ func scoped(st Statement, a auth.Actor) Statement {
 	}
 	st.Lines, st.Pairs = lines, pairs
 	return st
+}
+
+// Closed is the data of a statement.closed webhook event.
+type Closed struct {
+	StatementID string    `json:"statement_id"`
+	Currency    string    `json:"currency"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
 }

@@ -293,3 +293,24 @@ func (tx *Tx) ExpireCoupons(ctx context.Context, programID string, asOf time.Tim
 	}
 	return affected(res), nil
 }
+
+// ExpireCouponsListed is ExpireCoupons answering the coupons it expired
+// (for their webhook events).
+func (tx *Tx) ExpireCouponsListed(ctx context.Context, programID string, asOf time.Time, limit int) ([]Coupon, error) {
+	rows, err := tx.query(ctx, `UPDATE coupons SET status = 'expired', updated_at = ? WHERE program_id = ? AND code IN (
+		SELECT code FROM coupons WHERE program_id = ? AND status = 'active' AND valid_until <= ? LIMIT ?)
+		RETURNING `+couponColumns, ms(asOf), programID, programID, ms(asOf), limit)
+	if err != nil {
+		return nil, fmt.Errorf("expire coupons: %w", err)
+	}
+	defer rows.Close()
+	var out []Coupon
+	for rows.Next() {
+		c, err := scanCoupon(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, c)
+	}
+	return out, classify(rows.Err())
+}

@@ -8,6 +8,7 @@ package tier
 import (
 	"context"
 	"fmt"
+	"github.com/jifen/jifen/internal/outbox"
 	"time"
 
 	"github.com/jifen/jifen/internal/id"
@@ -51,7 +52,16 @@ func set(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, t
 	if err := tx.SetTier(ctx, p.ID, c); err != nil {
 		return Change{}, err
 	}
-	return Change{From: opt(string(m.Tier)), To: opt(to), Reason: reason}, nil
+	ch := Change{From: opt(string(m.Tier)), To: opt(to), Reason: reason}
+	ev := TierChanged{MemberID: m.ID, From: ch.From, To: ch.To}
+	return ch, outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberTierChanged, m.ID, ev, now)
+}
+
+// TierChanged is the data of a member.tier_changed event.
+type TierChanged struct {
+	MemberID string  `json:"member_id"`
+	From     *string `json:"from"`
+	To       *string `json:"to"`
 }
 
 // Raise moves a member up to the highest tier its growth value (available

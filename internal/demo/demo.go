@@ -52,6 +52,7 @@ type Result struct {
 	Members, Orders, Refunds, Checkins, Redemptions, Draws, Claims int
 	AllianceEarns, AllianceSpends                                  int // at the café and the cinema of the alliance
 	Statements                                                     int // settlement statements closed
+	Segments                                                       int // audience segments made (RFM computed at the end)
 	Refused                                                        int // operations the programme refused (no stock, too few points, …), as it would
 	OperatorEmail, OperatorPassword, APIKey                        string
 	Took                                                           time.Duration
@@ -114,6 +115,9 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 		return res, err
 	}
 	if res.Statements, err = d.statements(ctx, first, o.Now); err != nil {
+		return res, err
+	}
+	if res.Segments, err = d.audience(ctx, o.Now); err != nil {
 		return res, err
 	}
 	res.Took = time.Since(start)

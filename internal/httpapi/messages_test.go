@@ -35,6 +35,7 @@ import (
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/store/storetest"
+	"github.com/jifen/jifen/internal/webhook"
 )
 
 // newMsgEnv is newEnv keeping the app, whose sender the tests run.
@@ -433,7 +434,7 @@ func TestMessaging(t *testing.T) {
 		h := <-hooks
 		ts := h.h.Get("Jifen-Webhook-Timestamp")
 		n, _ := strconv.ParseInt(ts, 10, 64)
-		if h.h.Get("Jifen-Signature") != message.SignWebhook("whsec_first", n, h.body) || n != e.clock.Now().Unix() ||
+		if h.h.Get("Jifen-Signature") != webhook.Sign(n, h.body, "whsec_first") || n != e.clock.Now().Unix() ||
 			h.h.Get("Jifen-Webhook-Id") != queued["webhookhook"].ID {
 			t.Fatalf("webhook headers %v", h.h)
 		}

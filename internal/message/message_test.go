@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"testing"
+
+	"github.com/jifen/jifen/internal/webhook"
 )
 
 // The example of Alibaba Cloud's signature documentation (RPC, signature
@@ -87,13 +89,14 @@ func TestEscapeFor(t *testing.T) {
 	}
 }
 
+// A webhook channel signs as webhooks do (webhook.Sign).
 func TestSignWebhook(t *testing.T) {
 	// HMAC-SHA256("secret", "1700000000.{}"), computed independently.
-	got := SignWebhook("secret", 1700000000, []byte("{}"))
+	got := webhook.Sign(1700000000, []byte("{}"), "secret")
 	if got != "v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163" {
 		t.Fatal(got)
 	}
-	if got != SignWebhook("secret", 1700000000, []byte("{}")) || got == SignWebhook("secret", 1700000001, []byte("{}")) {
+	if got != webhook.Sign(1700000000, []byte("{}"), "secret") || got == webhook.Sign(1700000001, []byte("{}"), "secret") {
 		t.Fatal("signature does not depend on the timestamp")
 	}
 }

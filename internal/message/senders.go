@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +26,7 @@ import (
 
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/store"
+	"github.com/jifen/jifen/internal/webhook"
 )
 
 // Senders deliver one message through one channel. Every client has a
@@ -117,16 +116,6 @@ func statusError(code int, body []byte) error {
 	return fmt.Errorf("HTTP %d: %s", code, text)
 }
 
-// SignWebhook is the signature header of a webhook body: v1= and the
-// lower-case hex HMAC-SHA256, keyed with the secret, of
-// "<timestamp>.<body>" — as webhooks are signed.
-func SignWebhook(secret string, timestamp int64, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "%d.", timestamp)
-	mac.Write(body)
-	return "v1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 func orNull(s string) *string {
 	if s == "" {
 		return nil
@@ -156,7 +145,7 @@ func (s *Senders) webhook(ctx context.Context, c WebhookConfig, d Delivery) (*in
 	req.Header.Set("Jifen-Webhook-Id", d.MessageID)
 	req.Header.Set("Jifen-Webhook-Timestamp", strconv.FormatInt(ts, 10))
 	if c.Secret != "" {
-		req.Header.Set("Jifen-Signature", SignWebhook(c.Secret, ts, body))
+		req.Header.Set("Jifen-Signature", webhook.Sign(ts, body, c.Secret))
 	}
 	code, b, err := s.do(req)
 	if err != nil {

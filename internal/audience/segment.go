@@ -243,6 +243,7 @@ type plan struct {
 	settings Settings
 	now      time.Time
 	cats     bool // the condition reads top_categories
+	attrs    bool // the condition reads attributes
 }
 
 func (s *Service) plan(ctx context.Context, a auth.Actor, src string) (*plan, error) {
@@ -259,7 +260,7 @@ func (s *Service) plan(ctx context.Context, a auth.Actor, src string) (*plan, er
 		return nil, err
 	}
 	pl := &plan{cond: cond, programs: p, settings: st, now: s.clock.Now().UTC().Truncate(time.Millisecond),
-		cats: strings.Contains(src, "top_categories")}
+		cats: strings.Contains(src, "top_categories"), attrs: strings.Contains(src, "attributes")}
 	t := translator{now: pl.now, loc: p.Location, settings: st}
 	pl.where, pl.exact = t.cond(cond.Expr())
 	return pl, nil
@@ -335,7 +336,7 @@ func orEpoch(t *time.Time) time.Time {
 func (pl *plan) fill(sm *rules.SegmentMember, ss *rules.SegmentStats, r store.AudienceRow, cats []string) {
 	m := r.Member
 	var attrs map[string]any
-	if len(m.Attributes) > 2 {
+	if pl.attrs && len(m.Attributes) > 2 {
 		attrs = decodeAttrs(m.Attributes)
 	}
 	*sm = rules.SegmentMember{ID: m.ID, ExternalID: string(m.ExternalID), Phone: string(m.Phone), Name: string(m.Name),

@@ -35,9 +35,9 @@ func seeded(t testing.TB, b storetest.Backend, n int, seed uint64) *Service {
 	for i := range rows {
 		created := t0.Add(-time.Duration(r.IntN(60*24)) * time.Hour)
 		m := store.Member{ID: id.New("mem"), ExternalID: null.String(fmt.Sprint("x", i)), Gender: "unknown", Status: "active",
-			Tier: null.String(tiers[r.IntN(3)]), Region: null.String([]string{"", "north", "south"}[r.IntN(3)]),
+			Tier: null.String(tiers[r.IntN(3)]), Region: null.String([]string{"", "north", "south", "北京", "Nörth"}[r.IntN(5)]),
 			ReferralCode: fmt.Sprint("R", i), CreatedAt: created, UpdatedAt: created, Tags: []string{},
-			Attributes: []byte(fmt.Sprintf(`{"n": %d}`, r.IntN(5)))}
+			Attributes: randomAttributes(r)}
 		for _, tg := range []string{"t0", "t1", "t2"} {
 			if r.IntN(3) == 0 {
 				m.Tags = append(m.Tags, tg)
@@ -68,6 +68,34 @@ func seeded(t testing.TB, b storetest.Backend, n int, seed uint64) *Service {
 	return NewService(db, program.NewService(db, clk, time.Second), clk)
 }
 
+// randomAttributes are a member's attributes, with n of every JSON type
+// (or missing) so that SQL must agree with CEL across types.
+func randomAttributes(r *rand.Rand) []byte {
+	var parts []string
+	switch r.IntN(10) {
+	case 0:
+	case 1:
+		parts = append(parts, fmt.Sprintf(`"n": %d.5`, r.IntN(5)))
+	case 2:
+		parts = append(parts, fmt.Sprintf(`"n": "%d"`, r.IntN(5)))
+	case 3:
+		parts = append(parts, `"n": true`)
+	case 4:
+		parts = append(parts, `"n": null`)
+	case 5:
+		parts = append(parts, []string{`"n": 3.0`, `"n": 2e0`, `"n": -1`, `"n": [1]`, `"n": {"m": 1}`}[r.IntN(5)])
+	default:
+		parts = append(parts, fmt.Sprintf(`"n": %d`, r.IntN(5)))
+	}
+	if r.IntN(3) > 0 {
+		parts = append(parts, []string{`"s": "north"`, `"s": "south"`, `"s": 1`, `"s": "北"`}[r.IntN(4)])
+	}
+	if r.IntN(3) > 0 {
+		parts = append(parts, []string{`"b": true`, `"b": false`, `"b": "true"`}[r.IntN(3)])
+	}
+	return []byte("{" + strings.Join(parts, ", ") + "}")
+}
+
 // randomCondition draws a condition from a grammar of what translates and
 // what does not.
 func randomCondition(r *rand.Rand, depth int) string {
@@ -84,7 +112,7 @@ func randomCondition(r *rand.Rand, depth int) string {
 	ops := []string{"==", "!=", "<", "<=", ">", ">="}
 	op := ops[r.IntN(len(ops))]
 	n := strconv.Itoa
-	switch r.IntN(16) {
+	switch r.IntN(24) {
 	case 0:
 		return "stats.orders " + op + " " + n(r.IntN(7))
 	case 1:
@@ -115,6 +143,22 @@ func randomCondition(r *rand.Rand, depth int) string {
 		return "size(member.tags) " + op + " " + n(r.IntN(3))
 	case 14:
 		return "stats.rfm_r " + op + " stats.rfm_f"
+	case 15:
+		return `member.attributes.s ` + []string{"==", "!="}[r.IntN(2)] + ` "` + []string{"north", "北", "1"}[r.IntN(3)] + `"`
+	case 16:
+		return `member.attributes.b ` + []string{"==", "!="}[r.IntN(2)] + []string{" true", " false"}[r.IntN(2)]
+	case 17:
+		return n(r.IntN(5)) + " " + op + " member.attributes.n"
+	case 18:
+		return "member.tags.size() " + op + " " + n(r.IntN(4))
+	case 19:
+		return `member.region ` + op + ` "` + []string{"north", "N", "北", "s", ""}[r.IntN(5)] + `"`
+	case 20:
+		return `member.external_id.startsWith("` + []string{"x1", "x", "", "y"}[r.IntN(4)] + `")`
+	case 21:
+		return `member.region.endsWith("` + []string{"th", "京", "", "rth"}[r.IntN(4)] + `")`
+	case 22:
+		return `member.region.contains("` + []string{"or", "ö", "", "北"}[r.IntN(4)] + `")`
 	default:
 		return `member.region == "north"`
 	}
@@ -179,12 +223,18 @@ func TestTranslateCoverage(t *testing.T) {
 		`"vip" in member.tags || stats.rfm_cell in ["champions", "loyal"]`: true,
 		`!(stats.days_since_order > 30) && stats.lifecycle != "zombie"`:    true,
 		`stats.last_order_at < now - duration("720h")`:                     true,
-		`member.name < "m"`:                                              false, // collation
-		`member.attributes.vip == true`:                                  false,
+		`member.name < "m"`: true, // in code point order
+		`member.name.startsWith("张") && !member.region.contains("京")`:    true,
+		`member.name.matches("^张")`:                                      false,
+		`member.attributes.vip == true`:                                  true,
+		`!(member.attributes.vip == true)`:                               false, // an error is not false
 		`"tea" in stats.top_categories`:                                  false,
-		`stats.orders > 1 && member.attributes.vip == true`:              false,
+		`stats.orders > 1 && member.attributes.vip == true`:              true,
+		`member.attributes.n < 2.5`:                                      false, // double constants are left to CEL
+		`member.attributes.s > "m"`:                                      false, // collation
 		`member.created_at >= timestamp("2026-01-01T00:00:00Z") && true`: true,
-		`stats.points >= 100 || size(member.tags) > 2`:                   false,
+		`stats.points >= 100 || size(member.tags) > 2`:                   true,
+		`member.attributes.a.b == 1`:                                     false,
 	} {
 		cond, err := compileForTest(src)
 		if err != nil {
@@ -198,8 +248,8 @@ func TestTranslateCoverage(t *testing.T) {
 
 // BenchmarkSegmentSize sizes segments over JIFEN_BENCH_SEGMENT_MEMBERS
 // members (default 10 000; docs/benchmarks.md uses 100 000) on SQLite and,
-// with JIFEN_TEST_POSTGRES, PostgreSQL: one that translates to SQL and
-// one that CEL evaluates after a SQL prefilter.
+// with JIFEN_TEST_POSTGRES, PostgreSQL: conditions that translate to SQL
+// and one that CEL evaluates after a SQL prefilter.
 func BenchmarkSegmentSize(b *testing.B) {
 	n := 10000
 	if v, err := strconv.Atoi(os.Getenv("JIFEN_BENCH_SEGMENT_MEMBERS")); err == nil && v > 0 {
@@ -211,7 +261,9 @@ func BenchmarkSegmentSize(b *testing.B) {
 		for _, c := range []struct{ name, src string }{
 			{"sql", `stats.orders >= 2 && stats.days_since_order <= 30 && member.tier in ["gold", "silver"] && "t1" in member.tags`},
 			{"sql_all", `stats.lifecycle != "zombie" || stats.points > 100`},
-			{"cel_fallback", `stats.orders >= 2 && member.attributes.n > 2`},
+			{"attributes", `stats.orders >= 2 && member.attributes.n > 2`},
+			{"strings", `stats.orders >= 2 && member.region < "s" && !member.external_id.endsWith("7")`},
+			{"cel_fallback", `stats.orders >= 2 && member.region.matches("^n")`},
 		} {
 			b.Run(fmt.Sprintf("%s/%d/%s", be.Name, n, c.name), func(b *testing.B) {
 				for b.Loop() {

@@ -3,6 +3,7 @@ package audience
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"time"
 
 	celast "cel.dev/cel-go/common/ast"
@@ -22,6 +23,7 @@ type translator struct {
 	now      time.Time
 	loc      *time.Location
 	settings Settings
+	neg      int // how many negations enclose the condition being translated
 }
 
 // field kinds.
@@ -33,6 +35,8 @@ const (
 	kDaysOrder
 	kDaysJoin
 	kLifecycle
+	kAttr     // member.attributes.<key>
+	kTagCount // size(member.tags)
 )
 
 // term is a translated value: a field, or a constant.
@@ -40,6 +44,7 @@ type term struct {
 	field string
 	kind  int
 	val   any // int64, string, bool, time.Time, time.Duration when field == ""
+	key   string
 }
 
 var timeFields = map[string]bool{"member.created_at": true, "member.updated_at": true, "stats.first_order_at": true,
@@ -79,7 +84,9 @@ func (t *translator) cond(e celast.Expr) (store.Cond, bool) {
 		}
 		return store.Cond{Op: op, Args: []store.Cond{a, b}}, ea && eb
 	case "!_":
+		t.neg++
 		a, ea := t.cond(args[0])
+		t.neg--
 		if !ea {
 			return yes, false
 		}
@@ -95,6 +102,20 @@ func (t *translator) cond(e celast.Expr) (store.Cond, bool) {
 			l, r, op = r, l, flip[op]
 		}
 		return t.compare(l, op, r)
+	case "startsWith", "endsWith", "contains":
+		if !c.IsMemberFunction() || len(args) != 1 {
+			return yes, false
+		}
+		l, ok1 := t.term(c.Target())
+		r, ok2 := t.term(args[0])
+		v, isStr := r.val.(string)
+		if !ok1 || !ok2 || l.kind != kString || r.field != "" || !isStr {
+			return yes, false
+		}
+		if v == "" {
+			return yes, true
+		}
+		return store.Cond{Op: "text", Field: l.field, Cmp: c.FunctionName(), Value: v}, true
 	case "@in":
 		l, ok := t.term(args[0])
 		if !ok {
@@ -139,9 +160,13 @@ func (t *translator) compare(l term, op string, r term) (store.Cond, bool) {
 	if l.field == "" {
 		return yes, false // two constants: CEL folds or evaluates them
 	}
-	// Text is only compared for (in)equality: a database's collation
-	// may order it differently from CEL.
-	if l.kind == kString && op != "=" && op != "<>" {
+	switch l.kind {
+	case kAttr:
+		return t.attr(l, op, r)
+	case kTagCount:
+		if n, ok := r.val.(int64); ok && r.field == "" {
+			return store.Cond{Op: "tags", Cmp: op, Value: n}, true
+		}
 		return yes, false
 	}
 	if r.field != "" {
@@ -196,6 +221,26 @@ func (t *translator) compare(l term, op string, r term) (store.Cond, bool) {
 		return c, true
 	}
 	return yes, false
+}
+
+// attr translates member.attributes.<key> op constant. Where CEL errs (a
+// missing key, an ordering across types) the SQL selects nothing, which
+// is what an error means at the top of a condition and under && and ||,
+// but not under a negation: there it is left to CEL.
+func (t *translator) attr(l term, op string, r term) (store.Cond, bool) {
+	if r.field != "" || t.neg > 0 {
+		return yes, false
+	}
+	switch r.val.(type) {
+	case int64:
+	case string, bool:
+		if op != "=" && op != "<>" {
+			return yes, false
+		}
+	default:
+		return yes, false
+	}
+	return store.Cond{Op: "attr", Field: l.key, Cmp: op, Value: r.val}, true
 }
 
 func cmpInt(a int64, op string, b int64) bool {
@@ -275,6 +320,9 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		}
 	case celast.SelectKind:
 		s := e.AsSelect()
+		if !s.IsTestOnly() && isAttributes(s.Operand()) && attrKey.MatchString(s.FieldName()) {
+			return term{field: "member.attributes", kind: kAttr, key: s.FieldName()}, true
+		}
 		if s.IsTestOnly() || s.Operand().Kind() != celast.IdentKind {
 			return term{}, false
 		}
@@ -300,6 +348,17 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		c := e.AsCall()
 		args := c.Args()
 		switch c.FunctionName() {
+		case "size":
+			x := c.Target()
+			if !c.IsMemberFunction() && len(args) == 1 {
+				x = args[0]
+			} else if !c.IsMemberFunction() || len(args) != 0 {
+				return term{}, false
+			}
+			if f, ok := t.term(x); ok && f.kind == kTags {
+				return term{field: "size(member.tags)", kind: kTagCount}, true
+			}
+			return term{}, false
 		case "duration", "timestamp":
 			if len(args) != 1 || args[0].Kind() != celast.LiteralKind || c.IsMemberFunction() {
 				return term{}, false
@@ -343,6 +402,18 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		}
 	}
 	return term{}, false
+}
+
+// attrKey is an attribute key SQL may name (store checks it again).
+var attrKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// isAttributes says whether e is member.attributes.
+func isAttributes(e celast.Expr) bool {
+	if e.Kind() != celast.SelectKind {
+		return false
+	}
+	s := e.AsSelect()
+	return !s.IsTestOnly() && s.FieldName() == "attributes" && s.Operand().Kind() == celast.IdentKind && s.Operand().AsIdent() == "member"
 }
 
 // decodeAttrs reads a member's attributes for CEL: whole numbers as int,

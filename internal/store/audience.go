@@ -528,9 +528,9 @@ func (c *Conn) Segments(ctx context.Context, programID string, p Page) ([]Segmen
 // Fields are the names in AudienceFields; values are int64 (times in Unix
 // milliseconds), string or bool.
 type Cond struct {
-	Op     string // and, or, not, cmp, in, tag, true, false
+	Op     string // and, or, not, cmp, in, tag, tags, attr, true, false
 	Args   []Cond
-	Field  string
+	Field  string // attr: the attribute's key
 	Other  string // cmp against another field instead of Value
 	Cmp    string // = <> < <= > >=
 	Value  any
@@ -573,8 +573,8 @@ func opt(col, z string) string { return "COALESCE(" + col + ", " + z + ")" }
 
 var cmpOps = map[string]bool{"=": true, "<>": true, "<": true, "<=": true, ">": true, ">=": true}
 
-// sqlOf renders a condition, appending its arguments.
-func (c Cond) sqlOf(args *[]any) (string, error) {
+// sqlOf renders a condition for dialect d, appending its arguments.
+func (c Cond) sqlOf(d *dialect, args *[]any) (string, error) {
 	switch c.Op {
 	case "true":
 		return "1 = 1", nil
@@ -586,7 +586,7 @@ func (c Cond) sqlOf(args *[]any) (string, error) {
 		}
 		parts := make([]string, len(c.Args))
 		for i, a := range c.Args {
-			s, err := a.sqlOf(args)
+			s, err := a.sqlOf(d, args)
 			if err != nil {
 				return "", err
 			}
@@ -597,11 +597,21 @@ func (c Cond) sqlOf(args *[]any) (string, error) {
 		if len(c.Args) != 1 {
 			return "", fmt.Errorf("segment: not takes one condition")
 		}
-		s, err := c.Args[0].sqlOf(args)
+		s, err := c.Args[0].sqlOf(d, args)
 		return "NOT (" + s + ")", err
 	case "tag":
 		*args = append(*args, c.Value)
 		return `EXISTS (SELECT 1 FROM member_tags t WHERE t.program_id = m.program_id AND t.member_id = m.id AND t.tag = ?)`, nil
+	case "tags":
+		if !cmpOps[c.Cmp] {
+			return "", fmt.Errorf("segment: unknown comparison %q", c.Cmp)
+		}
+		*args = append(*args, c.Value)
+		return `(SELECT COUNT(*) FROM member_tags t WHERE t.program_id = m.program_id AND t.member_id = m.id) ` + c.Cmp + ` ?`, nil
+	case "attr":
+		return c.attrSQL(d, args)
+	case "text":
+		return c.textSQL(d, args)
 	}
 	col, ok := AudienceFields[c.Field]
 	if !ok {
@@ -617,9 +627,12 @@ func (c Cond) sqlOf(args *[]any) (string, error) {
 			if !ok {
 				return "", fmt.Errorf("segment: unknown field %q", c.Other)
 			}
-			return col + " " + c.Cmp + " " + other, nil
+			return col + collate(d, c.Cmp, c.Field) + " " + c.Cmp + " " + other, nil
 		}
 		*args = append(*args, c.Value)
+		if _, ok := c.Value.(string); ok {
+			col += collate(d, c.Cmp, "")
+		}
 		return col + " " + c.Cmp + " ?", nil
 	case "in":
 		if len(c.Values) == 0 {
@@ -653,7 +666,7 @@ func countFrom(where string) string {
 // CountAudience counts the members that meet c.
 func (c *Conn) CountAudience(ctx context.Context, programID string, cond Cond) (int64, error) {
 	args := []any{programID}
-	w, err := cond.sqlOf(&args)
+	w, err := cond.sqlOf(c.d, &args)
 	if err != nil {
 		return 0, err
 	}
@@ -673,7 +686,7 @@ type AudienceRow struct {
 // afterID, until fn returns false or limit rows (0: no limit) were read.
 func (c *Conn) ScanAudience(ctx context.Context, programID string, cond Cond, afterID string, limit int, fn func(AudienceRow) bool) error {
 	args := []any{programID}
-	w, err := cond.sqlOf(&args)
+	w, err := cond.sqlOf(c.d, &args)
 	if err != nil {
 		return err
 	}

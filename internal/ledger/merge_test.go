@@ -45,8 +45,7 @@ func TestMergeProperties(t *testing.T) {
 		rapid.Check(t, func(rt *rapid.T) {
 			members := []string{f.member(), f.member(), f.member(), f.member()}
 			merged := map[string]bool{}
-			var txns []ledger.Txn
-			var holds []ledger.Hold
+			var bk randomBooks
 			total := func() (held int64) {
 				for _, m := range members {
 					bl := f.balance(m)
@@ -57,57 +56,18 @@ func TestMergeProperties(t *testing.T) {
 			steps := rapid.IntRange(5, 40).Draw(rt, "steps")
 			for i := 0; i < steps; i++ {
 				m := rapid.SampledFrom(members).Draw(rt, "member")
-				before := f.balance(m)
 				var err error
 				op := rapid.IntRange(0, 9).Draw(rt, "op")
+				before := f.balance(m)
 				switch op {
-				case 0, 1:
-					in := ledger.EarnInput{MemberID: m, Points: rapid.Int64Range(1, 500).Draw(rt, "points")}
-					if rapid.Bool().Draw(rt, "pending") {
-						at := f.clock.Now().Add(time.Duration(rapid.IntRange(1, 72).Draw(rt, "hours")) * time.Hour)
-						in.AvailableAt = &at
-					}
-					if rapid.Bool().Draw(rt, "expiring") {
-						at := f.clock.Now().Add(time.Duration(rapid.IntRange(73, 400).Draw(rt, "hours")) * time.Hour)
-						in.ExpiresAt = &at
-					}
-					var e ledger.Txn
-					if e, err = f.earn(in); err == nil {
-						txns = append(txns, e)
-					}
-				case 2:
-					var s ledger.Txn
-					if s, err = f.spend(m, rapid.Int64Range(1, 400).Draw(rt, "points")); err == nil {
-						txns = append(txns, s)
-					}
-				case 3:
-					var h ledger.Hold
-					if h, err = f.hold(m, rapid.Int64Range(1, 300).Draw(rt, "points")); err == nil {
-						holds = append(holds, h)
-					}
-				case 4:
-					if len(holds) == 0 {
+				case opEarn, opEarn + 1, opSpend, opHold, opSettle, opReverse:
+					s, ok := bk.draw(rt, m, op)
+					if !ok {
 						continue
 					}
-					h := rapid.SampledFrom(holds).Draw(rt, "hold")
-					m = h.MemberID
+					m = s.member
 					before = f.balance(m)
-					if rapid.Bool().Draw(rt, "capture") {
-						var c ledger.Hold
-						if c, err = f.capture(h, rapid.Int64Range(0, h.Points).Draw(rt, "points")); err == nil {
-							txns = append(txns, ledger.Txn{ID: string(c.TransactionID), MemberID: m})
-						}
-					} else {
-						_, err = f.release(h)
-					}
-				case 5:
-					if len(txns) == 0 {
-						continue
-					}
-					tx := rapid.SampledFrom(txns).Draw(rt, "txn")
-					m = tx.MemberID
-					before = f.balance(m)
-					_, err = f.reverse(tx.ID, rapid.Int64Range(0, 300).Draw(rt, "points"))
+					err = f.run(rt, &bk, s)
 				case 6:
 					f.clock.Advance(time.Duration(rapid.IntRange(1, 100).Draw(rt, "hours")) * time.Hour)
 					continue
@@ -139,11 +99,7 @@ func TestMergeProperties(t *testing.T) {
 					}
 				}
 				if err != nil {
-					switch failure.KindOf(err) {
-					case failure.InsufficientPoints, failure.LimitExceeded, failure.Conflict, failure.Invalid:
-					default:
-						rt.Fatalf("op %d on %s: %v", op, m, err)
-					}
+					refusedAsExpected(rt, op, m, err)
 					if after := f.balance(m); after != before {
 						rt.Fatalf("refused op %d (%v) changed the balance %+v → %+v", op, err, before, after)
 					}

@@ -8,7 +8,6 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/ledger"
 	"github.com/jifen/jifen/internal/store/storetest"
 )
@@ -33,8 +32,7 @@ func TestLedgerProperties(t *testing.T) {
 		}
 		rapid.Check(t, func(rt *rapid.T) {
 			members := []string{f.member(), f.member(), f.member()}
-			var txns []ledger.Txn // earns, spends and captures to reverse
-			var holds []ledger.Hold
+			var bk randomBooks
 			type swap struct {
 				member, from, to string
 				points, received int64
@@ -49,54 +47,15 @@ func TestLedgerProperties(t *testing.T) {
 				var err error
 				op := rapid.IntRange(0, 9).Draw(rt, "op")
 				switch op {
-				case 0, 1: // earn, sometimes pending, sometimes expiring
-					in := ledger.EarnInput{MemberID: m, Points: rapid.Int64Range(1, 500).Draw(rt, "points")}
-					if rapid.Bool().Draw(rt, "pending") {
-						at := f.clock.Now().Add(time.Duration(rapid.IntRange(1, 72).Draw(rt, "hours")) * time.Hour)
-						in.AvailableAt = &at
-					}
-					if rapid.Bool().Draw(rt, "expiring") {
-						at := f.clock.Now().Add(time.Duration(rapid.IntRange(73, 400).Draw(rt, "hours")) * time.Hour)
-						in.ExpiresAt = &at
-					}
-					var e ledger.Txn
-					if e, err = f.earn(in); err == nil {
-						txns = append(txns, e)
-					}
-				case 2:
-					var s ledger.Txn
-					if s, err = f.spend(m, rapid.Int64Range(1, 400).Draw(rt, "points")); err == nil {
-						txns = append(txns, s)
-					}
-				case 3:
-					var h ledger.Hold
-					if h, err = f.hold(m, rapid.Int64Range(1, 300).Draw(rt, "points")); err == nil {
-						holds = append(holds, h)
-					}
-				case 4:
-					if len(holds) == 0 {
+				case opEarn, opEarn + 1, opSpend, opHold, opSettle, opReverse:
+					s, ok := bk.draw(rt, m, op)
+					if !ok {
 						continue
 					}
-					h := rapid.SampledFrom(holds).Draw(rt, "hold")
-					m = h.MemberID
+					m = s.member
 					before, beforeStars = f.balance(m), stars(m)
-					if rapid.Bool().Draw(rt, "capture") {
-						var c ledger.Hold
-						if c, err = f.capture(h, rapid.Int64Range(0, h.Points).Draw(rt, "points")); err == nil {
-							txns = append(txns, ledger.Txn{ID: string(c.TransactionID), MemberID: m})
-						}
-					} else {
-						_, err = f.release(h)
-					}
-				case 5:
-					if len(txns) == 0 {
-						continue
-					}
-					tx := rapid.SampledFrom(txns).Draw(rt, "txn")
-					m = tx.MemberID
-					before, beforeStars = f.balance(m), stars(m)
-					if _, err = f.reverse(tx.ID, rapid.Int64Range(0, 300).Draw(rt, "points")); err == nil {
-						if x, ok := swaps[tx.ID]; ok {
+					if err = f.run(rt, &bk, s); err == nil && op == opReverse {
+						if x, ok := swaps[s.txn.ID]; ok {
 							away[x.member+"/"+x.from] -= x.points
 							away[x.member+"/"+x.to] += x.received
 						}
@@ -122,17 +81,13 @@ func TestLedgerProperties(t *testing.T) {
 					var t ledger.Txn
 					if t, err = f.exchange(m, from, to, x.points, x.received); err == nil {
 						swaps[t.ID] = x
-						txns = append(txns, t)
+						bk.txns = append(bk.txns, t)
 						away[m+"/"+from] += x.points
 						away[m+"/"+to] -= x.received
 					}
 				}
 				if err != nil {
-					switch failure.KindOf(err) {
-					case failure.InsufficientPoints, failure.LimitExceeded, failure.Conflict, failure.Invalid:
-					default:
-						rt.Fatalf("op %d on %s: %v", op, m, err)
-					}
+					refusedAsExpected(rt, op, m, err)
 					if after := f.balance(m); after != before {
 						rt.Fatalf("refused op %d (%v) changed the balance %+v → %+v", op, err, before, after)
 					}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/null"
@@ -91,22 +90,19 @@ func scanStatement(row interface{ Scan(...any) error }) (Statement, error) {
 // InsertStatement stores a new draft. A second draft of the currency is a
 // conflict.
 func (tx *Tx) InsertStatement(ctx context.Context, programID string, s Statement) error {
-	var n int
-	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM statements WHERE program_id = ? AND currency = ? AND status = 'draft'`,
-		programID, s.Currency).Scan(&n); err != nil {
-		return classify(fmt.Errorf("drafts: %w", err))
-	}
-	if n > 0 {
-		return failure.New(failure.Conflict, "a draft statement of %s is open: close or delete it first", s.Currency)
-	}
-	_, err := tx.exec(ctx, `INSERT INTO statements (program_id, `+statementColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// The partial unique index statements_one_draft allows one draft per
+	// currency; a second is not inserted, on either backend and under any
+	// concurrency.
+	res, err := tx.exec(ctx, `INSERT INTO statements (program_id, `+statementColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		programID, s.ID, s.Currency, s.Status, ms(s.From), ms(s.To), s.Lines, s.Pairs, ms(s.CreatedAt), optMS(s.ClosedAt))
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "statements_one_draft" {
-		return failure.New(failure.Conflict, "a draft statement of %s is open: close or delete it first", s.Currency)
-	}
 	if err != nil {
 		return fmt.Errorf("insert statement: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert statement: %w", err)
+	} else if n == 0 {
+		return failure.New(failure.Conflict, "a draft statement of %s is open: close or delete it first", s.Currency)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/internal/audience"
+	"github.com/jifen/jifen/internal/audit"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
@@ -72,6 +73,8 @@ type App struct {
 	Messages *message.Service
 	// Webhooks: subscriptions, the delivery log, the expiry notices.
 	Webhooks *webhook.Service
+	// Audit reads the audit log (the write path records it).
+	Audit *audit.Service
 }
 
 // New builds the services.
@@ -103,5 +106,6 @@ func New(cfg Config) *App {
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Audit = audit.NewService(cfg.DB)
 	return a
 }

@@ -76,20 +76,25 @@ func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time
 		if err != nil {
 			return err
 		}
-		if key != "" {
-			err := s.db.Write(r.Context(), "job", func(ctx context.Context, tx *store.Tx) error {
+		// A job runs in batches of its own transactions; its audit entry
+		// (and idempotency record) is written after them, in one more.
+		err = s.db.Write(r.Context(), "job", func(ctx context.Context, tx *store.Tx) error {
+			if key != "" {
 				err := tx.ClaimIdempotent(ctx, p.ID, key, hash, s.clock.Now())
 				if errors.Is(err, store.ErrRace) {
-					return nil // a concurrent duplicate ran too; both runs are harmless
+					return nil // a concurrent duplicate ran too; both runs are harmless, and it is recorded
 				}
 				if err != nil {
 					return err
 				}
-				return tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now())
-			})
-			if err != nil {
-				return err
+				if err := tx.PutIdempotent(ctx, p.ID, key, store.IdemRecord{RequestHash: hash, Status: 200, Body: out}, s.clock.Now()); err != nil {
+					return err
+				}
 			}
+			return s.auditRecord(ctx, tx, r, body, 200, out)
+		})
+		if err != nil {
+			return err
 		}
 		writeRaw(w, 200, jsonType, out)
 		return nil

@@ -81,6 +81,8 @@ var merchantScope = map[string]struct {
 		return probe{method: "GET", path: "/v1/members/" + f.member + "/exchanges", absent: f.exchange}
 	}},
 	"GET /v1/api-keys":                         {rule: adminOnly},
+	"GET /v1/audit":                            {rule: adminOnly},
+	"GET /v1/audit/{id}":                       {rule: adminOnly},
 	"POST /v1/api-keys":                        {rule: adminOnly},
 	"DELETE /v1/api-keys/{id}":                 {rule: adminOnly},
 	"GET /v1/merchants":                        {rule: shared},

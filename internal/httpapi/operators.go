@@ -83,7 +83,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.app.Operators.Login(r.Context(), in)
+	body, _ := s.readBody(w, r)
+	l, err := s.app.Operators.Login(r.Context(), in, func(ctx context.Context, tx *store.Tx, op store.Operator, status int) error {
+		return s.auditLogin(ctx, tx, r, body, op, status)
+	})
 	if err != nil {
 		return err
 	}
@@ -118,7 +121,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		return failure.New(failure.NotFound, "this request has no console session (it was made with an API key)")
 	}
 	err := s.db.Write(r.Context(), "session", func(ctx context.Context, tx *store.Tx) error {
-		return s.app.Operators.Logout(ctx, tx, sessionToken(r))
+		if err := s.app.Operators.Logout(ctx, tx, sessionToken(r)); err != nil {
+			return err
+		}
+		return s.auditRecord(ctx, tx, r, nil, http.StatusNoContent, nil)
 	})
 	if err != nil {
 		return err

@@ -84,6 +84,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, lane 
 					return err
 				}
 			}
+			if err := s.auditRecord(ctx, tx, r, body, code, out); err != nil {
+				return err
+			}
 			if key == "" {
 				return nil
 			}

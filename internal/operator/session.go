@@ -59,13 +59,19 @@ func hashToken(t string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// Attempt records a login attempt in the transaction of its outcome:
+// the operator tried (zero when the email names none) and the status the
+// attempt is answered with.
+type Attempt func(ctx context.Context, tx *store.Tx, op store.Operator, status int) error
+
 // Login checks an email and password and opens a session. A wrong email
 // or password is invalid_credentials (the same answer for both, in the
 // same time); the fifth failure for an email within 15 minutes locks it
 // for 15 minutes (account_locked, with when to retry); a disabled operator
 // cannot log in. Each failure is recorded in a transaction of its own, so
-// it counts although the login fails.
-func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
+// it counts although the login fails; record writes every attempt's audit
+// entry in the transaction of its outcome.
+func (s *Service) Login(ctx context.Context, in LoginInput, record Attempt) (Login, error) {
 	email, now := normalEmail(in.Email), s.clock.Now()
 	var fs failure.Fields
 	input.Required(&fs, "email", email != "", "the operator's email")
@@ -82,14 +88,19 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
 	if err != nil {
 		return Login{}, err
 	}
-	if until, locked := lockedUntil(fails, now); locked {
-		e := failure.New(failure.AccountLocked, "too many failed logins for this email; try again after %s", until.Format(time.RFC3339))
-		e.RetryAfter = until.Sub(now)
-		return Login{}, e
-	}
 	r, err := c.OperatorByEmail(ctx, email)
 	if err != nil && failure.KindOf(err) != failure.NotFound {
 		return Login{}, err
+	}
+	if until, locked := lockedUntil(fails, now); locked {
+		if err := s.db.Write(ctx, "login:"+email, func(ctx context.Context, tx *store.Tx) error {
+			return record(ctx, tx, r, 423)
+		}); err != nil {
+			return Login{}, err
+		}
+		e := failure.New(failure.AccountLocked, "too many failed logins for this email; try again after %s", until.Format(time.RFC3339))
+		e.RetryAfter = until.Sub(now)
+		return Login{}, e
 	}
 	hash := r.PasswordHash
 	if hash == "" {
@@ -97,7 +108,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
 	}
 	if !checkPassword(hash, in.Password) || r.ID == "" || r.Status != Active {
 		if err := s.db.Write(ctx, "login:"+email, func(ctx context.Context, tx *store.Tx) error {
-			return tx.AddLoginFailure(ctx, email, now)
+			if err := tx.AddLoginFailure(ctx, email, now); err != nil {
+				return err
+			}
+			return record(ctx, tx, r, 401)
 		}); err != nil {
 			return Login{}, err
 		}
@@ -109,8 +123,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
 		if err := tx.ClearLoginFailures(ctx, email, now.Add(-failureHorizon)); err != nil {
 			return err
 		}
-		return tx.InsertSession(ctx, store.Session{TokenHash: hashToken(l.Token), ProgramID: r.ProgramID, OperatorID: r.ID,
-			CSRFToken: l.CSRFToken, CreatedAt: now, LastSeenAt: now, ExpiresAt: l.ExpiresAt})
+		if err := tx.InsertSession(ctx, store.Session{TokenHash: hashToken(l.Token), ProgramID: r.ProgramID, OperatorID: r.ID,
+			CSRFToken: l.CSRFToken, CreatedAt: now, LastSeenAt: now, ExpiresAt: l.ExpiresAt}); err != nil {
+			return err
+		}
+		return record(ctx, tx, r, 200)
 	})
 	return l, err
 }

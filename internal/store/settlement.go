@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/null"
 )

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/internal/failure"
+)
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ProgramID  string
+	ID         string
+	At         time.Time
+	ActorKind  string
+	ActorID    string
+	ActorName  string
+	Action     string
+	TargetType string
+	TargetID   string
+	Method     string
+	Route      string
+	RequestID  string
+	IP         string
+	Status     int
+	Summary    string // JSON
+}
+
+const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, target_type, target_id, method, route, request_id, ip, status, summary`
+
+// InsertAudit adds an entry; entries are never changed.
+func (tx *Tx) InsertAudit(ctx context.Context, e AuditEntry) error {
+	_, err := tx.exec(ctx, `INSERT INTO audit_log (program_id, `+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ProgramID, e.ID, ms(e.At), e.ActorKind, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.Method, e.Route,
+		e.RequestID, e.IP, e.Status, e.Summary)
+	if err != nil {
+		return fmt.Errorf("insert audit entry: %w", err)
+	}
+	return nil
+}
+
+// AuditFilter narrows a programme's audit log; empty fields do not.
+type AuditFilter struct {
+	ActorID, Action, TargetType, TargetID, RequestID string
+	From, To                                         *time.Time // [From, To)
+}
+
+// AuditEntries lists a programme's entries newest first (IDs are time
+// ordered), a page at a time.
+func (c *Conn) AuditEntries(ctx context.Context, programID string, f AuditFilter, p Page) ([]AuditEntry, string, error) {
+	q := `SELECT ` + auditColumns + ` FROM audit_log WHERE program_id = ?`
+	args := []any{programID}
+	for _, w := range []struct{ col, v string }{{"actor_id", f.ActorID}, {"action", f.Action}, {"target_type", f.TargetType},
+		{"target_id", f.TargetID}, {"request_id", f.RequestID}} {
+		if w.v != "" {
+			q += ` AND ` + w.col + ` = ?`
+			args = append(args, w.v)
+		}
+	}
+	if f.From != nil {
+		q += ` AND at >= ?`
+		args = append(args, ms(*f.From))
+	}
+	if f.To != nil {
+		q += ` AND at < ?`
+		args = append(args, ms(*f.To))
+	}
+	if p.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, p.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, p.Limit+1)
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, "", classify(fmt.Errorf("audit entries: %w", err))
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		e.ProgramID = programID
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err)
+	}
+	out, cursor := next(out, p.Limit, func(e AuditEntry) string { return e.ID })
+	return out, cursor, nil
+}
+
+// AuditEntryByID reads one entry of the programme.
+func (c *Conn) AuditEntryByID(ctx context.Context, programID, id string) (AuditEntry, error) {
+	e, err := scanAudit(c.queryRow(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE program_id = ? AND id = ?`, programID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return AuditEntry{}, failure.New(failure.NotFound, "audit entry %s not found", id)
+	}
+	if err != nil {
+		return AuditEntry{}, classify(fmt.Errorf("audit entry %s: %w", id, err))
+	}
+	e.ProgramID = programID
+	return e, nil
+}
+
+func scanAudit(row interface{ Scan(...any) error }) (AuditEntry, error) {
+	var e AuditEntry
+	var at int64
+	err := row.Scan(&e.ID, &at, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID, &e.Method,
+		&e.Route, &e.RequestID, &e.IP, &e.Status, &e.Summary)
+	e.At = fromMS(at)
+	return e, err
+}

@@ -63,7 +63,7 @@ type auditEntry struct {
 func (e *env) audit(query string) []auditEntry {
 	e.t.Helper()
 	var l struct{ Data []auditEntry }
-	e.get("/v1/audit" + query).want(200, &l)
+	e.get("/v1/audit"+query).want(200, &l)
 	return l.Data
 }
 
@@ -90,7 +90,7 @@ func TestAuditLog(t *testing.T) {
 			en.Status != 201 || en.IP == "" || en.Summary["points"] != json.Number("50") && en.Summary["points"] != float64(50) {
 			t.Fatalf("earn entry %+v", en)
 		}
-		raw := string(e.get("/v1/audit/" + en.ID).want(200, nil).Body)
+		raw := string(e.get("/v1/audit/"+en.ID).want(200, nil).Body)
 		if strings.Contains(raw, "13800138000") {
 			t.Fatalf("the entry keeps the phone number: %s", raw)
 		}
@@ -113,7 +113,7 @@ func TestAuditLog(t *testing.T) {
 		if len(ch) != 1 {
 			t.Fatalf("channels.create entries: %+v", ch)
 		}
-		if raw := string(e.get("/v1/audit/" + ch[0].ID).want(200, nil).Body); strings.Contains(raw, "hunter2") || !strings.Contains(raw, `"host"`) {
+		if raw := string(e.get("/v1/audit/"+ch[0].ID).want(200, nil).Body); strings.Contains(raw, "hunter2") || !strings.Contains(raw, `"host"`) {
 			t.Fatalf("channel entry: %s", raw)
 		}
 
@@ -146,7 +146,7 @@ func TestAuditLog(t *testing.T) {
 		if len(logins) != 2 || logins[0].Status != 200 || logins[1].Status != 401 || logins[0].Actor.Kind != "operator" {
 			t.Fatalf("login entries: %+v", logins)
 		}
-		if raw := string(e.get("/v1/audit/" + logins[1].ID).want(200, nil).Body); strings.Contains(raw, "wrong-password") {
+		if raw := string(e.get("/v1/audit/"+logins[1].ID).want(200, nil).Body); strings.Contains(raw, "wrong-password") {
 			t.Fatalf("a login entry keeps the password: %s", raw)
 		}
 

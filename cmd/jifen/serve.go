@@ -74,7 +74,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	programs, evs := a.Programs, a.Events
-	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
+	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, Version: versionString(),
 		Pages: map[string]http.Handler{
 			apidocs.Prefix: apidocs.Handler(),
 			"/console":     webui.Console(),

@@ -160,7 +160,7 @@ func (s *Server) guard(rt route) http.Handler {
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
-	if ok && strings.EqualFold(scheme, auth.SignatureScheme) {
+	if strings.EqualFold(scheme, auth.SignatureScheme) {
 		return s.authenticateSigned(w, r, secret)
 	}
 	if h == "" {

@@ -49,7 +49,7 @@ type Verdict struct {
 	RetryAfter time.Duration // until one token is back (when !OK)
 }
 
-// Take takes one token from the bucket name, made (or changed) to limit.
+// Take takes one token from the bucket name, made (or made anew) to limit.
 // limit.PerSecond must be more than 0.
 func (l *Limiters) Take(name string, limit auth.RateLimit, now time.Time) Verdict {
 	per := rate.Limit(limit.PerSecond)
@@ -59,13 +59,11 @@ func (l *Limiters) Take(name string, limit auth.RateLimit, now time.Time) Verdic
 		l.sweep(now)
 	}
 	b := l.m[name]
-	if b == nil {
+	if b == nil || b.lim.Limit() != per || b.lim.Burst() != limit.Burst {
+		// New, or its limit changed (PATCH /v1/api-keys/{id}): a full
+		// bucket of the new size.
 		b = &bucket{lim: rate.NewLimiter(per, limit.Burst)}
 		l.m[name] = b
-	}
-	if b.lim.Limit() != per || b.lim.Burst() != limit.Burst {
-		b.lim.SetLimitAt(now, per)
-		b.lim.SetBurstAt(now, limit.Burst)
 	}
 	b.used = now
 	v := Verdict{OK: b.lim.AllowN(now, 1), Limit: limit.Burst}

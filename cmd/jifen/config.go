@@ -34,14 +34,17 @@ type Config struct {
 	LogFormat     string // text or json
 	LogLevel      slog.Level
 	MaxBody       int64
-	Scheduler     bool
-	JobTick       time.Duration
-	WriteLanes    int
-	WriteBatch    int
-	ReadConns     int
-	CacheTTL      time.Duration
-	ShutdownFor   time.Duration
-	Pprof         string // listen address of net/http/pprof; empty: off
+	// RateLimit is the token bucket of a key without one of its own
+	// (JIFEN_RATE_LIMIT=<per_second>:<burst>; 0: none).
+	RateLimit   auth.RateLimit
+	Scheduler   bool
+	JobTick     time.Duration
+	WriteLanes  int
+	WriteBatch  int
+	ReadConns   int
+	CacheTTL    time.Duration
+	ShutdownFor time.Duration
+	Pprof       string // listen address of net/http/pprof; empty: off
 	// WebhookDenyPrivate refuses webhook deliveries to loopback and
 	// private addresses.
 	WebhookDenyPrivate bool
@@ -198,6 +201,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&c.LogFormat, "log-format", s.str("JIFEN_LOG_FORMAT", ""), "log format: text or json; default text on a terminal, else json (JIFEN_LOG_FORMAT)")
 	level := fs.String("log-level", s.str("JIFEN_LOG_LEVEL", "info"), "log level: debug, info, warn, error (JIFEN_LOG_LEVEL)")
 	fs.Int64Var(&c.MaxBody, "max-body", s.int64("JIFEN_MAX_BODY", 1<<20), "largest request body in bytes (JIFEN_MAX_BODY)")
+	rateLimit := fs.String("rate-limit", s.str("JIFEN_RATE_LIMIT", "0"), "default rate limit of an API key, <per_second>:<burst>; 0: none (JIFEN_RATE_LIMIT)")
 	fs.BoolVar(&c.Scheduler, "scheduler", s.bool("JIFEN_SCHEDULER", true), "run scheduled jobs on this node (JIFEN_SCHEDULER)")
 	fs.DurationVar(&c.JobTick, "job-tick", s.duration("JIFEN_JOB_TICK", time.Second), "how often the scheduler looks for due jobs (JIFEN_JOB_TICK)")
 	fs.IntVar(&c.WriteLanes, "write-lanes", s.int("JIFEN_WRITE_LANES", 4), "concurrent write transactions on PostgreSQL (JIFEN_WRITE_LANES)")
@@ -217,6 +221,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 		return c, err
 	}
 	s.check(c.LogLevel.UnmarshalText([]byte(*level)) == nil, "log-level", "JIFEN_LOG_LEVEL", *level, "debug, info, warn or error")
+	var rateOK bool
+	c.RateLimit, rateOK = parseRateLimit(*rateLimit)
+	s.check(rateOK, "rate-limit", "JIFEN_RATE_LIMIT", *rateLimit, "0 or <per_second>:<burst>, such as 100:200")
 	c.validate(s)
 	return c, s.err()
 }
@@ -271,4 +278,22 @@ func logger(format string, level slog.Level, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// parseRateLimit reads JIFEN_RATE_LIMIT: "0" (no limit) or
+// "<per_second>:<burst>" with per_second more than 0 and burst at least 1.
+func parseRateLimit(v string) (auth.RateLimit, bool) {
+	if v == "0" {
+		return auth.RateLimit{}, true
+	}
+	ps, b, ok := strings.Cut(v, ":")
+	if !ok {
+		return auth.RateLimit{}, false
+	}
+	perSecond, err1 := strconv.ParseFloat(ps, 64)
+	burst, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || !(perSecond > 0 && perSecond <= 1_000_000) || burst < 1 || burst > 1_000_000 {
+		return auth.RateLimit{}, false
+	}
+	return auth.RateLimit{PerSecond: perSecond, Burst: burst}, true
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jifen/jifen/internal/auth"
 )
 
 // envCase is a variable jifen serve reads: a good value and what it sets,
@@ -53,6 +55,8 @@ var envCases = []envCase{
 		bad: []string{"loud", "verbose"}},
 	{name: "JIFEN_MAX_BODY", good: "2048", got: func(c Config) any { return c.MaxBody }, want: int64(2048),
 		bad: []string{"1e6", "1MiB", "100", "-1"}},
+	{name: "JIFEN_RATE_LIMIT", good: "100:200", got: func(c Config) any { return c.RateLimit }, want: auth.RateLimit{PerSecond: 100, Burst: 200},
+		bad: []string{"100", "0:10", "10:0", "fast", "-1:5", "1:2:3"}},
 	{name: "JIFEN_SCHEDULER", good: "false", got: func(c Config) any { return c.Scheduler }, want: false,
 		bad: []string{"maybe", "off"}},
 	{name: "JIFEN_WEBHOOK_DENY_PRIVATE", good: "1", got: func(c Config) any { return c.WebhookDenyPrivate }, want: true,

@@ -140,7 +140,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 		in.Name = in.Role + " key from jifen keys"
 	}
 	svc := auth.NewService(db, clock.System{}, 0)
-	var key auth.Key
+	var key auth.KeyCreated
 	err = db.Write(ctx, "keys", func(ctx context.Context, tx *store.Tx) (err error) {
 		key, err = svc.Create(ctx, tx, auth.System(*k.program), in)
 		return err
@@ -160,7 +160,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 		desc += " of merchant " + string(key.MerchantID)
 	}
 	fmt.Fprintf(stderr, "Created %s (%q) in program %q. Its secret is shown only this once:\n", desc, key.Name, *k.program)
-	fmt.Fprintln(stdout, key.Secret)
+	fmt.Fprintln(stdout, *key.Secret)
 	return nil
 }
 

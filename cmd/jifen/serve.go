@@ -74,7 +74,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	programs, evs := a.Programs, a.Events
-	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, Version: versionString(),
+	api := httpapi.New(httpapi.Config{App: a, Logger: log, Registry: reg, MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, Version: versionString(),
 		Pages: map[string]http.Handler{
 			apidocs.Prefix: apidocs.Handler(),
 			"/console":     webui.Console(),
@@ -110,7 +110,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		go func() {
 			log.Info("pprof", "addr", cfg.Pprof)
-			if err := http.ListenAndServe(cfg.Pprof, mux); err != nil {
+			// Timeouts like the API's, but long enough to write a CPU
+			// profile or trace of up to two minutes.
+			ps := &http.Server{Addr: cfg.Pprof, Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+				WriteTimeout: 150 * time.Second, IdleTimeout: 120 * time.Second}
+			if err := ps.ListenAndServe(); err != nil {
 				log.Warn("pprof", "err", err)
 			}
 		}()

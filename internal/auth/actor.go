@@ -31,6 +31,8 @@ type Actor struct {
 	MerchantID string // a merchant key's merchant
 	MemberID   string // a member token's member
 	Scope      string // a member token's scope: member (read and act) or read
+	// RateLimit is an API key's own rate limit; nil: the node's default.
+	RateLimit *RateLimit
 }
 
 // IsMember says the actor is a member token, held to its own member.

@@ -7,6 +7,7 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -28,19 +29,66 @@ const (
 	ReadOnly = "readonly" // reads
 )
 
-// Key is an API key as the API shows it. Secret is set only when the key
-// is created.
+// Key is an API key as the API shows it.
 type Key struct {
 	ID         string      `json:"id"`
 	Name       string      `json:"name"`
 	Role       string      `json:"role" api:"enum=admin|merchant|readonly"`
 	MerchantID null.String `json:"merchant_id"`
-	Secret     string      `json:"secret,omitempty" doc:"shown only in the answer that creates the key; only a hash is stored"`
+	PublicKey  null.String `json:"public_key" doc:"base64 Ed25519 public key of a key that signs its requests (docs/security.md); null for a key with a secret"`
+	RateLimit  *RateLimit  `json:"rate_limit" doc:"the key's own token bucket; null: the node's default (JIFEN_RATE_LIMIT)"`
 	CreatedAt  time.Time   `json:"created_at"`
 }
 
+// KeyCreated is a new key with its secret, shown only this once; a key
+// with a public key has none (null).
+type KeyCreated struct {
+	Key
+	Secret *string `json:"secret" doc:"shown only in the answer that creates the key; only a hash is stored; null for a key that signs"`
+}
+
+// RateLimit is a token bucket: per_second tokens a second, at most burst
+// at once. per_second 0 is no limit.
+type RateLimit struct {
+	PerSecond float64 `json:"per_second" api:"min=0,max=1000000"`
+	Burst     int     `json:"burst" api:"min=0,max=1000000"`
+}
+
+// validate checks a rate limit given as field.
+func (r *RateLimit) validate(fs *failure.Fields, field string) {
+	switch {
+	case r == nil:
+	case r.PerSecond < 0 || r.PerSecond > 1_000_000:
+		fs.Add(field+".per_second", "must be 0 (no limit) to 1000000")
+	case r.Burst < 0 || r.Burst > 1_000_000:
+		fs.Add(field+".burst", "must be 1 to 1000000")
+	case r.PerSecond > 0 && r.Burst < 1:
+		fs.Add(field+".burst", "must be at least 1 when per_second is more than 0")
+	}
+}
+
+func (r *RateLimit) store() *store.Rate {
+	if r == nil {
+		return nil
+	}
+	return &store.Rate{PerSecond: r.PerSecond, Burst: r.Burst}
+}
+
+func rateOf(r *store.Rate) *RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
+}
+
 func fromStore(k store.APIKey) Key {
-	return Key{ID: k.ID, Name: k.Name, Role: k.Role, MerchantID: k.MerchantID, CreatedAt: k.CreatedAt}
+	return Key{ID: k.ID, Name: k.Name, Role: k.Role, MerchantID: k.MerchantID, PublicKey: k.PublicKey,
+		RateLimit: rateOf(k.Rate), CreatedAt: k.CreatedAt}
+}
+
+func actorOf(k store.APIKey) Actor {
+	return Actor{ProgramID: k.ProgramID, Kind: KindAPIKey, ID: k.ID, Name: k.Name, Role: k.Role,
+		MerchantID: string(k.MerchantID), RateLimit: rateOf(k.Rate)}
 }
 
 // Hash is what is stored of a secret.
@@ -68,6 +116,7 @@ type Service struct {
 
 type cachedKey struct {
 	a   Actor
+	pub ed25519.PublicKey // a signing key's
 	err error
 	at  time.Time
 }
@@ -92,28 +141,62 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 	if err != nil && failure.KindOf(err) != failure.NotFound {
 		return Actor{}, err // the database is away: do not remember that
 	}
-	a := Actor{ProgramID: k.ProgramID, Kind: KindAPIKey, ID: k.ID, Name: k.Name, Role: k.Role, MerchantID: string(k.MerchantID)}
+	a := actorOf(k)
+	s.remember(h, cachedKey{a: a, err: err, at: now})
+	return a, err
+}
+
+// AuthenticateSigned finds the live key a signed request names, with its
+// public key. An unknown key, or one without a public key, is
+// failure.NotFound.
+func (s *Service) AuthenticateSigned(ctx context.Context, keyID string) (Actor, ed25519.PublicKey, error) {
+	ck := "id:" + keyID
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.cache[ck]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < s.ttl {
+		return c.a, c.pub, c.err
+	}
+	k, err := s.db.Read().APIKeyByID(ctx, keyID)
+	if err != nil && failure.KindOf(err) != failure.NotFound {
+		return Actor{}, nil, err
+	}
+	var pub ed25519.PublicKey
+	if err == nil {
+		if pub, err = ParsePublicKey(string(k.PublicKey)); err != nil {
+			err = failure.New(failure.NotFound, "key %s does not sign", keyID)
+		}
+	}
+	a := actorOf(k)
+	s.remember(ck, cachedKey{a: a, pub: pub, err: err, at: now})
+	return a, pub, err
+}
+
+func (s *Service) remember(k string, c cachedKey) {
 	s.mu.Lock()
 	if len(s.cache) > 100_000 {
 		clear(s.cache) // a flood of random secrets must not grow memory
 	}
-	s.cache[h] = cachedKey{a, err, now}
+	s.cache[k] = c
 	s.mu.Unlock()
-	return a, err
 }
 
-// forget drops a cached key.
-func (s *Service) forget(hash string) {
+// forget drops a cached key, by the hash of its secret and by its ID.
+func (s *Service) forget(hash, keyID string) {
 	s.mu.Lock()
 	delete(s.cache, hash)
+	delete(s.cache, "id:"+keyID)
 	s.mu.Unlock()
 }
 
 // CreateInput is a request for a new key.
 type CreateInput struct {
-	Name       string `json:"name" api:"minlen=1,maxlen=100"`
-	Role       string `json:"role" api:"enum=admin|merchant|readonly"`
-	MerchantID string `json:"merchant_id,omitempty" doc:"required for a merchant key, refused for the others"`
+	Name       string     `json:"name" api:"minlen=1,maxlen=100"`
+	Role       string     `json:"role" api:"enum=admin|merchant|readonly"`
+	MerchantID string     `json:"merchant_id,omitempty" doc:"required for a merchant key, refused for the others"`
+	PublicKey  string     `json:"public_key,omitempty" doc:"base64 of a 32-byte Ed25519 public key: the key then has no secret and authenticates only by signing its requests"`
+	RateLimit  *RateLimit `json:"rate_limit,omitempty" doc:"the key's own token bucket; without it the node's default (JIFEN_RATE_LIMIT) applies"`
 }
 
 // Validate checks the input on its own.
@@ -132,41 +215,89 @@ func (in CreateInput) Validate() error {
 	default:
 		fs.Add("role", "must be admin, merchant or readonly")
 	}
+	if in.PublicKey != "" {
+		if _, err := ParsePublicKey(in.PublicKey); err != nil {
+			fs.Add("public_key", "%s", err.Error())
+		}
+	}
+	in.RateLimit.validate(&fs, "rate_limit")
 	return fs.Err()
 }
 
-// Create makes a key; the returned Key carries its secret, shown only now.
-func (s *Service) Create(ctx context.Context, tx *store.Tx, a Actor, in CreateInput) (Key, error) {
+// Create makes a key; the answer carries its secret, shown only now (none
+// for a key with a public key).
+func (s *Service) Create(ctx context.Context, tx *store.Tx, a Actor, in CreateInput) (KeyCreated, error) {
 	return create(ctx, tx, a.ProgramID, in, NewSecret(), s.clock.Now())
 }
 
-func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput, secret string, now time.Time) (Key, error) {
+func create(ctx context.Context, tx *store.Tx, programID string, in CreateInput, secret string, now time.Time) (KeyCreated, error) {
 	if err := in.Validate(); err != nil {
-		return Key{}, err
+		return KeyCreated{}, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	var fs failure.Fields
 	if in.Role == Merchant {
 		if _, err := tx.Merchant(ctx, programID, in.MerchantID); err != nil {
 			if failure.KindOf(err) != failure.NotFound {
-				return Key{}, err
+				return KeyCreated{}, err
 			}
 			fs.Add("merchant_id", "no such merchant")
 		}
 	}
 	if err := fs.Err(); err != nil {
-		return Key{}, err
+		return KeyCreated{}, err
 	}
 	k := store.APIKey{
 		ID: id.New("key"), ProgramID: programID, Name: in.Name, Role: in.Role,
-		MerchantID: null.String(in.MerchantID), SecretHash: Hash(secret), CreatedAt: now,
+		MerchantID: null.String(in.MerchantID), SecretHash: Hash(secret), PublicKey: null.String(in.PublicKey),
+		Rate: in.RateLimit.store(), CreatedAt: now,
+	}
+	out := KeyCreated{Secret: &secret}
+	if in.PublicKey != "" {
+		// No secret: a hash no secret has (Hash gives 64 hex digits).
+		k.SecretHash, out.Secret = "signing:"+k.ID, nil
 	}
 	if err := tx.InsertAPIKey(ctx, k); err != nil {
+		return KeyCreated{}, err
+	}
+	out.Key = fromStore(k)
+	return out, nil
+}
+
+// Patch changes a key: its name, its rate limit (which this node applies
+// from the next request).
+type Patch struct {
+	Name      *string    `json:"name,omitempty" api:"minlen=1,maxlen=100"`
+	RateLimit *RateLimit `json:"rate_limit,omitempty" doc:"the key's own token bucket from now on; per_second 0: not limited"`
+}
+
+// Update applies a patch to a key.
+func (s *Service) Update(ctx context.Context, tx *store.Tx, a Actor, keyID string, p Patch) (Key, error) {
+	var fs failure.Fields
+	if p.Name != nil {
+		input.Name(&fs, "name", *p.Name, 100)
+	}
+	p.RateLimit.validate(&fs, "rate_limit")
+	if err := fs.Err(); err != nil {
 		return Key{}, err
 	}
-	out := fromStore(k)
-	out.Secret = secret
-	return out, nil
+	k, err := tx.APIKey(ctx, a.ProgramID, keyID)
+	if err != nil {
+		return Key{}, err
+	}
+	name, rate := k.Name, k.Rate
+	if p.Name != nil {
+		name = strings.TrimSpace(*p.Name)
+	}
+	if p.RateLimit != nil {
+		rate = p.RateLimit.store()
+	}
+	k, err = tx.SetAPIKey(ctx, a.ProgramID, keyID, name, rate)
+	if err != nil {
+		return Key{}, err
+	}
+	tx.After(func() { s.forget(k.SecretHash, k.ID) })
+	return fromStore(k), nil
 }
 
 // List returns a program's keys, newest first.
@@ -189,7 +320,7 @@ func (s *Service) Delete(ctx context.Context, tx *store.Tx, a Actor, keyID strin
 	if err != nil {
 		return err
 	}
-	tx.After(func() { s.forget(hash) })
+	tx.After(func() { s.forget(hash, keyID) })
 	return nil
 }
 

@@ -143,7 +143,7 @@ func (d *run) setup(ctx context.Context) (Result, error) {
 		if err != nil {
 			return err
 		}
-		res.OperatorEmail, res.OperatorPassword, res.APIKey = OperatorEmail, OperatorPassword, key.Secret
+		res.OperatorEmail, res.OperatorPassword, res.APIKey = OperatorEmail, OperatorPassword, *key.Secret
 		_, err = a.Programs.CreateCurrency(ctx, tx, sys, program.CurrencyInput{Code: "coins", Name: "茶币 Tea coins",
 			Spendable: ptr(true)})
 		return err

@@ -38,6 +38,10 @@ const (
 	AccountLocked                   // account_locked: too many failed logins; Retry-After
 	CSRFFailed                      // csrf_failed: a session's write without its X-CSRF-Token
 	TokenExpired                    // token_expired: a member token past its expiry
+	RateLimited                     // rate_limited: over a rate limit; Retry-After
+	BadSignature                    // bad_signature: a signed request's header or signature is wrong
+	StaleRequest                    // stale_request: a signed request's ts is more than 300 s from now
+	ReplayedRequest                 // replayed_request: a signed request's nonce was used before
 )
 
 // kinds is the API's error vocabulary: code, status and title per kind.
@@ -67,6 +71,10 @@ var kinds = [...]struct {
 	AccountLocked:       {"account_locked", 423, "Account locked"},
 	CSRFFailed:          {"csrf_failed", 403, "CSRF check failed"},
 	TokenExpired:        {"token_expired", 401, "Token expired"},
+	RateLimited:         {"rate_limited", 429, "Rate limited"},
+	BadSignature:        {"bad_signature", 401, "Bad signature"},
+	StaleRequest:        {"stale_request", 401, "Stale request"},
+	ReplayedRequest:     {"replayed_request", 401, "Replayed request"},
 }
 
 // Code is the kind's stable machine-readable code (validation_failed, …).

@@ -35,6 +35,7 @@ func spec(action, target string, from ...string) auditSpec { return auditSpec{ac
 var audited = map[string]auditSpec{
 	"POST /v1/api-keys":                           spec("api_keys.create", "api_key"),
 	"DELETE /v1/api-keys/{id}":                    spec("api_keys.revoke", "api_key", "id"),
+	"PATCH /v1/api-keys/{id}":                     spec("api_keys.update", "api_key", "id"),
 	"PUT /v1/audience/settings":                   spec("audience.settings", "program"),
 	"POST /v1/channels":                           spec("channels.create", "channel"),
 	"PATCH /v1/channels/{id}":                     spec("channels.update", "channel", "id"),

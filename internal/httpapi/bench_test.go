@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/store/storetest"
 )
 
@@ -225,6 +226,46 @@ func BenchmarkMemberReference(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkAuthPath is GET /v1/ping (authentication, no database read)
+// with a bearer key and signed with Ed25519: the cost of a signed
+// request is its verification and its nonce's insert (a write).
+func BenchmarkAuthPath(b *testing.B) {
+	backends := []storetest.Backend{storetest.SQLite}
+	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
+		backends = append(backends, storetest.Postgres(dsn))
+	}
+	for _, be := range backends {
+		b.Run(be.Name, func(b *testing.B) {
+			e := newEnv(b, be)
+			e.clock.Set(time.Now())
+			s := e.signingKey(auth.Admin)
+			do := func(b *testing.B, authz func(req *http.Request)) {
+				for b.Loop() {
+					req, _ := http.NewRequest("GET", e.srv.URL+"/v1/ping", nil)
+					authz(req)
+					res, err := e.client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Fatalf("status %d", res.StatusCode)
+					}
+				}
+			}
+			b.Run("bearer", func(b *testing.B) {
+				do(b, func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+e.admin) })
+			})
+			b.Run("signed", func(b *testing.B) {
+				do(b, func(req *http.Request) {
+					req.Header.Set("Authorization", auth.Sign(s.priv, s.id, "GET", "/v1/ping", e.clock.Now().Unix(), newNonce(), nil))
+				})
+			})
 		})
 	}
 }

@@ -305,6 +305,7 @@ var contractCodes = []string{
 	"unauthenticated", "forbidden", "not_found", "validation_failed", "insufficient_points",
 	"limit_exceeded", "conflict", "member_exists", "idempotency_conflict", "payload_too_large",
 	"bad_request", "method_not_allowed", "out_of_stock", "not_started", "ended",
+	"rate_limited", "bad_signature", "stale_request", "replayed_request",
 }
 
 func TestMain(m *testing.M) {

@@ -116,6 +116,19 @@ func TestHeaders(t *testing.T) {
 	if id := r.Header.Get("X-Request-Id"); id == "no spaces allowed" || id == "" {
 		t.Errorf("bad request id kept: %q", id)
 	}
+	if id := e.call(e.admin, "GET", "/v1/program", nil, "X-Request-Id", strings.Repeat("a", 65)).Header.Get("X-Request-Id"); id == strings.Repeat("a", 65) || id == "" {
+		t.Errorf("a 65-character request id kept: %q", id)
+	}
+	// Refusals carry them too.
+	r = e.call("", "GET", "/v1/program", nil, "X-Request-Id", "refused.1")
+	r.wantProblem(401, "unauthenticated")
+	for h, want := range map[string]string{
+		"X-Request-Id": "refused.1", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+	} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("401: %s = %q, want %q", h, got, want)
+		}
+	}
 	e.call("", "GET", "/healthz", nil).want(200, nil)
 	e.call("", "GET", "/readyz", nil).want(200, nil)
 	m := e.call("", "GET", "/metrics", nil).want(200, nil)

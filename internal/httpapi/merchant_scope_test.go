@@ -84,6 +84,7 @@ var merchantScope = map[string]struct {
 	"GET /v1/audit":                            {rule: adminOnly},
 	"GET /v1/audit/{id}":                       {rule: adminOnly},
 	"POST /v1/api-keys":                        {rule: adminOnly},
+	"PATCH /v1/api-keys/{id}":                  {rule: adminOnly},
 	"DELETE /v1/api-keys/{id}":                 {rule: adminOnly},
 	"GET /v1/merchants":                        {rule: shared},
 	"POST /v1/merchants":                       {rule: adminOnly},

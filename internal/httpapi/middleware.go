@@ -124,7 +124,7 @@ func requestLogger(r *http.Request, fallback *slog.Logger) *slog.Logger {
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.access != public {
-			a, err := s.authenticate(r)
+			a, err := s.authenticate(w, r)
 			if err != nil {
 				s.problem(w, r, err)
 				return
@@ -139,6 +139,10 @@ func (s *Server) guard(rt route) http.Handler {
 					" key; this is a "+a.Role+" key"))
 				return
 			}
+			if err := s.limit(w, a); err != nil {
+				s.problem(w, r, err)
+				return
+			}
 			ctx := context.WithValue(r.Context(), keyActor, a)
 			ctx = context.WithValue(ctx, keyLogger, requestLogger(r, s.log).With("program", a.ProgramID, "key", a.ID))
 			r = r.WithContext(ctx)
@@ -150,11 +154,15 @@ func (s *Server) guard(rt route) http.Handler {
 }
 
 // authenticate finds who a request acts for: an API key (Authorization:
-// Bearer) or, without one, a console session (its cookie; a write must
-// also carry the session's X-CSRF-Token).
-func (s *Server) authenticate(r *http.Request) (auth.Actor, error) {
+// Bearer, or Jifen-Ed25519 for a signed request) or, without one, a
+// console session (its cookie; a write must also carry the session's
+// X-CSRF-Token).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
+	if strings.EqualFold(scheme, auth.SignatureScheme) {
+		return s.authenticateSigned(w, r, secret)
+	}
 	if h == "" {
 		if tok := sessionToken(r); tok != "" {
 			return s.app.Operators.Authenticate(r.Context(), tok, r.Method, r.Header.Get("X-CSRF-Token"))
@@ -200,7 +208,7 @@ func (s *Server) program(r *http.Request) (program.Program, error) {
 // notFound answers every /v1 path that no route matches: 405 when the path
 // exists with other methods, else 404; without a key, 401 first.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.authenticate(r); err != nil {
+	if _, err := s.authenticate(w, r); err != nil {
 		s.problem(w, r, err)
 		return
 	}

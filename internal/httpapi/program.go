@@ -25,9 +25,11 @@ func (s *Server) registerProgram() {
 		out: program.Merchant{}, status: 200, handler: s.getMerchant})
 
 	s.handle(route{method: "POST", path: "/v1/api-keys", access: admin, tag: "program", summary: "Create an API key",
-		in: auth.CreateInput{}, out: auth.Key{}, status: 201, handler: s.createKey})
+		in: auth.CreateInput{}, out: auth.KeyCreated{}, status: 201, handler: s.createKey})
 	s.handle(route{method: "GET", path: "/v1/api-keys", access: admin, tag: "program", summary: "List API keys",
 		out: listBody[auth.Key]{}, status: 200, query: pageParams, handler: s.listKeys})
+	s.handle(route{method: "PATCH", path: "/v1/api-keys/{id}", access: admin, tag: "program", summary: "Change an API key's name or rate limit",
+		in: auth.Patch{}, out: auth.Key{}, status: 200, handler: s.patchKey})
 	s.handle(route{method: "DELETE", path: "/v1/api-keys/{id}", access: admin, tag: "program", summary: "Delete an API key",
 		status: 204, handler: s.deleteKey})
 }
@@ -111,6 +113,17 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return list(w, ks, next)
+}
+
+func (s *Server) patchKey(w http.ResponseWriter, r *http.Request) error {
+	in, err := decode[auth.Patch](s, w, r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.write(w, r, 200, programLane(r), func(ctx context.Context, tx *store.Tx) (any, error) {
+		return s.app.Auth.Update(ctx, tx, actor(r), id, in)
+	})
 }
 
 func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {

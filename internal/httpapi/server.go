@@ -29,7 +29,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
-	Version string
+	// RateLimit is the token bucket of an API key without one of its own
+	// (JIFEN_RATE_LIMIT); the zero value is no limit.
+	RateLimit auth.RateLimit
+	Version   string
 	// Pages are the web pages the binary serves beside the API, by the
 	// path they are mounted at: "/docs" (internal/apidocs), "/console" and
 	// "/m" (internal/webui). Each gets its path and everything under it.
@@ -50,7 +53,10 @@ type Server struct {
 	reg      *prometheus.Registry
 	maxBody  int64
 	version  string
-	pages    map[string]http.Handler
+
+	rateLimit auth.RateLimit
+	limiters  *Limiters
+	pages     map[string]http.Handler
 
 	mux     *http.ServeMux
 	routes  []route
@@ -76,6 +82,7 @@ func New(cfg Config) *Server {
 		reg: cfg.Registry, maxBody: cfg.MaxBody, version: cfg.Version, mux: http.NewServeMux(),
 	}
 	s.pages = cfg.Pages
+	s.rateLimit, s.limiters = cfg.RateLimit, NewLimiters()
 	s.metrics = newMetrics(cfg.Registry, a.DB)
 	s.register()
 	s.openapi = buildOpenAPI(s.routes, cfg.Version)

@@ -77,6 +77,9 @@ func NewScheduler(db *store.DB, programs *program.Service, clk clock.Clock, log 
 		{Name: "purge-idempotency", Every: time.Hour, Global: true, Run: func(ctx context.Context, _ program.Program, now time.Time) error {
 			return PurgeIdempotency(ctx, db, now)
 		}},
+		{Name: "purge-nonces", Every: time.Minute, Global: true, Run: func(ctx context.Context, _ program.Program, now time.Time) error {
+			return PurgeNonces(ctx, db, now)
+		}},
 	}
 	return s
 }
@@ -166,6 +169,27 @@ func PurgeIdempotency(ctx context.Context, db *store.DB, now time.Time) error {
 		var n int64
 		err := db.Write(ctx, "job:purge", func(ctx context.Context, tx *store.Tx) (err error) {
 			n, err = tx.PurgeIdempotent(ctx, cutoff, 1000)
+			return err
+		})
+		if err != nil || n < 1000 {
+			return err
+		}
+	}
+}
+
+// NonceTTL is how long the nonces of signed requests are kept: longer
+// than the 300-second window either side of now in which a signed
+// request is accepted, so a nonce is never forgotten while its request
+// could still be replayed.
+const NonceTTL = 15 * time.Minute
+
+// PurgeNonces deletes the nonces of signed requests older than NonceTTL.
+func PurgeNonces(ctx context.Context, db *store.DB, now time.Time) error {
+	cutoff := now.Add(-NonceTTL)
+	for {
+		var n int64
+		err := db.Write(ctx, "job:purge-nonces", func(ctx context.Context, tx *store.Tx) (err error) {
+			n, err = tx.PurgeNonces(ctx, cutoff, 1000)
 			return err
 		})
 		if err != nil || n < 1000 {

@@ -19,23 +19,49 @@ type APIKey struct {
 	Role       string
 	MerchantID null.String
 	SecretHash string
-	CreatedAt  time.Time
+	// PublicKey is the base64 Ed25519 public key of a key that signs its
+	// requests; such a key has no secret.
+	PublicKey null.String
+	// Rate is the key's own rate limit; nil: the node's default.
+	Rate      *Rate
+	CreatedAt time.Time
 }
 
-const keyColumns = `id, program_id, name, role, merchant_id, secret_hash, created_at`
+// Rate is a token bucket: PerSecond tokens a second, at most Burst held.
+// PerSecond 0 is no limit.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+const keyColumns = `id, program_id, name, role, merchant_id, secret_hash, public_key, rate_per_second, rate_burst, created_at`
 
 func scanKey(row interface{ Scan(...any) error }) (APIKey, error) {
 	var k APIKey
 	var created int64
-	err := row.Scan(&k.ID, &k.ProgramID, &k.Name, &k.Role, &k.MerchantID, &k.SecretHash, &created)
+	var perSecond sql.NullFloat64
+	var burst sql.NullInt64
+	err := row.Scan(&k.ID, &k.ProgramID, &k.Name, &k.Role, &k.MerchantID, &k.SecretHash, &k.PublicKey, &perSecond, &burst, &created)
 	k.CreatedAt = fromMS(created)
+	if perSecond.Valid {
+		k.Rate = &Rate{PerSecond: perSecond.Float64, Burst: int(burst.Int64)}
+	}
 	return k, err
+}
+
+// rateArgs are the rate columns' values.
+func rateArgs(r *Rate) (any, any) {
+	if r == nil {
+		return nil, nil
+	}
+	return r.PerSecond, int64(r.Burst)
 }
 
 // InsertAPIKey stores a key.
 func (tx *Tx) InsertAPIKey(ctx context.Context, k APIKey) error {
-	_, err := tx.exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.ProgramID, k.Name, k.Role, k.MerchantID, k.SecretHash, ms(k.CreatedAt))
+	perSecond, burst := rateArgs(k.Rate)
+	_, err := tx.exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.ProgramID, k.Name, k.Role, k.MerchantID, k.SecretHash, k.PublicKey, perSecond, burst, ms(k.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert api key: %w", err)
 	}
@@ -50,6 +76,46 @@ func (c *Conn) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	}
 	if err != nil {
 		return APIKey{}, classify(fmt.Errorf("api key: %w", err))
+	}
+	return k, nil
+}
+
+// APIKeyByID finds a live key by its ID, in any programme (a signed
+// request names its key).
+func (c *Conn) APIKeyByID(ctx context.Context, id string) (APIKey, error) {
+	k, err := scanKey(c.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ? AND deleted_at IS NULL`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, failure.New(failure.NotFound, "no such key")
+	}
+	if err != nil {
+		return APIKey{}, classify(fmt.Errorf("api key: %w", err))
+	}
+	return k, nil
+}
+
+// SetAPIKey changes a live key's name and rate limit; it returns the key
+// as it now is.
+func (tx *Tx) SetAPIKey(ctx context.Context, programID, id, name string, rate *Rate) (APIKey, error) {
+	perSecond, burst := rateArgs(rate)
+	res, err := tx.exec(ctx, `UPDATE api_keys SET name = ?, rate_per_second = ?, rate_burst = ?
+		WHERE program_id = ? AND id = ? AND deleted_at IS NULL`, name, perSecond, burst, programID, id)
+	if err != nil {
+		return APIKey{}, fmt.Errorf("update api key %s: %w", id, err)
+	}
+	if affected(res) == 0 {
+		return APIKey{}, failure.New(failure.NotFound, "api key %s not found", id)
+	}
+	return tx.APIKey(ctx, programID, id)
+}
+
+// APIKey reads a live key of a programme.
+func (tx *Tx) APIKey(ctx context.Context, programID, id string) (APIKey, error) {
+	k, err := scanKey(tx.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE program_id = ? AND id = ? AND deleted_at IS NULL`, programID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIKey{}, failure.New(failure.NotFound, "api key %s not found", id)
+	}
+	if err != nil {
+		return APIKey{}, classify(fmt.Errorf("api key %s: %w", id, err))
 	}
 	return k, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jifen/jifen/internal/audience"
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/campaign"
 	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
@@ -72,6 +73,8 @@ type App struct {
 	Messages *message.Service
 	// Webhooks: subscriptions, the delivery log, the expiry notices.
 	Webhooks *webhook.Service
+	// Campaigns: segment → actions with a control group, and their reports.
+	Campaigns *campaign.Service
 }
 
 // New builds the services.
@@ -103,5 +106,9 @@ func New(cfg Config) *App {
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Campaigns = campaign.NewService(cfg.DB, a.Programs, a.Audience, a.Messages, cfg.Clock)
+	// Joins and tier changes fire their campaigns right after the commit.
+	cfg.DB.Subscribe(store.SignalJoined, a.Campaigns.Joined)
+	cfg.DB.Subscribe(store.SignalTierChanged, a.Campaigns.TierChanged)
 	return a
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jifen/jifen/internal/auth"
@@ -111,6 +112,7 @@ func (s *Service) run(ctx context.Context, p program.Program, asOf time.Time, on
 
 func (s *Service) runCampaign(ctx context.Context, p program.Program, c Campaign, occs []occurrence, memberID string, asOf time.Time, res *RunResult) error {
 	var in map[string]bool
+	var todo []occurrence
 	for _, o := range occs {
 		if memberID != "" && o.memberID != memberID {
 			continue
@@ -131,13 +133,35 @@ func (s *Service) runCampaign(ctx context.Context, p program.Program, c Campaign
 				continue
 			}
 		}
-		group, err := s.act(ctx, p, c, o, asOf)
-		if err != nil {
-			return err
-		}
-		res.add(group)
+		todo = append(todo, o)
 	}
-	return nil
+	// Members act in transactions of their own, several at once so that
+	// the writer batches them.
+	var mu sync.Mutex
+	var first error
+	work := make(chan occurrence)
+	var wg sync.WaitGroup
+	for range min(8, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				group, err := s.act(ctx, p, c, o, asOf)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				res.add(group)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, o := range todo {
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	return first
 }
 
 // segment is the members of the campaign's segment now: all of them, or

@@ -330,3 +330,103 @@ func TestCampaignBudget(t *testing.T) {
 		e.verify()
 	})
 }
+
+// The report against a hand-computed fixture: of the treated members two
+// convert within the window, of the control members one; an order after
+// the window and an event of another type do not count.
+func TestCampaignReport(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		for i := range 20 {
+			e.newMember(map[string]any{"external_id": fmt.Sprint("m", i)})
+		}
+		var seg struct{ ID string }
+		e.post("/v1/segments", map[string]any{"name": "all", "condition": "member.status == 'active'"}).want(201, &seg)
+		c := e.campaign(map[string]any{"schedule": map[string]any{"kind": "once"}, "control_percent": 50, "segment_id": seg.ID,
+			"conversion": map[string]any{"days": 7}})
+		r := e.runCampaigns()
+		treated, control := e.campaignMembers(c.ID, "treated"), e.campaignMembers(c.ID, "control")
+		if r.Treated+r.Control != 20 || len(treated) < 3 || len(control) < 2 {
+			t.Fatalf("run %+v: treated %d, control %d", r, len(treated), len(control))
+		}
+		e.clock.Advance(24 * time.Hour)
+		for i, m := range []string{treated[0].MemberID, treated[1].MemberID, control[0].MemberID} {
+			e.post("/v1/events", map[string]any{"id": fmt.Sprint("o", i), "type": "order.paid", "member": m, "data": map[string]any{"order_id": fmt.Sprint("o", i), "amount": 100}}).want(201, nil)
+		}
+		e.post("/v1/events", map[string]any{"id": "v", "type": "page.viewed", "member": treated[2].MemberID, "data": map[string]any{}}).want(201, nil)
+		e.clock.Advance(8 * 24 * time.Hour)
+		e.post("/v1/events", map[string]any{"id": "late", "type": "order.paid", "member": control[1].MemberID, "data": map[string]any{"order_id": "late", "amount": 100}}).want(201, nil)
+		var rep cmReport
+		e.get("/v1/campaigns/"+c.ID+"/report").want(200, &rep)
+		nt, nc := int64(len(treated)), int64(len(control))
+		rate := func(a, b int64) string { return fmt.Sprintf("%.4f", float64(a)/float64(b)) }
+		if rep.Treated.Members != nt || rep.Treated.Converted != 2 || *rep.Treated.ConversionRate != rate(2, nt) ||
+			rep.Control.Members != nc || rep.Control.Converted != 1 || *rep.Control.ConversionRate != rate(1, nc) {
+			t.Fatalf("report %+v %+v, with %d treated and %d control", rep.Treated, rep.Control, nt, nc)
+		}
+		if want := fmt.Sprintf("%.4f", 2/float64(nt)-1/float64(nc)); rep.Uplift == nil || *rep.Uplift != want {
+			t.Fatalf("uplift %v, want %s", rep.Uplift, want)
+		}
+		if rep.PointsGranted != 10*nt || rep.BudgetLeft != nil {
+			t.Fatalf("report %+v", rep)
+		}
+		var rows struct {
+			Data []struct {
+				CampaignID     string  `json:"campaign_id"`
+				Treated        int64   `json:"treated"`
+				Control        int64   `json:"control"`
+				ConversionRate *string `json:"conversion_rate"`
+				Uplift         *string `json:"uplift"`
+			}
+		}
+		e.get("/v1/reports/campaigns").want(200, &rows)
+		if len(rows.Data) != 1 || rows.Data[0].CampaignID != c.ID || rows.Data[0].Treated != nt || rows.Data[0].Control != nc ||
+			*rows.Data[0].Uplift != *rep.Uplift {
+			t.Fatalf("campaigns report %+v", rows.Data)
+		}
+		csv := e.call(e.admin, "GET", "/v1/reports/campaigns?format=csv", nil)
+		if !strings.HasPrefix(string(csv.Body), "\ufeffcampaign_id,name,treated,control,points_granted,coupons_issued,messages_sent,conversion_rate,uplift\r\n") {
+			t.Fatalf("csv %q", csv.Body)
+		}
+	})
+}
+
+// A merchant's campaign: its key sees only its own, and the points it
+// grants are the merchant's (the lot's issuer).
+func TestCampaignMerchant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		var ma, mb struct{ ID string }
+		e.post("/v1/merchants", map[string]any{"name": "A"}).want(201, &ma)
+		e.post("/v1/merchants", map[string]any{"name": "B"}).want(201, &mb)
+		keyA, keyB := e.key("merchant", ma.ID), e.key("merchant", mb.ID)
+		m := e.newMember(nil)
+		var c campaignObj
+		body := map[string]any{"name": "A's", "schedule": map[string]any{"kind": "once"}, "actions": []any{map[string]any{"kind": "grant_points", "points": 7}}}
+		e.call(keyB, "POST", "/v1/campaigns", map[string]any{"name": "x", "schedule": map[string]any{"kind": "once"},
+			"actions": []any{map[string]any{"kind": "grant_points", "points": 7}}, "merchant_id": ma.ID}).wantProblem(403, "forbidden")
+		e.call(keyA, "POST", "/v1/campaigns", body).want(201, &c)
+		if c.MerchantID == nil || *c.MerchantID != ma.ID {
+			t.Fatalf("A's campaign %+v", c)
+		}
+		e.call(keyB, "GET", "/v1/campaigns/"+c.ID, nil).wantProblem(404, "not_found")
+		e.call(keyB, "POST", "/v1/campaigns/"+c.ID+"/activate", nil).wantProblem(404, "not_found")
+		var list struct{ Data []campaignObj }
+		e.call(keyB, "GET", "/v1/campaigns", nil).want(200, &list)
+		if len(list.Data) != 0 {
+			t.Fatalf("B sees %+v", list.Data)
+		}
+		e.call(keyA, "POST", "/v1/campaigns/"+c.ID+"/activate", nil).want(200, &c)
+		e.runCampaigns()
+		var lots struct {
+			Data []struct {
+				Points     int64   `json:"amount"`
+				MerchantID *string `json:"merchant_id"`
+			}
+		}
+		e.get("/v1/members/"+m.ID+"/lots").want(200, &lots)
+		if len(lots.Data) != 1 || lots.Data[0].MerchantID == nil || *lots.Data[0].MerchantID != ma.ID {
+			t.Fatalf("lots %+v: the campaign's merchant issues its points", lots.Data)
+		}
+	})
+}

@@ -365,7 +365,10 @@ func (s *Service) treat(ctx context.Context, tx *store.Tx, p program.Program, c 
 			var k coupon.Coupon
 			if k, err = coupon.Issue(ctx, tx, p, a.CouponTemplateID, out.MemberID, FromCampaign, now); err == nil {
 				out.CouponCode = null.String(k.Code)
-				vals["coupon.code"], vals["coupon.name"] = k.Code, k.TemplateID
+				vals["coupon.code"] = k.Code
+				if t, err := tx.CouponTemplate(ctx, p.ID, k.TemplateID); err == nil {
+					vals["coupon.name"] = t.Name
+				}
 				vals["coupon.valid_until"] = k.ValidUntil.In(p.Location).Format(time.DateOnly)
 			}
 		case SendMessage:

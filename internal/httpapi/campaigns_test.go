@@ -430,3 +430,38 @@ func TestCampaignMerchant(t *testing.T) {
 		}
 	})
 }
+
+// A coupon and a message in the member's transaction: the message names
+// the campaign and carries the coupon's code.
+func TestCampaignCouponAndMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		m := e.newMember(nil)
+		var tpl, ch, mt struct{ ID string }
+		e.post("/v1/coupon-templates", map[string]any{"name": "5 off", "kind": "amount_off", "value": 500}).want(201, &tpl)
+		e.post("/v1/channels", map[string]any{"name": "hook", "kind": "webhook", "config": map[string]any{"url": "https://example.com/h"}}).want(201, &ch)
+		e.post("/v1/message-templates", map[string]any{"name": "t", "body": "{{campaign.name}}: {{coupon.name}} {{coupon.code}}"}).want(201, &mt)
+		c := e.campaign(map[string]any{"name": "welcome", "schedule": map[string]any{"kind": "once"}, "actions": []any{
+			map[string]any{"kind": "issue_coupon", "coupon_template_id": tpl.ID},
+			map[string]any{"kind": "send_message", "channel_id": ch.ID, "template_id": mt.ID}}})
+		if r := e.runCampaigns(); r.Treated != 1 {
+			t.Fatalf("run %+v", r)
+		}
+		var msgs struct {
+			Data []struct {
+				MemberID   string `json:"member_id"`
+				CampaignID string `json:"campaign_id"`
+				Body       string `json:"body"`
+			}
+		}
+		e.get("/v1/messages?campaign_id="+c.ID).want(200, &msgs)
+		if len(msgs.Data) != 1 || msgs.Data[0].MemberID != m.ID || !strings.HasPrefix(msgs.Data[0].Body, "welcome: 5 off ") || len(msgs.Data[0].Body) < 18 {
+			t.Fatalf("messages %+v", msgs.Data)
+		}
+		var rep cmReport
+		e.get("/v1/campaigns/"+c.ID+"/report").want(200, &rep)
+		if rep.CouponsIssued != 1 || rep.Treated.Members != 1 || rep.Uplift != nil {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+}

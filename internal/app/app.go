@@ -39,7 +39,8 @@ type Config struct {
 	// CacheTTL is how long a node trusts its copy of keys, programme
 	// settings and rules changed on another node (default 2 s).
 	CacheTTL time.Duration
-	// Random is the lottery's source of randomness (crypto/rand when nil).
+	// Random is the lottery's and the campaigns' control draws' source of
+	// randomness (crypto/rand when nil; a demo seeds one).
 	Random io.Reader
 }
 
@@ -106,7 +107,7 @@ func New(cfg Config) *App {
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
-	a.Campaigns = campaign.NewService(cfg.DB, a.Programs, a.Audience, a.Messages, cfg.Clock)
+	a.Campaigns = campaign.NewService(cfg.DB, a.Programs, a.Audience, a.Messages, cfg.Clock, cfg.Random)
 	// Joins and tier changes fire their campaigns right after the commit.
 	cfg.DB.Subscribe(store.SignalJoined, a.Campaigns.Joined)
 	cfg.DB.Subscribe(store.SignalTierChanged, a.Campaigns.TierChanged)

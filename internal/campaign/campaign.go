@@ -9,7 +9,9 @@ package campaign
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,8 @@ type Service struct {
 	audience *audience.Service
 	messages *message.Service
 	clock    clock.Clock
+	random   io.Reader  // the control draws' source: crypto/rand unless a demo seeds one
+	randMu   sync.Mutex // random is read by one draw at a time
 
 	mu      sync.Mutex
 	queue   []signal // members that joined or changed tier, to fire for
@@ -48,9 +52,13 @@ type Service struct {
 	idle    sync.WaitGroup
 }
 
-// NewService returns the campaign service.
-func NewService(db *store.DB, programs *program.Service, aud *audience.Service, msgs *message.Service, clk clock.Clock) *Service {
-	return &Service{db: db, programs: programs, audience: aud, messages: msgs, clock: clk}
+// NewService returns the campaign service; random is the source of the
+// control draws (crypto/rand when nil).
+func NewService(db *store.DB, programs *program.Service, aud *audience.Service, msgs *message.Service, clk clock.Clock, random io.Reader) *Service {
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Service{db: db, programs: programs, audience: aud, messages: msgs, clock: clk, random: random}
 }
 
 // Campaign is what the API shows of a campaign.

@@ -54,10 +54,12 @@ func (r *RunResult) add(group string) {
 	}
 }
 
-// occurrence is one member's occurrence of a campaign's schedule.
+// occurrence is one member's occurrence of a campaign's schedule, and
+// the member's draw should this be its first.
 type occurrence struct {
 	memberID string
 	key      string
+	control  bool
 }
 
 // Run runs every active campaign of a programme as of asOf: each
@@ -133,6 +135,7 @@ func (s *Service) runCampaign(ctx context.Context, p program.Program, c Campaign
 				continue
 			}
 		}
+		o.control = c.ControlPercent > 0 && s.draw(c.ControlPercent)
 		todo = append(todo, o)
 	}
 	// Members act in transactions of their own, several at once so that
@@ -276,7 +279,7 @@ func (e skip) Error() string { return "skipped: " + e.reason }
 // stock, a frozen member) rolls it all back and records the occurrence as
 // skipped with the reason. Recorded before, by any node: group "".
 func (s *Service) act(ctx context.Context, p program.Program, c Campaign, o occurrence, asOf time.Time) (string, error) {
-	control := c.ControlPercent > 0 && draw(c.ControlPercent)
+	control := o.control
 	row := store.CampaignMember{CampaignID: c.ID, MemberID: o.memberID, Occurrence: o.key, ProgramID: p.ID, Group: Treated, At: asOf}
 	var group string
 	err := s.db.Write(ctx, o.memberID, func(ctx context.Context, tx *store.Tx) error {
@@ -321,9 +324,13 @@ func (s *Service) act(ctx context.Context, p program.Program, c Campaign, o occu
 	return group, err
 }
 
-// draw is true with percent % chance, from crypto/rand.
-func draw(percent int64) bool {
-	n, err := rand.Int(rand.Reader, big.NewInt(100))
+// draw is true with percent % chance, from crypto/rand (or the seeded
+// source of a demo); the draws are made in order, before the members act
+// in parallel, so a seeded source draws the same groups every time.
+func (s *Service) draw(percent int64) bool {
+	s.randMu.Lock()
+	defer s.randMu.Unlock()
+	n, err := rand.Int(s.random, big.NewInt(100))
 	if err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}

@@ -43,9 +43,9 @@ func (d *run) segments(ctx context.Context) (string, error) {
 
 // winBack runs a win-back campaign over the big spenders gone quiet on
 // day of the replay: 300 points each from a budget, a fifth held back as
-// control, an order within 30 days counting as won back. Some of the
-// treated come back for it — an order within the next three weeks, added
-// to the plan — so its report shows an uplift over the control group,
+// control, an order within 14 days counting as won back. Half of the
+// treated come back for it — an order within the next ten days, added to
+// the plan — so its report shows an uplift over the control group,
 // whose members order only as they would have.
 func (d *run) winBack(ctx context.Context, plan [][]op, day int, date time.Time) (int, error) {
 	quiet, err := d.segments(ctx)
@@ -55,7 +55,7 @@ func (d *run) winBack(ctx context.Context, plan [][]op, day int, date time.Time)
 	in := campaign.Input{Name: ptr("挽回沉睡大客户 Win back big spenders"), SegmentID: &quiet,
 		Schedule: &campaign.Schedule{Kind: campaign.Once}, ControlPercent: ptr(int64(20)), Budget: ptr(int64(200000)),
 		Actions:    &[]campaign.Action{{Kind: campaign.GrantPoints, Points: 300}},
-		Conversion: &campaign.Conversion{EventType: "order.paid", Days: 30}}
+		Conversion: &campaign.Conversion{EventType: "order.paid", Days: 14}}
 	var c campaign.Campaign
 	err = d.write(ctx, "demo", func(ctx context.Context, tx *store.Tx) error {
 		if c, err = d.a.Campaigns.Create(ctx, tx, d.sys, in); err != nil {
@@ -80,7 +80,7 @@ func (d *run) winBack(ctx context.Context, plan [][]op, day int, date time.Time)
 		return 0, err
 	}
 	for _, t := range treated {
-		if d.rng.Float64() >= 0.35 {
+		if d.rng.Float64() >= 0.5 {
 			continue
 		}
 		m, err := d.a.Members.Get(ctx, d.sys, t.MemberID)
@@ -91,7 +91,7 @@ func (d *run) winBack(ctx context.Context, plan [][]op, day int, date time.Time)
 		if err != nil {
 			continue
 		}
-		k := 1 + d.rng.IntN(21)
+		k := 1 + d.rng.IntN(10)
 		if day+k >= len(plan) {
 			continue
 		}

@@ -11,14 +11,14 @@ import (
 	"github.com/jifen/jifen/internal/store"
 )
 
-// Campaigns: admin and merchant keys (a merchant key sees and acts on its
-// own merchant's only); the job is admin.
+// Campaigns: admin and merchant keys change them, every key reads them (a
+// merchant key sees and acts on its own merchant's only); the job is admin.
 func (s *Server) registerCampaigns() {
 	s.handle(route{method: "POST", path: "/v1/campaigns", access: operates, tag: "campaigns", summary: "Create a campaign (a draft)",
 		in: campaign.Input{}, out: campaign.Campaign{}, status: 201, handler: s.createCampaign})
-	s.handle(route{method: "GET", path: "/v1/campaigns", access: operates, tag: "campaigns", summary: "List campaigns",
+	s.handle(route{method: "GET", path: "/v1/campaigns", access: anyRole, tag: "campaigns", summary: "List campaigns",
 		out: listBody[campaign.Campaign]{}, status: 200, query: pageParams, handler: s.listCampaigns})
-	s.handle(route{method: "GET", path: "/v1/campaigns/{id}", access: operates, tag: "campaigns", summary: "Read a campaign",
+	s.handle(route{method: "GET", path: "/v1/campaigns/{id}", access: anyRole, tag: "campaigns", summary: "Read a campaign",
 		out: campaign.Campaign{}, status: 200, handler: s.getCampaign})
 	s.handle(route{method: "PATCH", path: "/v1/campaigns/{id}", access: operates, tag: "campaigns", summary: "Change a campaign that is not active",
 		in: campaign.Input{}, out: campaign.Campaign{}, status: 200, handler: s.patchCampaign})
@@ -26,10 +26,10 @@ func (s *Server) registerCampaigns() {
 		out: campaign.Campaign{}, status: 200, handler: s.campaignStatus((*campaign.Service).Activate)})
 	s.handle(route{method: "POST", path: "/v1/campaigns/{id}/pause", access: operates, tag: "campaigns", summary: "Pause an active campaign",
 		out: campaign.Campaign{}, status: 200, handler: s.campaignStatus((*campaign.Service).Pause)})
-	s.handle(route{method: "GET", path: "/v1/campaigns/{id}/members", access: operates, tag: "campaigns",
+	s.handle(route{method: "GET", path: "/v1/campaigns/{id}/members", access: anyRole, tag: "campaigns",
 		summary: "A campaign's occurrences, newest first", out: listBody[campaign.Member]{}, status: 200,
 		query: append([]param{{name: "group", desc: "treated, control or skipped"}}, pageParams...), handler: s.campaignMembers})
-	s.handle(route{method: "GET", path: "/v1/campaigns/{id}/report", access: operates, tag: "campaigns",
+	s.handle(route{method: "GET", path: "/v1/campaigns/{id}/report", access: anyRole, tag: "campaigns",
 		summary: "A campaign's results: treated against control, uplift, budget", out: campaign.Report{}, status: 200, handler: s.campaignReport})
 	s.handle(route{method: "POST", path: "/v1/jobs/campaigns", access: admin, tag: "jobs",
 		summary: "Run the active campaigns as of as_of", in: jobRequest{}, out: campaign.RunResult{}, status: 200,

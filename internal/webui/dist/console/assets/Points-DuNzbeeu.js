@@ -1,1 +1,0 @@
-import{e as n}from"./ProblemAlert-CXaugPCt.js";import{o as s,z as t,t as a,e as l,a8 as o}from"./index-gdRUY_tL.js";const c={__name:"Points",props:{value:{type:Number,default:null},signed:Boolean},setup(e){return(r,u)=>(s(),t("span",{class:o(["num",{neg:e.value<0}])},a(e.signed&&e.value>0?"+":"")+a(l(n)(e.value)),3))}};export{c as _};

@@ -149,6 +149,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_, err := a.Webhooks.ExpiryNotices(ctx, p, now)
 			return err
 		}})
+		// Campaigns: each occurrence is claimed by a unique row, so every
+		// node may run it; joins and tier changes fire at once as well.
+		sched.Add(jobs.Job{Name: "campaigns", Every: 5 * time.Minute, Run: func(ctx context.Context, p program.Program, now time.Time) error {
+			_, err := a.Campaigns.Run(ctx, p, now)
+			return err
+		}})
 		// Webhook deliveries: claimed row by row, so every node runs a worker.
 		hooks := webhook.NewWorker(webhook.WorkerConfig{DB: db, Clock: clk, Log: log, DenyPrivate: cfg.WebhookDenyPrivate})
 		wg.Add(2)

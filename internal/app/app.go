@@ -10,6 +10,7 @@ import (
 	"github.com/jifen/jifen/internal/audience"
 	"github.com/jifen/jifen/internal/audit"
 	"github.com/jifen/jifen/internal/auth"
+	"github.com/jifen/jifen/internal/campaign"
 	"github.com/jifen/jifen/internal/checkin"
 	"github.com/jifen/jifen/internal/clock"
 	"github.com/jifen/jifen/internal/coupon"
@@ -39,7 +40,8 @@ type Config struct {
 	// CacheTTL is how long a node trusts its copy of keys, programme
 	// settings and rules changed on another node (default 2 s).
 	CacheTTL time.Duration
-	// Random is the lottery's source of randomness (crypto/rand when nil).
+	// Random is the lottery's and the campaigns' control draws' source of
+	// randomness (crypto/rand when nil; a demo seeds one).
 	Random io.Reader
 }
 
@@ -75,6 +77,8 @@ type App struct {
 	Webhooks *webhook.Service
 	// Audit reads the audit log (the write path records it).
 	Audit *audit.Service
+	// Campaigns: segment → actions with a control group, and their reports.
+	Campaigns *campaign.Service
 }
 
 // New builds the services.
@@ -107,5 +111,9 @@ func New(cfg Config) *App {
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Audit = audit.NewService(cfg.DB)
+	a.Campaigns = campaign.NewService(cfg.DB, a.Programs, a.Audience, a.Messages, cfg.Clock, cfg.Random)
+	// Joins and tier changes fire their campaigns right after the commit.
+	cfg.DB.Subscribe(store.SignalJoined, a.Campaigns.Joined)
+	cfg.DB.Subscribe(store.SignalTierChanged, a.Campaigns.TierChanged)
 	return a
 }

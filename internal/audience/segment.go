@@ -360,3 +360,19 @@ func (pl *plan) fill(sm *rules.SegmentMember, ss *rules.SegmentStats, r store.Au
 		ss.DaysSinceOrder = localDays(*st.LastOrderAt, pl.now, loc)
 	}
 }
+
+// SegmentMemberIDs is the set of a segment's members now (for campaigns,
+// which check many members at once).
+func (s *Service) SegmentMemberIDs(ctx context.Context, c *store.Conn, a auth.Actor, segID string) (map[string]bool, error) {
+	r, err := c.SegmentByID(ctx, a.ProgramID, segID)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := s.plan(ctx, a, r.Condition)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	err = pl.scan(ctx, c, "", 0, func(r store.AudienceRow) bool { out[r.Member.ID] = true; return true })
+	return out, err
+}

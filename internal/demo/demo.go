@@ -53,6 +53,7 @@ type Result struct {
 	AllianceEarns, AllianceSpends                                  int // at the café and the cinema of the alliance
 	Statements                                                     int // settlement statements closed
 	Segments                                                       int // audience segments made (RFM computed at the end)
+	WinBack                                                        int // members of the win-back campaign (treated and control)
 	Refused                                                        int // operations the programme refused (no stock, too few points, …), as it would
 	OperatorEmail, OperatorPassword, APIKey                        string
 	Took                                                           time.Duration
@@ -104,6 +105,12 @@ func Run(ctx context.Context, db *store.DB, o Options, progress io.Writer) (Resu
 		if err := d.replay(ctx, date, plan[day], o.Workers, &res); err != nil {
 			return res, fmt.Errorf("%s: %w", date.Format(time.DateOnly), err)
 		}
+		if day == o.Days*3/4 {
+			if res.WinBack, err = d.winBack(ctx, plan, day, date); err != nil {
+				return res, err
+			}
+			d.segmented = true
+		}
 		if (day+1)*100/o.Days != day*100/o.Days {
 			bar(progress, day+1, o.Days, date)
 		}
@@ -145,6 +152,8 @@ type run struct {
 	lottery  string
 	stores   []string
 	alliance []string // the café and the cinema
+	// segmented says the segments were made (on the win-back's day).
+	segmented bool
 }
 
 // write runs one operation in its own transaction.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jifen/jifen/internal/audience"
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/coupon"
 	"github.com/jifen/jifen/internal/events"
@@ -248,9 +247,8 @@ func (d *run) statements(ctx context.Context, first, now time.Time) (int, error)
 }
 
 // audience scores the year's members (RFM, as the daily job would at its
-// end) and saves the segments an operator of a tea chain starts from: the
-// big spenders gone quiet, the members who joined and never ordered, and
-// the RFM "can't lose" cell.
+// end); the segments were saved for the win-back campaign (winback.go),
+// or are saved now.
 func (d *run) audience(ctx context.Context, now time.Time) (int, error) {
 	p, err := d.a.Programs.Get(ctx, program.DefaultID)
 	if err != nil {
@@ -259,21 +257,9 @@ func (d *run) audience(ctx context.Context, now time.Time) (int, error) {
 	if _, err := d.a.Audience.ComputeRFM(ctx, p, now); err != nil {
 		return 0, err
 	}
-	segs := []audience.SegmentInput{
-		{Name: ptr("沉睡的大客户 Big spenders gone quiet"), Condition: ptr(`stats.spend >= 30000 && stats.days_since_order >= 45`),
-			Description: ptr("spent 300 yuan or more, no order in 45 days: a win-back offer")},
-		{Name: ptr("僵尸会员 Joined, never ordered"), Condition: ptr(`stats.orders == 0 && stats.days_since_join >= 14`),
-			Description: ptr("two weeks a member and no first order yet")},
-		{Name: ptr("重要挽留 Can't lose"), Condition: ptr(`stats.rfm_cell == "cant_lose"`),
-			Description: ptr("bought often, not lately")},
+	if d.segmented {
+		return 3, nil
 	}
-	err = d.write(ctx, "demo", func(ctx context.Context, tx *store.Tx) error {
-		for _, in := range segs {
-			if _, err := d.a.Audience.CreateSegment(ctx, tx, d.sys, in); err != nil {
-				return fmt.Errorf("segment %s: %w", *in.Name, err)
-			}
-		}
-		return nil
-	})
-	return len(segs), err
+	_, err = d.segments(ctx)
+	return 3, err
 }

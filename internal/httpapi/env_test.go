@@ -59,6 +59,7 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 		t.Fatal(err)
 	}
 	e.app = app.New(app.Config{DB: db, Clock: e.clock, CacheTTL: time.Nanosecond})
+	t.Cleanup(e.app.Campaigns.Wait) // campaigns fired by joins, before the database closes
 	e.api = httpapi.New(httpapi.Config{
 		App:      e.app,
 		Registry: prometheus.NewRegistry(), Version: "test",

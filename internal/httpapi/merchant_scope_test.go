@@ -42,6 +42,7 @@ type scopeFixture struct {
 	txn, hold, redemption  string
 	reward, rule, template string
 	coupon, lottery        string
+	campaign               string // A's draft campaign
 	txnHQ                  string // the programme's (HQ's) own
 	exchange               string
 	statement              string // a draft over all of the above
@@ -150,6 +151,36 @@ var merchantScope = map[string]struct {
 	}},
 	"GET /v1/reports/coupons": {rule: acts, probe: func(f scopeFixture) probe {
 		return probe{method: "GET", path: "/v1/reports/coupons?merchant_id=" + f.a}
+	}},
+
+	"GET /v1/reports/campaigns": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/reports/campaigns?merchant_id=" + f.a}
+	}},
+	"POST /v1/jobs/campaigns": {rule: adminOnly},
+	"POST /v1/campaigns": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/campaigns", body: map[string]any{"name": "x", "schedule": map[string]any{"kind": "once"},
+			"actions": []any{map[string]any{"kind": "grant_points", "points": 1}}, "merchant_id": f.a}}
+	}},
+	"GET /v1/campaigns": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/campaigns", absent: f.campaign}
+	}},
+	"GET /v1/campaigns/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/campaigns/" + f.campaign}
+	}},
+	"PATCH /v1/campaigns/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "PATCH", path: "/v1/campaigns/" + f.campaign, body: map[string]any{"name": "B's now"}}
+	}},
+	"POST /v1/campaigns/{id}/activate": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/campaigns/" + f.campaign + "/activate"}
+	}},
+	"POST /v1/campaigns/{id}/pause": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/campaigns/" + f.campaign + "/pause"}
+	}},
+	"GET /v1/campaigns/{id}/members": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/campaigns/" + f.campaign + "/members"}
+	}},
+	"GET /v1/campaigns/{id}/report": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/campaigns/" + f.campaign + "/report"}
 	}},
 
 	"PUT /v1/merchants/{id}/settlement-terms": {rule: adminOnly},
@@ -444,6 +475,8 @@ func newScopeFixture(e *env) scopeFixture {
 	e.post("/v1/currencies", map[string]any{"code": "stars", "name": "Stars", "spendable": true}).want(201, nil)
 	e.call(e.admin, "PUT", "/v1/exchange-rates/points/stars", map[string]any{"rate": "2"}).want(200, nil)
 	f.exchange = as(f.keyA, "/v1/members/"+f.member+"/exchanges", map[string]any{"from": "points", "to": "stars", "points": 10})
+	f.campaign = as(f.keyA, "/v1/campaigns", map[string]any{"name": "A's campaign", "schedule": map[string]any{"kind": "once"},
+		"actions": []any{map[string]any{"kind": "grant_points", "points": 1}}})
 	e.clock.Advance(time.Second)
 	f.statement = as(e.admin, "/v1/statements", map[string]any{"to": e.clock.Now().Format(time.RFC3339)})
 	return f
@@ -477,6 +510,7 @@ func (f scopeFixture) unchanged(t *testing.T, e *env) {
 	check("/v1/coupon-templates/"+f.template, "A's coupon", func() string { return st.Name })
 	check("/v1/coupons/"+f.coupon, "active", func() string { return st.Status })
 	check("/v1/lotteries/"+f.lottery, "active", func() string { return st.Status })
+	check("/v1/campaigns/"+f.campaign, "draft A's campaign", func() string { return st.Status + " " + st.Name })
 	check("/v1/rewards/"+f.reward, "4", func() string { return fmt.Sprint(*st.Stock) })
 	check("/v1/transactions/"+f.txnHQ, "0", func() string { return fmt.Sprint(st.Reversed) })
 	e.verify()

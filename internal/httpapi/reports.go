@@ -42,6 +42,9 @@ func (s *Server) registerReports() {
 	s.handle(route{method: "GET", path: "/v1/reports/coupons", access: anyRole, tag: "reports",
 		summary: "A period's coupons by template", out: listBody[report.CouponRow]{}, status: 200, query: reportParams,
 		handler: reportList(s, "coupons", s.app.Reports.Coupons)})
+	s.handle(route{method: "GET", path: "/v1/reports/campaigns", access: anyRole, tag: "reports",
+		summary: "Campaigns with occurrences in a period: treated against control", out: listBody[report.CampaignRow]{}, status: 200,
+		query: reportParams, handler: reportList(s, "campaigns", s.app.Reports.Campaigns)})
 }
 
 // reportList answers a list report, as JSON or CSV.

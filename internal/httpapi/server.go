@@ -208,6 +208,7 @@ func (s *Server) register() {
 	s.registerMessages()
 	s.registerWebhooks()
 	s.registerAudit()
+	s.registerCampaigns()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)
 		s.mux.Handle("GET "+prefix+"/", h)

@@ -111,6 +111,7 @@ func (tx *Tx) InsertMember(ctx context.Context, m Member) (codeTaken bool, err e
 		return false, fmt.Errorf("insert member: %w", err)
 	}
 	if affected(res) == 1 {
+		tx.signal(SignalJoined, m.ProgramID, m.ID)
 		return false, tx.setTags(ctx, m.ProgramID, m.ID, m.Tags)
 	}
 	// Nothing inserted: find which unique key is taken, in the same

@@ -48,6 +48,7 @@ type DB struct {
 
 	readStmts, writeStmts *stmtCache // SQLite only
 	url                   string     // DSN with any password removed, for logs
+	signals               signals    // what committed transactions tell (signal.go)
 }
 
 // Open connects to dsn: "sqlite:<path>" or "postgres://…". It does not
@@ -105,6 +106,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 	}
 	db.writer = newWriter(db.write, db.d, db.writeStmts, lanes, opt.MaxBatch, opt.Logger)
+	db.writer.signals = &db.signals
 	return db, nil
 }
 
@@ -300,6 +302,7 @@ type Tx struct {
 	Conn
 	tx    *sql.Tx
 	after []func()
+	sig   *signals
 	shard int // the writer lane (numbered per node) that runs it: its rollup rows (rollup.go)
 }
 

@@ -29,6 +29,7 @@ func (tx *Tx) SetTier(ctx context.Context, programID string, c TierChange) error
 	if err != nil {
 		return fmt.Errorf("tier history: %w", err)
 	}
+	tx.signal(SignalTierChanged, programID, c.MemberID)
 	return nil
 }
 

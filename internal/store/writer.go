@@ -44,6 +44,8 @@ type Writer struct {
 	mu      sync.RWMutex // held for reading while submitting; closed under write
 	closed  bool
 
+	signals *signals
+
 	nBatches atomic.Uint64
 	nOps     atomic.Uint64
 }
@@ -198,7 +200,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: w.shards + live[0].lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -265,7 +267,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, shard: w.shards + r.lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/exchange"
 	"github.com/jifen/jifen/internal/identity"
+	"github.com/jifen/jifen/internal/join"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -40,6 +41,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// Random is the lottery's source of randomness (crypto/rand when nil).
 	Random io.Reader
+	// PublicURL is where shoppers reach this installation (join links'
+	// url); JIFEN_PUBLIC_URL.
+	PublicURL string
 }
 
 // App is the domain services of one process.
@@ -72,6 +76,8 @@ type App struct {
 	Messages *message.Service
 	// Webhooks: subscriptions, the delivery log, the expiry notices.
 	Webhooks *webhook.Service
+	// Join is one-step join: join links, one-time codes, confirmation.
+	Join *join.Service
 }
 
 // New builds the services.
@@ -103,5 +109,7 @@ func New(cfg Config) *App {
 	a.Audience = audience.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Messages = message.NewService(cfg.DB, a.Programs, cfg.Clock)
 	a.Webhooks = webhook.NewService(cfg.DB, a.Programs, cfg.Clock)
+	a.Join = join.NewService(cfg.DB, a.Programs, a.Members, a.Points, a.Messages, cfg.Clock)
+	a.Join.PublicURL = cfg.PublicURL
 	return a
 }

@@ -38,6 +38,9 @@ const (
 	AccountLocked                   // account_locked: too many failed logins; Retry-After
 	CSRFFailed                      // csrf_failed: a session's write without its X-CSRF-Token
 	TokenExpired                    // token_expired: a member token past its expiry
+	RateLimited                     // rate_limited: too many requests; Retry-After
+	OTPInvalid                      // otp_invalid: a join code that does not match
+	OTPExpired                      // otp_expired: a join code expired, used or tried too often
 )
 
 // kinds is the API's error vocabulary: code, status and title per kind.
@@ -67,6 +70,9 @@ var kinds = [...]struct {
 	AccountLocked:       {"account_locked", 423, "Account locked"},
 	CSRFFailed:          {"csrf_failed", 403, "CSRF check failed"},
 	TokenExpired:        {"token_expired", 401, "Token expired"},
+	RateLimited:         {"rate_limited", 429, "Too many requests"},
+	OTPInvalid:          {"otp_invalid", 422, "Wrong code"},
+	OTPExpired:          {"otp_expired", 422, "Code expired"},
 }
 
 // Code is the kind's stable machine-readable code (validation_failed, …).

@@ -140,7 +140,7 @@ func TestConsoleJoinLinks(t *testing.T) {
 	consolePoll(t, page, `(() => { const i = document.querySelector('[data-testid=join-qr]'); return !!i && i.complete && i.naturalWidth === 256 })()`,
 		"the QR code image to load")
 	page.Click(`[data-testid=join-new]`)
-	consoleFill(t, page, `[data-testid=join-store] input`, "二号柜台")
+	consoleFill(t, page, `[data-testid=join-store]`, "二号柜台")
 	page.Click(`[data-testid=join-create]`)
 	page.WaitText("二号柜台")
 	consolePoll(t, page, `document.querySelectorAll('[data-testid=join-qr]').length === 2 &&

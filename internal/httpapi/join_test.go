@@ -396,3 +396,15 @@ func TestJoinLinks(t *testing.T) {
 		j.call(j.admin, "DELETE", "/v1/join-links/"+j.link, nil).wantProblem(404, "not_found")
 	})
 }
+
+// TestJoinErase: erasing a member removes its phone's join code, so the
+// code it was sent no longer works.
+func TestJoinErase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		j := newJoinEnv(t, b)
+		j.otp("+8613900000001", "").want(202, nil)
+		code := j.code("+8613900000001")
+		j.post("/v1/members/"+j.inviter.ID+"/erase", map[string]any{}).want(200, nil)
+		j.confirm("+8613900000001", code).wantProblem(422, "otp_expired")
+	})
+}

@@ -191,3 +191,16 @@ func (c *Conn) JoinSends(ctx context.Context, programID, lookup string, byIP boo
 	}
 	return n, fromMS(first.Int64), nil
 }
+
+// DeleteJoinCodes removes what one-step join keeps of an erased member:
+// its phone's code and sends (by the phone's lookup), and any code it used.
+func (tx *Tx) DeleteJoinCodes(ctx context.Context, programID, memberID, phoneLookup string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM join_codes WHERE program_id = ? AND (member_id = ? OR phone_lookup = ?)`,
+		programID, memberID, phoneLookup); err != nil {
+		return classify(fmt.Errorf("delete join codes: %w", err))
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM join_sends WHERE program_id = ? AND phone_lookup = ?`, programID, phoneLookup); err != nil {
+		return classify(fmt.Errorf("delete join sends: %w", err))
+	}
+	return nil
+}

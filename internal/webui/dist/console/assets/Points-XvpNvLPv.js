@@ -1,0 +1,1 @@
+import{e as n}from"./ProblemAlert-JLq5tSiL.js";import{o as s,z as t,t as a,e as l,U as o}from"./index-BAJtEHL7.js";const c={__name:"Points",props:{value:{type:Number,default:null},signed:Boolean},setup(e){return(r,u)=>(s(),t("span",{class:o(["num",{neg:e.value<0}])},a(e.signed&&e.value>0?"+":"")+a(l(n)(e.value)),3))}};export{c as _};

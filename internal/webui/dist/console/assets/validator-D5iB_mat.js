@@ -1,1 +1,0 @@
-import{cp as i}from"./index-Cg0zHE21.js";const n=o=>["",...i].includes(o);export{n as i};

@@ -68,3 +68,15 @@ func TestQRSize(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkQRPNG(b *testing.B) {
+	for b.Loop() {
+		m, err := Encode("https://jifen.example.com/m/join?l=jnl_01JF3Q8Z4X9Y2W7V6T5S4R3Q2P")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.PNG(QRDefaultSize); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

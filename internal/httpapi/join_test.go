@@ -309,7 +309,7 @@ func TestJoin(t *testing.T) {
 			j.patch("/v1/program", map[string]any{"join": map[string]any{"enabled": true, "sms_channel_id": "chn_nope",
 				"sms_template_id": "mtp_nope", "gift_points": 1, "gift_coupon_template_id": "cpt_nope"}}).
 				wantProblem(422, "validation_failed", "join.sms_channel_id", "join.sms_template_id", "join.gift_coupon_template_id")
-			j.patch("/v1/program", map[string]any{"join": map[string]any{"enabled": true}}).
+			j.patch("/v1/program", map[string]any{"join": map[string]any{"sms_channel_id": "", "sms_template_id": ""}}).
 				wantProblem(422, "validation_failed", "join.sms_channel_id", "join.sms_template_id")
 			var p struct {
 				Join struct {
@@ -320,6 +320,16 @@ func TestJoin(t *testing.T) {
 			j.get("/v1/program").want(200, &p)
 			if !p.Join.Enabled || p.Join.GiftPoints != joinGift {
 				t.Fatalf("a refused patch changed join: %+v", p.Join)
+			}
+			// A patch changes the fields it gives; the others stay.
+			j.patch("/v1/program", map[string]any{"join": map[string]any{"gift_points": 7}}).want(200, &p)
+			if !p.Join.Enabled || p.Join.GiftPoints != 7 {
+				t.Fatalf("after a patch of gift_points: %+v", p.Join)
+			}
+			j.patch("/v1/program", map[string]any{"join": map[string]any{"enabled": false}}).want(200, &p)
+			j.patch("/v1/program", map[string]any{"join": map[string]any{"enabled": true}}).want(200, &p)
+			if !p.Join.Enabled || p.Join.GiftPoints != 7 {
+				t.Fatalf("off and on again: %+v", p.Join)
 			}
 		})
 	})

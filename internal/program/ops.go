@@ -26,7 +26,7 @@ func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, pt Pat
 			return err
 		}
 		if pt.Join != nil {
-			return checkJoin(ctx, tx, a.ProgramID, *pt.Join)
+			return checkJoin(ctx, tx, a.ProgramID, p.Join)
 		}
 		return nil
 	})

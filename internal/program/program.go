@@ -132,7 +132,7 @@ type Patch struct {
 	Expiry             *ledger.Policy `json:"expiry,omitempty"`
 	NegativeBalance    *string        `json:"negative_balance,omitempty" api:"enum=allow|floor"`
 	ExpiringNoticeDays *int64         `json:"expiring_notice_days,omitempty" api:"min=0,max=365" doc:"days before points expire that the points.expiring webhook event goes out; 0: never"`
-	Join               *JoinConfig    `json:"join,omitempty" doc:"one-step join: replaces the whole setting"`
+	Join               *JoinPatch     `json:"join,omitempty" doc:"one-step join: the fields given change, the others stay"`
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -198,10 +198,11 @@ func (pt Patch) Apply(p *Program) error {
 		}
 	}
 	if pt.Join != nil {
-		if err := pt.Join.Validate(); err != nil {
+		c := pt.Join.apply(p.Join)
+		if err := c.Validate(); err != nil {
 			fs = append(fs, failure.As(err).Fields...)
 		} else {
-			p.Join = *pt.Join
+			p.Join = c
 		}
 	}
 	return fs.Err()

@@ -32,6 +32,35 @@ type JoinConfig struct {
 	GiftCouponTemplateID string `json:"gift_coupon_template_id" doc:"a coupon template a new member gets one of; \"\": none"`
 }
 
+// JoinPatch changes the join setting: the fields given, the others stay
+// ("" clears an ID).
+type JoinPatch struct {
+	Enabled              *bool   `json:"enabled,omitempty"`
+	SMSChannelID         *string `json:"sms_channel_id,omitempty" doc:"an sms_http or sms_aliyun channel; required when enabled"`
+	SMSTemplateID        *string `json:"sms_template_id,omitempty" doc:"a message template with {{join.code}} (and {{join.minutes}}); required when enabled"`
+	GiftPoints           *int64  `json:"gift_points,omitempty" api:"min=0,max=MaxPoints" doc:"points a new member earns, issued by the link's merchant; 0: none"`
+	GiftCouponTemplateID *string `json:"gift_coupon_template_id,omitempty" doc:"a coupon template a new member gets one of; \"\": none"`
+}
+
+func (pt JoinPatch) apply(c JoinConfig) JoinConfig {
+	if pt.Enabled != nil {
+		c.Enabled = *pt.Enabled
+	}
+	if pt.SMSChannelID != nil {
+		c.SMSChannelID = *pt.SMSChannelID
+	}
+	if pt.SMSTemplateID != nil {
+		c.SMSTemplateID = *pt.SMSTemplateID
+	}
+	if pt.GiftPoints != nil {
+		c.GiftPoints = *pt.GiftPoints
+	}
+	if pt.GiftCouponTemplateID != nil {
+		c.GiftCouponTemplateID = *pt.GiftCouponTemplateID
+	}
+	return c
+}
+
 // Validate checks a join configuration on its own (that its channel and
 // templates exist is checked against the database by the operation).
 func (c JoinConfig) Validate() error {

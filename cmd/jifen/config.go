@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ type Config struct {
 	// WebhookDenyPrivate refuses webhook deliveries to loopback and
 	// private addresses.
 	WebhookDenyPrivate bool
+	// PublicURL is where shoppers reach this installation: join links'
+	// url (and QR codes) are PublicURL + /m/join?l=…; default http://<addr>.
+	PublicURL string
 }
 
 // Defaults.
@@ -183,6 +187,11 @@ func (s *settings) checkDB(db string) {
 	s.check(strings.HasPrefix(db, "sqlite:") || isPostgres(db), "db", "JIFEN_DB", store.Redact(db), "sqlite:<path> or postgres://…")
 }
 
+func validPublicURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
+}
+
 func validAddr(addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	return err == nil && port != ""
@@ -211,6 +220,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.BoolVar(&c.WebhookDenyPrivate, "webhook-deny-private", s.bool("JIFEN_WEBHOOK_DENY_PRIVATE", false), "refuse webhook deliveries to loopback and private addresses (JIFEN_WEBHOOK_DENY_PRIVATE)")
 	fs.StringVar(&c.Pprof, "pprof", s.str("JIFEN_PPROF", ""), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060 (JIFEN_PPROF); off by default")
 	fs.DurationVar(&c.ShutdownFor, "shutdown-timeout", s.duration("JIFEN_SHUTDOWN_TIMEOUT", 30*time.Second), "time to finish requests on shutdown (JIFEN_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.PublicURL, "public-url", s.str("JIFEN_PUBLIC_URL", ""), "where shoppers reach this server, such as https://jifen.example.com: join links and their QR codes point there (JIFEN_PUBLIC_URL); default http://<addr>")
 	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
 	c.AdminEmail, c.AdminPassword = getenv("JIFEN_ADMIN_EMAIL"), getenv("JIFEN_ADMIN_PASSWORD")
 	fs.Usage = func() {
@@ -225,6 +235,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	c.RateLimit, rateOK = parseRateLimit(*rateLimit)
 	s.check(rateOK, "rate-limit", "JIFEN_RATE_LIMIT", *rateLimit, "0 or <per_second>:<burst>, such as 100:200")
 	c.validate(s)
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, s.err()
 }
 
@@ -251,6 +265,7 @@ func (c Config) validate(s *settings) {
 		s.errs = append(s.errs, errors.New("a replica (--db-replica, JIFEN_DB_REPLICA) needs --db on PostgreSQL"))
 	}
 	s.check(c.Ingest == "" || strings.HasPrefix(c.Ingest, "nats://") || strings.HasPrefix(c.Ingest, "tls://"), "ingest", "JIFEN_INGEST", c.Ingest, "nats://host:port")
+	s.check(c.PublicURL == "" || validPublicURL(c.PublicURL), "public-url", "JIFEN_PUBLIC_URL", c.PublicURL, "http:// or https:// and a host, such as https://jifen.example.com")
 	s.check(c.Pprof == "" || validAddr(c.Pprof), "pprof", "JIFEN_PPROF", c.Pprof, "host:port, such as 127.0.0.1:6060")
 	s.check(c.LogFormat == "" || c.LogFormat == "text" || c.LogFormat == "json", "log-format", "JIFEN_LOG_FORMAT", c.LogFormat, "text or json")
 	s.check(c.MaxBody >= 1024, "max-body", "JIFEN_MAX_BODY", c.MaxBody, "at least 1024")

@@ -59,6 +59,8 @@ var envCases = []envCase{
 		bad: []string{"100", "0:10", "10:0", "fast", "-1:5", "1:2:3"}},
 	{name: "JIFEN_SCHEDULER", good: "false", got: func(c Config) any { return c.Scheduler }, want: false,
 		bad: []string{"maybe", "off"}},
+	{name: "JIFEN_PUBLIC_URL", good: "https://jifen.example.com/", got: func(c Config) any { return c.PublicURL },
+		want: "https://jifen.example.com", bad: []string{"jifen.example.com", "ftp://x", "https://x/?a=1"}},
 	{name: "JIFEN_WEBHOOK_DENY_PRIVATE", good: "1", got: func(c Config) any { return c.WebhookDenyPrivate }, want: true,
 		bad: []string{"yes", "2"}},
 	{name: "JIFEN_JOB_TICK", good: "250ms", got: func(c Config) any { return c.JobTick }, want: 250 * time.Millisecond,

@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fmt.Fprintf(stderr, "\nCreated program %q and an admin API key. It is shown only this once:\n\n    %s\n\n",
 			program.DefaultID, secret)
 	}
-	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: cfg.CacheTTL})
+	a := app.New(app.Config{DB: db, Clock: clk, CacheTTL: cfg.CacheTTL, PublicURL: cfg.PublicURL})
 	if secret == "" && cfg.AdminKey != "" {
 		if err := warnAdminKeyIgnored(ctx, a.Auth, cfg.AdminKey, log.With("db", db.URL())); err != nil {
 			return err
@@ -121,6 +121,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	// A join code's message is sent as soon as it commits: a shopper waits
+	// for it (the sender's claims keep it from going twice).
+	a.Join.Kick = func(programID string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := a.Messages.SendDue(jobCtx, programID); err != nil {
+				log.Warn("send join code", "err", err)
+			}
+		}()
+	}
 	if cfg.Scheduler {
 		sched := jobs.NewScheduler(db, programs, clk, log, reg)
 		sched.Add(jobs.Job{Name: "tier-review", Every: 24 * time.Hour, Run: func(ctx context.Context, p program.Program, now time.Time) error {

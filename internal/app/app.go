@@ -18,6 +18,7 @@ import (
 	"github.com/jifen/jifen/internal/events"
 	"github.com/jifen/jifen/internal/exchange"
 	"github.com/jifen/jifen/internal/identity"
+	"github.com/jifen/jifen/internal/join"
 	"github.com/jifen/jifen/internal/lottery"
 	"github.com/jifen/jifen/internal/mall"
 	"github.com/jifen/jifen/internal/member"
@@ -43,6 +44,9 @@ type Config struct {
 	// Random is the lottery's and the campaigns' control draws' source of
 	// randomness (crypto/rand when nil; a demo seeds one).
 	Random io.Reader
+	// PublicURL is where shoppers reach this installation (join links'
+	// url); JIFEN_PUBLIC_URL.
+	PublicURL string
 }
 
 // App is the domain services of one process.
@@ -79,6 +83,8 @@ type App struct {
 	Audit *audit.Service
 	// Campaigns: segment → actions with a control group, and their reports.
 	Campaigns *campaign.Service
+	// Join is one-step join: join links, one-time codes, confirmation.
+	Join *join.Service
 }
 
 // New builds the services.
@@ -115,5 +121,7 @@ func New(cfg Config) *App {
 	// Joins and tier changes fire their campaigns right after the commit.
 	cfg.DB.Subscribe(store.SignalJoined, a.Campaigns.Joined)
 	cfg.DB.Subscribe(store.SignalTierChanged, a.Campaigns.TierChanged)
+	a.Join = join.NewService(cfg.DB, a.Programs, a.Members, a.Points, a.Messages, cfg.Clock)
+	a.Join.PublicURL = cfg.PublicURL
 	return a
 }

@@ -78,7 +78,7 @@ func Record(ctx context.Context, tx *store.Tx, now time.Time, r Request) error {
 
 func actorKind(a auth.Actor, public bool) string {
 	switch {
-	case public:
+	case public || a.Kind == ActorPublic:
 		return ActorPublic
 	case a.Kind == "operator":
 		return ActorOperator

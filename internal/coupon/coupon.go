@@ -28,6 +28,7 @@ const (
 	FromRedemption = "redemption"
 	FromLottery    = "lottery"
 	FromTransfer   = "transfer"
+	FromJoin       = "join" // a new member's gift (one-step join)
 )
 
 // Coupon is one member's coupon.

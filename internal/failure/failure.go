@@ -42,6 +42,8 @@ const (
 	BadSignature                    // bad_signature: a signed request's header or signature is wrong
 	StaleRequest                    // stale_request: a signed request's ts is more than 300 s from now
 	ReplayedRequest                 // replayed_request: a signed request's nonce was used before
+	OTPInvalid                      // otp_invalid: a join code that does not match
+	OTPExpired                      // otp_expired: a join code expired, used or tried too often
 )
 
 // kinds is the API's error vocabulary: code, status and title per kind.
@@ -75,6 +77,8 @@ var kinds = [...]struct {
 	BadSignature:        {"bad_signature", 401, "Bad signature"},
 	StaleRequest:        {"stale_request", 401, "Stale request"},
 	ReplayedRequest:     {"replayed_request", 401, "Replayed request"},
+	OTPInvalid:          {"otp_invalid", 422, "Wrong code"},
+	OTPExpired:          {"otp_expired", 422, "Code expired"},
 }
 
 // Code is the kind's stable machine-readable code (validation_failed, …).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -19,8 +18,9 @@ import (
 
 // auditSpec says how a state-changing route is recorded: its action
 // (<resource>.<verb>) and its target's type, and where the target's ID
-// comes from: the path parameters named in from (joined by "/"), else
-// the result's member_id (a member target) or id.
+// comes from: the path parameters named in from (joined by "/"; body.x
+// is the body's top-level field x), else the result's member_id (a member
+// target) or id.
 type auditSpec struct {
 	action, target string
 	from           []string
@@ -60,6 +60,10 @@ var audited = map[string]auditSpec{
 	"DELETE /v1/exchange-rates/{from}/{to}":       spec("exchange_rates.delete", "exchange_rate", "from", "to"),
 	"POST /v1/holds/{id}/capture":                 spec("holds.capture", "hold", "id"),
 	"POST /v1/holds/{id}/release":                 spec("holds.release", "hold", "id"),
+	"POST /v1/join-links":                         spec("join_links.create", "join_link"),
+	"DELETE /v1/join-links/{id}":                  spec("join_links.delete", "join_link", "id"),
+	"POST /v1/join/otp":                           spec("join.send_code", "join_link", "body.link"),
+	"POST /v1/join/confirm":                       spec("join.confirm", "member"),
 	"POST /v1/jobs/activate-pending":              spec("jobs.activate_pending", "program"),
 	"POST /v1/jobs/birthdays":                     spec("jobs.birthdays", "program"),
 	"POST /v1/jobs/expire":                        spec("jobs.expire", "program"),
@@ -144,7 +148,7 @@ func (s *Server) auditRecord(ctx context.Context, tx *store.Tx, r *http.Request,
 		return fmt.Errorf("audit: the route %s has no audit spec", key)
 	}
 	return audit.Record(ctx, tx, s.clock.Now(), audit.Request{
-		Actor: actor(r), Action: sp.action, Target: audit.Target{Type: sp.target, ID: targetID(r, sp, result)},
+		Actor: actor(r), Action: sp.action, Target: audit.Target{Type: sp.target, ID: targetID(r, sp, body, result)},
 		Method: r.Method, Route: routePath(r), RequestID: requestID(r), IP: clientIP(r), Status: status, Body: body,
 	})
 }
@@ -162,14 +166,20 @@ func (s *Server) auditLogin(ctx context.Context, tx *store.Tx, r *http.Request, 
 
 // targetID is the ID an entry names as its target: never a member's
 // identity value or a coupon's code.
-func targetID(r *http.Request, sp auditSpec, result []byte) string {
+func targetID(r *http.Request, sp auditSpec, body, result []byte) string {
 	if sp.target == "program" {
 		return actor(r).ProgramID
 	}
 	if len(sp.from) > 0 {
 		var parts []string
 		for _, p := range sp.from {
-			if v := r.PathValue(p); v != "" {
+			v := r.PathValue(p)
+			if field, ok := strings.CutPrefix(p, "body."); ok {
+				var m map[string]any
+				_ = json.Unmarshal(body, &m)
+				v, _ = m[field].(string)
+			}
+			if v != "" {
 				parts = append(parts, v)
 			}
 		}
@@ -225,16 +235,6 @@ func routePath(r *http.Request) string {
 func requestID(r *http.Request) string {
 	rid, _ := r.Context().Value(keyRequestID).(string)
 	return rid
-}
-
-// clientIP is the address the request came from (the proxy's, behind
-// one).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) registerAudit() {

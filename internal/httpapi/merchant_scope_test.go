@@ -46,6 +46,7 @@ type scopeFixture struct {
 	txnHQ                  string // the programme's (HQ's) own
 	exchange               string
 	statement              string // a draft over all of the above
+	joinLink               string
 }
 
 // probe is a request merchant B's key makes against merchant A.
@@ -377,6 +378,28 @@ var merchantScope = map[string]struct {
 	"POST /v1/messages":                      {rule: adminOnly},
 	"GET /v1/messages":                       {rule: adminOnly},
 	"GET /v1/messages/{id}":                  {rule: adminOnly},
+
+	// One-step join: links belong to their merchant; the shopper's two routes need no key.
+	"POST /v1/join-links": {rule: acts, probe: func(f scopeFixture) probe {
+		return probe{method: "POST", path: "/v1/join-links", body: map[string]any{"merchant_id": f.a}}
+	}},
+	"GET /v1/join-links": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/join-links", absent: f.joinLink}
+	}},
+	"GET /v1/join-links/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/join-links/" + f.joinLink}
+	}},
+	"DELETE /v1/join-links/{id}": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "DELETE", path: "/v1/join-links/" + f.joinLink}
+	}},
+	"GET /v1/join-links/{id}/qr.png": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/join-links/" + f.joinLink + "/qr.png"}
+	}},
+	"GET /v1/join-links/{id}/qr.svg": {rule: own, probe: func(f scopeFixture) probe {
+		return probe{method: "GET", path: "/v1/join-links/" + f.joinLink + "/qr.svg"}
+	}},
+	"POST /v1/join/otp":     {rule: public},
+	"POST /v1/join/confirm": {rule: public},
 }
 
 // TestMerchantScope checks every route of the router against its merchant
@@ -477,6 +500,7 @@ func newScopeFixture(e *env) scopeFixture {
 	f.exchange = as(f.keyA, "/v1/members/"+f.member+"/exchanges", map[string]any{"from": "points", "to": "stars", "points": 10})
 	f.campaign = as(f.keyA, "/v1/campaigns", map[string]any{"name": "A's campaign", "schedule": map[string]any{"kind": "once"},
 		"actions": []any{map[string]any{"kind": "grant_points", "points": 1}}})
+	f.joinLink = as(f.keyA, "/v1/join-links", map[string]any{"store": "A's counter"})
 	e.clock.Advance(time.Second)
 	f.statement = as(e.admin, "/v1/statements", map[string]any{"to": e.clock.Now().Format(time.RFC3339)})
 	return f
@@ -513,5 +537,6 @@ func (f scopeFixture) unchanged(t *testing.T, e *env) {
 	check("/v1/campaigns/"+f.campaign, "draft A's campaign", func() string { return st.Status + " " + st.Name })
 	check("/v1/rewards/"+f.reward, "4", func() string { return fmt.Sprint(*st.Stock) })
 	check("/v1/transactions/"+f.txnHQ, "0", func() string { return fmt.Sprint(st.Reversed) })
+	e.get("/v1/join-links/"+f.joinLink).want(200, nil)
 	e.verify()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -226,4 +227,20 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.problem(w, r, failure.New(failure.NotFound, "no route %s %s", r.Method, r.URL.Path))
+}
+
+// clientIP is the address a request came from: the peer's, or, when the
+// peer is a proxy on this host or a private network (deploy/nginx sets
+// it), its X-Real-IP.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsPrivate()) {
+		if real := net.ParseIP(r.Header.Get("X-Real-IP")); real != nil {
+			return real.String()
+		}
+	}
+	return host
 }

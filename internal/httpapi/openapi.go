@@ -87,6 +87,10 @@ func buildOpenAPI(routes []route, version string) []byte {
 		switch rt.path {
 		case "/metrics":
 			resp["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case "/v1/join-links/{id}/qr.png":
+			resp["content"] = map[string]any{"image/png": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+		case "/v1/join-links/{id}/qr.svg":
+			resp["content"] = map[string]any{"image/svg+xml": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case "/openapi.json":
 			resp["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 		case "/readyz":
@@ -179,7 +183,8 @@ var extraSuccess = map[string]struct {
 	status int
 	desc   string
 }{
-	"POST /v1/events": {200, "A repeat of an event id: the first result, nothing changed"},
+	"POST /v1/events":       {200, "A repeat of an event id: the first result, nothing changed"},
+	"POST /v1/join/confirm": {200, "The phone's member already: a token, created false, no gift"},
 }
 
 // domainErrors are the refusals of each route's operation beyond those
@@ -214,6 +219,8 @@ var domainErrors = map[string][]failure.Kind{
 	"POST /v1/console/login":                  {failure.InvalidCredentials, failure.AccountLocked},
 	"POST /v1/operators":                      {failure.Conflict},
 	"POST /v1/operators/{id}/disable":         {failure.Conflict},
+	"POST /v1/join/otp":                       {failure.NotFound, failure.RateLimited},
+	"POST /v1/join/confirm":                   {failure.NotFound, failure.Conflict, failure.OTPInvalid, failure.OTPExpired},
 }
 
 // routeErrors lists the error kinds a route may answer with.
@@ -320,6 +327,9 @@ var kindDesc = map[failure.Kind]string{
 	failure.PayloadTooLarge:     "payload_too_large: the body is larger than the server's limit (JIFEN_MAX_BODY, default 1 MiB)",
 	failure.Unauthenticated:     "unauthenticated: no Authorization header, or not a valid API key",
 	failure.MethodNotAllowed:    "method_not_allowed: the path exists with other methods (Allow header)",
+	failure.RateLimited:         "rate_limited: too many requests; retry after Retry-After seconds",
+	failure.OTPInvalid:          "otp_invalid: the code is wrong",
+	failure.OTPExpired:          "otp_expired: the code expired, was used or was tried 5 times: ask for a new one",
 }
 
 // errorResponse is the response of one error status: a Problem whose code
@@ -352,7 +362,7 @@ func (g *schemaGen) newErrorResponse(kinds []failure.Kind) map[string]any {
 			},
 		}}},
 	}
-	if kinds[0].Status() == http.StatusServiceUnavailable {
+	if st := kinds[0].Status(); st == http.StatusServiceUnavailable || st == http.StatusTooManyRequests {
 		resp["headers"] = map[string]any{"Retry-After": map[string]any{
 			"description": "seconds to wait before retrying", "schema": map[string]any{"type": "integer", "minimum": 1},
 		}}

@@ -209,6 +209,7 @@ func (s *Server) register() {
 	s.registerWebhooks()
 	s.registerAudit()
 	s.registerCampaigns()
+	s.registerJoin()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json
 		s.mux.Handle("GET "+prefix, h)
 		s.mux.Handle("GET "+prefix+"/", h)

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/ledger"
+	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -289,6 +290,10 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 		if _, err := ledger.Forfeit(ctx, tx, p.Ledger(), m.ID, b.Currency, "erased", now); err != nil {
 			return Member{}, err
 		}
+	}
+	// One-step join's code and sends for its phone go too.
+	if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, lookup.Hash(identity.Phone, string(m.Phone))); err != nil {
+		return Member{}, err
 	}
 	m.ExternalID, m.Phone, m.Name, m.Birthday, m.Region = "", "", "", "", ""
 	m.Gender, m.Attributes, m.Tags = "unknown", json.RawMessage(`{}`), []string{}

@@ -91,7 +91,10 @@ func messageOf(r store.Message) Message {
 // placeholders the member does not: coupon.code, coupon.name,
 // coupon.valid_until, campaign.name, join.code, join.minutes.
 type QueueInput struct {
-	MemberID   string
+	MemberID string
+	// To is the phone of a message to no member (a join code to a shopper
+	// who is not one yet): only for SMS channels, used when MemberID is "".
+	To         string
 	ChannelID  string
 	TemplateID string
 	CampaignID string
@@ -121,17 +124,26 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, programID string, in 
 	if ch.Kind == KindSMSAliyun && t.AliyunTemplateCode == "" {
 		return Message{}, failure.Field("template_id", "has no aliyun_template_code, which an sms_aliyun channel needs")
 	}
-	m, err := tx.MemberByID(ctx, programID, in.MemberID)
-	if err != nil {
-		return Message{}, err
-	}
-	vals, err := s.values(ctx, &tx.Conn, programID, m, in.Values)
-	if err != nil {
-		return Message{}, err
-	}
-	to, err := address(ctx, &tx.Conn, programID, ch.Kind, m)
-	if err != nil {
-		return Message{}, err
+	var m store.Member
+	var vals map[string]string
+	to := in.To
+	if in.MemberID == "" {
+		if ch.Kind != KindSMSHTTP && ch.Kind != KindSMSAliyun {
+			return Message{}, failure.Field("channel_id", "a message to a phone without a member needs an SMS channel")
+		}
+		if vals, err = s.programValues(ctx, programID, in.Values); err != nil {
+			return Message{}, err
+		}
+	} else {
+		if m, err = tx.MemberByID(ctx, programID, in.MemberID); err != nil {
+			return Message{}, err
+		}
+		if vals, err = s.values(ctx, &tx.Conn, programID, m, in.Values); err != nil {
+			return Message{}, err
+		}
+		if to, err = address(ctx, &tx.Conn, programID, ch.Kind, m); err != nil {
+			return Message{}, err
+		}
 	}
 	now := s.clock.Now()
 	r := store.Message{ID: id.New("msg"), ProgramID: programID, MemberID: null.String(m.ID), ChannelID: ch.ID,

@@ -324,6 +324,20 @@ func (s *Service) values(ctx context.Context, c *store.Conn, programID string, m
 	return v, nil
 }
 
+// programValues are the placeholder values of a message to no member:
+// the programme's name, with extra on top.
+func (s *Service) programValues(ctx context.Context, programID string, extra map[string]string) (map[string]string, error) {
+	p, err := s.programs.Get(ctx, programID)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]string{"program.name": p.Name}
+	for k, x := range extra {
+		v[k] = x
+	}
+	return v, nil
+}
+
 func tierName(p program.Program, code string) string {
 	for _, t := range p.Tiers {
 		if t.Code == code {

@@ -21,7 +21,51 @@ import (
 
 // Update applies a patch to the programme's settings.
 func (s *Service) Update(ctx context.Context, tx *store.Tx, a auth.Actor, pt Patch) (Program, error) {
-	return s.change(ctx, tx, a, func(p *Program) error { return pt.Apply(p) })
+	return s.change(ctx, tx, a, func(p *Program) error {
+		if err := pt.Apply(p); err != nil {
+			return err
+		}
+		if pt.Join != nil {
+			return checkJoin(ctx, tx, a.ProgramID, p.Join)
+		}
+		return nil
+	})
+}
+
+// checkJoin refuses a join setting that names a channel, message template
+// or coupon template the programme does not have, or a channel that does
+// not send SMS.
+func checkJoin(ctx context.Context, tx *store.Tx, programID string, c JoinConfig) error {
+	var fs failure.Fields
+	exists := func(field string, err error) error {
+		if failure.KindOf(err) == failure.NotFound {
+			fs.Add(field, "does not exist")
+			return nil
+		}
+		return err
+	}
+	if c.SMSChannelID != "" {
+		ch, err := tx.Channel(ctx, programID, c.SMSChannelID)
+		if err := exists("join.sms_channel_id", err); err != nil {
+			return err
+		}
+		if err == nil && ch.Kind != "sms_http" && ch.Kind != "sms_aliyun" {
+			fs.Add("join.sms_channel_id", "is a %s channel; want sms_http or sms_aliyun", ch.Kind)
+		}
+	}
+	if c.SMSTemplateID != "" {
+		_, err := tx.MessageTemplate(ctx, programID, c.SMSTemplateID)
+		if err := exists("join.sms_template_id", err); err != nil {
+			return err
+		}
+	}
+	if c.GiftCouponTemplateID != "" {
+		_, err := tx.CouponTemplate(ctx, programID, c.GiftCouponTemplateID)
+		if err := exists("join.gift_coupon_template_id", err); err != nil {
+			return err
+		}
+	}
+	return fs.Err()
 }
 
 // SetTiers replaces the programme's tiers (low to high).

@@ -29,9 +29,11 @@ type Program struct {
 	NegativeBalance  string        `json:"negative_balance"`
 	// ExpiringNoticeDays is how many days before points expire the
 	// points.expiring webhook event goes out (0: never).
-	ExpiringNoticeDays int64     `json:"expiring_notice_days"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	ExpiringNoticeDays int64 `json:"expiring_notice_days"`
+	// Join is one-step join's settings (off until set).
+	Join      JoinConfig `json:"join"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 
 	Location   *time.Location             `json:"-"`
 	Currencies map[string]ledger.Currency `json:"-"`
@@ -87,6 +89,9 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 		}
 	}
 	p.Tiers, p.Checkin, p.Referral = st.Tiers, st.Checkin, st.Referral
+	if st.Join != nil {
+		p.Join = *st.Join
+	}
 	p.ExpiringNoticeDays = DefaultExpiringNoticeDays
 	if st.ExpiringNoticeDays != nil {
 		p.ExpiringNoticeDays = *st.ExpiringNoticeDays
@@ -108,7 +113,8 @@ func fromStore(sp store.Program, curs []store.Currency) (Program, error) {
 func (p Program) toStore() store.Program {
 	expiry, _ := json.Marshal(p.Expiry)
 	days := p.ExpiringNoticeDays
-	st, _ := json.Marshal(settings{Tiers: p.Tiers, Checkin: p.Checkin, Referral: p.Referral, ExpiringNoticeDays: &days})
+	join := p.Join
+	st, _ := json.Marshal(settings{Tiers: p.Tiers, Checkin: p.Checkin, Referral: p.Referral, ExpiringNoticeDays: &days, Join: &join})
 	return store.Program{
 		ID: p.ID, Name: p.Name, Timezone: p.Timezone, Currency: p.Currency, PointsPerYuan: p.PointsPerYuan,
 		MaxOffsetPercent: p.MaxOffsetPercent, Expiry: expiry, NegativeBalance: p.NegativeBalance,
@@ -126,6 +132,7 @@ type Patch struct {
 	Expiry             *ledger.Policy `json:"expiry,omitempty"`
 	NegativeBalance    *string        `json:"negative_balance,omitempty" api:"enum=allow|floor"`
 	ExpiringNoticeDays *int64         `json:"expiring_notice_days,omitempty" api:"min=0,max=365" doc:"days before points expire that the points.expiring webhook event goes out; 0: never"`
+	Join               *JoinPatch     `json:"join,omitempty" doc:"one-step join: the fields given change, the others stay"`
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -188,6 +195,14 @@ func (pt Patch) Apply(p *Program) error {
 			fs.Add("expiring_notice_days", "must be between 0 and 365")
 		} else {
 			p.ExpiringNoticeDays = *pt.ExpiringNoticeDays
+		}
+	}
+	if pt.Join != nil {
+		c := pt.Join.apply(p.Join)
+		if err := c.Validate(); err != nil {
+			fs = append(fs, failure.As(err).Fields...)
+		} else {
+			p.Join = c
 		}
 	}
 	return fs.Err()

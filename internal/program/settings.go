@@ -17,7 +17,62 @@ type settings struct {
 	Checkin  *CheckinConfig  `json:"checkin,omitempty"`
 	Referral *ReferralConfig `json:"referral,omitempty"`
 	// ExpiringNoticeDays: nil (programmes saved before it) is the default.
-	ExpiringNoticeDays *int64 `json:"expiring_notice_days,omitempty"`
+	ExpiringNoticeDays *int64      `json:"expiring_notice_days,omitempty"`
+	Join               *JoinConfig `json:"join,omitempty"`
+}
+
+// JoinConfig is one-step join (一键扫码入会): whether join links work, the
+// SMS channel and template that carry the one-time code, and the gift a
+// new member gets.
+type JoinConfig struct {
+	Enabled              bool   `json:"enabled"`
+	SMSChannelID         string `json:"sms_channel_id" doc:"an sms_http or sms_aliyun channel; required when enabled"`
+	SMSTemplateID        string `json:"sms_template_id" doc:"a message template with {{join.code}} (and {{join.minutes}}); required when enabled"`
+	GiftPoints           int64  `json:"gift_points" api:"min=0,max=MaxPoints" doc:"points a new member earns, issued by the link's merchant; 0: none"`
+	GiftCouponTemplateID string `json:"gift_coupon_template_id" doc:"a coupon template a new member gets one of; \"\": none"`
+}
+
+// JoinPatch changes the join setting: the fields given, the others stay
+// ("" clears an ID).
+type JoinPatch struct {
+	Enabled              *bool   `json:"enabled,omitempty"`
+	SMSChannelID         *string `json:"sms_channel_id,omitempty" doc:"an sms_http or sms_aliyun channel; required when enabled"`
+	SMSTemplateID        *string `json:"sms_template_id,omitempty" doc:"a message template with {{join.code}} (and {{join.minutes}}); required when enabled"`
+	GiftPoints           *int64  `json:"gift_points,omitempty" api:"min=0,max=MaxPoints" doc:"points a new member earns, issued by the link's merchant; 0: none"`
+	GiftCouponTemplateID *string `json:"gift_coupon_template_id,omitempty" doc:"a coupon template a new member gets one of; \"\": none"`
+}
+
+func (pt JoinPatch) apply(c JoinConfig) JoinConfig {
+	if pt.Enabled != nil {
+		c.Enabled = *pt.Enabled
+	}
+	if pt.SMSChannelID != nil {
+		c.SMSChannelID = *pt.SMSChannelID
+	}
+	if pt.SMSTemplateID != nil {
+		c.SMSTemplateID = *pt.SMSTemplateID
+	}
+	if pt.GiftPoints != nil {
+		c.GiftPoints = *pt.GiftPoints
+	}
+	if pt.GiftCouponTemplateID != nil {
+		c.GiftCouponTemplateID = *pt.GiftCouponTemplateID
+	}
+	return c
+}
+
+// Validate checks a join configuration on its own (that its channel and
+// templates exist is checked against the database by the operation).
+func (c JoinConfig) Validate() error {
+	var fs failure.Fields
+	if c.Enabled {
+		input.Required(&fs, "join.sms_channel_id", c.SMSChannelID != "", "an SMS channel ID")
+		input.Required(&fs, "join.sms_template_id", c.SMSTemplateID != "", "a message template ID")
+	}
+	if c.GiftPoints < 0 || c.GiftPoints > input.MaxPoints {
+		fs.Add("join.gift_points", "must be 0 to %d", int64(input.MaxPoints))
+	}
+	return fs.Err()
 }
 
 // Tier is a membership level reached by growth value.

@@ -26,10 +26,11 @@ function idempotencyKey() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-export async function request(method, path, body) {
-  const headers = { Accept: 'application/json', Authorization: `Bearer ${session.token}` }
+export async function request(method, path, body, opts = {}) {
+  const headers = { Accept: 'application/json' }
+  if (!opts.public) headers.Authorization = `Bearer ${session.token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  if (method === 'POST') headers['Idempotency-Key'] = idempotencyKey()
+  if (method === 'POST') headers['Idempotency-Key'] = opts.key || idempotencyKey()
   let res
   try {
     res = await fetch(path, {
@@ -51,7 +52,7 @@ export async function request(method, path, body) {
     data = {}
   }
   if (!res.ok) {
-    if (res.status === 401) endSession(data.code === 'token_expired' ? 'expired' : 'invalid')
+    if (res.status === 401 && !opts.public) endSession(data.code === 'token_expired' ? 'expired' : 'invalid')
     throw new ApiError(res.status, data)
   }
   return data
@@ -59,6 +60,10 @@ export async function request(method, path, body) {
 
 export const get = (path) => request('GET', path)
 export const post = (path, body = {}) => request('POST', path, body)
+// publicPost calls a route that takes no token (the join routes); key,
+// when given, is its Idempotency-Key (the same for a resubmission).
+export const publicPost = (path, body, key) => request('POST', path, body, { public: true, key })
+export { idempotencyKey }
 export const patch = (path, body) => request('PATCH', path, body)
 
 // query builds "?a=1&b=2" from the defined values.

@@ -4,7 +4,7 @@ import { i18n } from './i18n'
 
 // Codes the member can act on get a sentence of their own; any other
 // problem shows the API's detail.
-const known = ['insufficient_points', 'out_of_stock', 'limit_exceeded', 'not_started', 'ended', 'forbidden', 'network', 'rate_limited', 'unavailable']
+const known = ['insufficient_points', 'out_of_stock', 'limit_exceeded', 'not_started', 'ended', 'forbidden', 'network', 'rate_limited', 'unavailable', 'otp_invalid', 'otp_expired', 'not_found']
 
 export function errorText(e) {
   const { t } = i18n.global

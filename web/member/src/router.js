@@ -5,6 +5,7 @@ import Coupons from './views/Coupons.vue'
 import Lottery from './views/Lottery.vue'
 import Me from './views/Me.vue'
 import Exchange from './views/Exchange.vue'
+import Join from './views/Join.vue'
 
 export const router = createRouter({
   history: createWebHistory('/m/'),
@@ -14,6 +15,7 @@ export const router = createRouter({
     { path: '/coupons', name: 'coupons', component: Coupons, meta: { title: 'tabs.coupons' } },
     { path: '/lottery', name: 'lottery', component: Lottery, meta: { title: 'lottery.title' } },
     { path: '/exchange', name: 'exchange', component: Exchange, meta: { title: 'exchange.title' } },
+    { path: '/join', name: 'join', component: Join, meta: { title: 'join.title' } },
     { path: '/me', name: 'me', component: Me, meta: { title: 'tabs.me' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],

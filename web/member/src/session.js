@@ -58,6 +58,33 @@ export function endSession(kind) {
   }
 }
 
+// startSession begins a session with a token the page got itself (the
+// one-step join), as if it had come in the address.
+export function startSession(token) {
+  store(TOKEN_KEY, token)
+  session.token = token
+  session.ended = ''
+}
+
+// The gift of a join, shown once on the home screen.
+const GIFT_KEY = 'jifen.member.gift'
+export function keepGift(gift) {
+  store(GIFT_KEY, JSON.stringify(gift))
+}
+export function takeGift() {
+  const raw = load(GIFT_KEY)
+  try {
+    sessionStorage.removeItem(GIFT_KEY)
+  } catch {
+    // nothing to remove
+  }
+  try {
+    return raw ? JSON.parse(raw) : null
+  } catch {
+    return null
+  }
+}
+
 readSession()
 
 // A new token may arrive while the page is open (the app opens the same

@@ -42,5 +42,17 @@ func TestConsoleAudit(t *testing.T) {
 	}
 	waitStill(t, page)
 	page.Screenshot("console-audit")
+
+	// The member's page exports its data (the session's cookie fetches the
+	// attachment) and opens the log filtered to it.
+	page.Navigate(base + "/console/members/" + m.ID)
+	consoleWaitFor(t, page, `[data-testid=export]`)
+	got := consoleEval[string](t, page, `fetch(document.querySelector('[data-testid=export]').href).then((r) => r.json()).then((x) => x.member.id + ' ' + x.balances.points.available)`)
+	if got != m.ID+" 88" {
+		t.Fatalf("the export link gave %q", got)
+	}
+	page.Click(`[data-testid=member-audit]`)
+	consolePoll(t, page, `(() => { const e = document.querySelector('[data-testid=audit-table] .el-table__body'); return !!e && e.innerText.includes('members.export') })()`,
+		"the member's log with its export")
 	consoleCheck(t, page)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/jifen/jifen/internal/message"
 	"github.com/jifen/jifen/internal/operator"
 	"github.com/jifen/jifen/internal/points"
+	"github.com/jifen/jifen/internal/privacy"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/report"
 	"github.com/jifen/jifen/internal/rulebook"
@@ -81,6 +82,8 @@ type App struct {
 	Webhooks *webhook.Service
 	// Audit reads the audit log (the write path records it).
 	Audit *audit.Service
+	// Privacy exports a member's data.
+	Privacy *privacy.Service
 	// Campaigns: segment → actions with a control group, and their reports.
 	Campaigns *campaign.Service
 	// Join is one-step join: join links, one-time codes, confirmation.
@@ -123,5 +126,8 @@ func New(cfg Config) *App {
 	cfg.DB.Subscribe(store.SignalTierChanged, a.Campaigns.TierChanged)
 	a.Join = join.NewService(cfg.DB, a.Programs, a.Members, a.Points, a.Messages, cfg.Clock)
 	a.Join.PublicURL = cfg.PublicURL
+	a.Privacy = privacy.NewService(privacy.Services{Members: a.Members, Identity: a.Identity, Points: a.Points,
+		Coupons: a.Coupons, Mall: a.Mall, Checkins: a.Checkins, Engage: a.Engage, Exchange: a.Exchange,
+		Audience: a.Audience, Campaigns: a.Campaigns, Messages: a.Messages, Audit: a.Audit}, cfg.Clock)
 	return a
 }

@@ -107,3 +107,23 @@ func group(g store.CampaignGroup) Group {
 	}
 	return out
 }
+
+// Participation is one occurrence of a campaign for a member.
+type Participation struct {
+	CampaignID   string `json:"campaign_id"`
+	CampaignName string `json:"campaign_name"`
+	Member
+}
+
+// OfMember lists every campaign occurrence of a member (by ID), oldest
+// first: for the member's export.
+func (s *Service) OfMember(ctx context.Context, a auth.Actor, memberID string) ([]Participation, error) {
+	rows, err := s.db.Replica().MemberOccurrences(ctx, a.ProgramID, memberID)
+	out := make([]Participation, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Participation{CampaignID: r.CampaignID, CampaignName: r.Name, Member: Member{MemberID: r.MemberID,
+			Occurrence: r.Occurrence, Group: r.Group, Reason: r.Reason, Points: r.Points, CouponCode: r.CouponCode,
+			MessageID: r.MessageID, At: r.At}})
+	}
+	return out, err
+}

@@ -78,6 +78,7 @@ var audited = map[string]auditSpec{
 	"POST /v1/members":                            spec("members.create", "member"),
 	"PATCH /v1/members/{member}":                  spec("members.update", "member"),
 	"POST /v1/members/{member}/checkins":          spec("members.checkin", "member"),
+	"GET /v1/members/{member}/export":             spec("members.export", "member"),
 	"POST /v1/members/{member}/erase":             spec("members.erase", "member"),
 	"POST /v1/members/{member}/exchanges":         spec("points.exchange", "member"),
 	"POST /v1/members/{member}/freeze":            spec("members.freeze", "member"),

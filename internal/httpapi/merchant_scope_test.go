@@ -83,6 +83,7 @@ var merchantScope = map[string]struct {
 		return probe{method: "GET", path: "/v1/members/" + f.member + "/exchanges", absent: f.exchange}
 	}},
 	"GET /v1/api-keys":                         {rule: adminOnly},
+	"GET /v1/members/{member}/export":          {rule: adminOnly},
 	"GET /v1/audit":                            {rule: adminOnly},
 	"GET /v1/audit/{id}":                       {rule: adminOnly},
 	"POST /v1/api-keys":                        {rule: adminOnly},

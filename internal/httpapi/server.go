@@ -208,6 +208,7 @@ func (s *Server) register() {
 	s.registerMessages()
 	s.registerWebhooks()
 	s.registerAudit()
+	s.registerPrivacy()
 	s.registerCampaigns()
 	s.registerJoin()
 	for prefix, h := range s.pages { // pages, not API routes: not in the route table or openapi.json

@@ -287,3 +287,35 @@ func (c *Conn) CampaignStats(ctx context.Context, programID, campaignID, eventTy
 	}
 	return st, nil
 }
+
+// CampaignOccurrence is a member's occurrence with its campaign's name.
+type CampaignOccurrence struct {
+	CampaignMember
+	Name string
+}
+
+// MemberOccurrences lists every campaign occurrence of a member in the
+// programme, oldest first: each campaign's rows through the primary key's
+// (campaign_id, member_id) prefix.
+func (c *Conn) MemberOccurrences(ctx context.Context, programID, memberID string) ([]CampaignOccurrence, error) {
+	rows, err := c.query(ctx, `SELECT cm.campaign_id, cm.member_id, cm.occurrence, cm.program_id, cm.grp, cm.reason, cm.points,
+		cm.coupon_code, cm.message_id, cm.at, cm.seq, c.name
+		FROM campaigns c JOIN campaign_members cm ON cm.campaign_id = c.id AND cm.member_id = ?
+		WHERE c.program_id = ? ORDER BY cm.at, cm.campaign_id, cm.occurrence`, memberID, programID)
+	if err != nil {
+		return nil, classify(fmt.Errorf("member occurrences: %w", err))
+	}
+	defer rows.Close()
+	var out []CampaignOccurrence
+	for rows.Next() {
+		var m CampaignOccurrence
+		var at int64
+		if err := rows.Scan(&m.CampaignID, &m.MemberID, &m.Occurrence, &m.ProgramID, &m.Group, &m.Reason, &m.Points,
+			&m.CouponCode, &m.MessageID, &at, &m.Seq, &m.Name); err != nil {
+			return nil, err
+		}
+		m.At = fromMS(at)
+		out = append(out, m)
+	}
+	return out, classify(rows.Err())
+}

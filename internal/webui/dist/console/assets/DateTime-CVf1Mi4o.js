@@ -1,0 +1,1 @@
+import{l as a}from"./ProblemAlert-DYJnTjSr.js";import{o as t,z as s,t as o,e as n}from"./index-CW_4XFzT.js";const r={class:"nowrap"},p={__name:"DateTime",props:{value:{type:String,default:""},seconds:Boolean},setup(e){return(c,l)=>(t(),s("span",r,o(n(a)(e.value,e.seconds)),1))}};export{p as _};

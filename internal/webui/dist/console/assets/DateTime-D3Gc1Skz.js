@@ -1,1 +1,0 @@
-import{l as a}from"./ProblemAlert-Ch0aK34c.js";import{o as t,z as s,t as o,e as n}from"./index-Du7avV7c.js";const r={class:"nowrap"},p={__name:"DateTime",props:{value:{type:String,default:""},seconds:Boolean},setup(e){return(c,l)=>(t(),s("span",r,o(n(a)(e.value,e.seconds)),1))}};export{p as _};

@@ -1,0 +1,1 @@
+import{m as n}from"./ProblemAlert-DYJnTjSr.js";import{o as t,z as o,t as s,e as a}from"./index-CW_4XFzT.js";const r={class:"num"},l={__name:"Money",props:{fen:{type:Number,default:null}},setup(e){return(m,c)=>(t(),o("span",r,s(a(n)(e.fen)),1))}};export{l as _};

@@ -1,1 +1,0 @@
-import{g as n}from"./ProblemAlert-Ch0aK34c.js";import{o as s,z as t,t as a,e as l,a9 as o}from"./index-Du7avV7c.js";const c={__name:"Points",props:{value:{type:Number,default:null},signed:Boolean},setup(e){return(r,u)=>(s(),t("span",{class:o(["num",{neg:e.value<0}])},a(e.signed&&e.value>0?"+":"")+a(l(n)(e.value)),3))}};export{c as _};

@@ -41,24 +41,34 @@ func TestMemberExport(t *testing.T) {
 			t.Fatalf("Content-Disposition %q", cd)
 		}
 		var x struct {
-			Member       struct{ ID, Name string }
-			Identities   []struct{ Kind, Value string }
-			Tags         []string
-			Balances     map[string]struct{ Available int64 }
-			Lots         []struct{ MemberID string `json:"member_id"` }
+			Member     struct{ ID, Name string }
+			Identities []struct{ Kind, Value string }
+			Tags       []string
+			Balances   map[string]struct{ Available int64 }
+			Lots       []struct {
+				MemberID string `json:"member_id"`
+			}
 			Transactions []struct {
 				MemberID string `json:"member_id"`
 				Type     string
 			}
-			Holds       []struct{ MemberID string `json:"member_id"` }
-			Coupons     []struct{ MemberID string `json:"member_id"` }
-			Redemptions []struct{ MemberID string `json:"member_id"` }
-			Campaigns   []struct {
+			Holds []struct {
+				MemberID string `json:"member_id"`
+			}
+			Coupons []struct {
+				MemberID string `json:"member_id"`
+			}
+			Redemptions []struct {
+				MemberID string `json:"member_id"`
+			}
+			Campaigns []struct {
 				CampaignID string `json:"campaign_id"`
 				Group      string
 			}
-			Messages []struct{ MemberID string `json:"member_id"` }
-			Audit    []struct {
+			Messages []struct {
+				MemberID string `json:"member_id"`
+			}
+			Audit []struct {
 				Action string
 				Target struct{ ID string }
 			}

@@ -3,7 +3,6 @@ package audience
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"time"
 
 	celast "cel.dev/cel-go/common/ast"
@@ -320,7 +319,7 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		}
 	case celast.SelectKind:
 		s := e.AsSelect()
-		if !s.IsTestOnly() && isAttributes(s.Operand()) && attrKey.MatchString(s.FieldName()) {
+		if !s.IsTestOnly() && isAttributes(s.Operand()) && store.AttributeKey.MatchString(s.FieldName()) {
 			return term{field: "member.attributes", kind: kAttr, key: s.FieldName()}, true
 		}
 		if s.IsTestOnly() || s.Operand().Kind() != celast.IdentKind {
@@ -403,9 +402,6 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 	}
 	return term{}, false
 }
-
-// attrKey is an attribute key SQL may name (store checks it again).
-var attrKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // isAttributes says whether e is member.attributes.
 func isAttributes(e celast.Expr) bool {

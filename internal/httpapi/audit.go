@@ -188,6 +188,13 @@ func targetID(r *http.Request, sp auditSpec, body, result []byte) string {
 			return strings.Join(parts, "/")
 		}
 	}
+	if sp.target == "member" {
+		// Named by ID in the path (the common case): no need to read the
+		// result for the ID a reference by identity resolved to.
+		if v := r.PathValue("member"); idLike.MatchString(v) {
+			return v
+		}
+	}
 	var res struct {
 		ID       string `json:"id"`
 		MemberID string `json:"member_id"`
@@ -207,9 +214,6 @@ func targetID(r *http.Request, sp auditSpec, body, result []byte) string {
 			return res.Member.ID
 		case strings.HasPrefix(res.ID, "mem_"):
 			return res.ID
-		}
-		if v := r.PathValue("member"); idLike.MatchString(v) {
-			return v
 		}
 		if a := actor(r); a.IsMember() {
 			return a.MemberID

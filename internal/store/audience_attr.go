@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// attrKey is the attribute key a segment may compare in SQL: a CEL
+// AttributeKey is an attribute key a segment may compare in SQL: a CEL
 // identifier, so it needs no quoting in a JSON path.
-var attrKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var AttributeKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // attrSQL renders member.attributes.<Field> Cmp Value (an int64, string
 // or bool) with CEL's meaning, where an error (a missing key, an ordering
@@ -23,7 +23,7 @@ var attrKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 // The caller keeps it out of a negation, where "selects nothing" and
 // "false" part ways.
 func (c Cond) attrSQL(d *dialect, args *[]any) (string, error) {
-	if !attrKey.MatchString(c.Field) || !cmpOps[c.Cmp] {
+	if !AttributeKey.MatchString(c.Field) || !cmpOps[c.Cmp] {
 		return "", fmt.Errorf("segment: bad attribute comparison %q %q", c.Field, c.Cmp)
 	}
 	// typ is the JSON type (NULL when the key is missing); val the value

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/jifen/jifen/internal/seal"
 	"io"
 	"log/slog"
 	"net"
@@ -52,6 +53,9 @@ type Config struct {
 	// PublicURL is where shoppers reach this installation: join links'
 	// url (and QR codes) are PublicURL + /m/join?l=…; default http://<addr>.
 	PublicURL string
+	// DataKeys seal personal values at rest (JIFEN_DATA_KEY, read from
+	// the environment only); nil: stored clear.
+	DataKeys *seal.Keyring
 }
 
 // Defaults.
@@ -183,6 +187,16 @@ func isPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// dataKeys reads JIFEN_DATA_KEY. A key is a secret: it has no flag, and
+// a malformed one is reported without its value.
+func (s *settings) dataKeys() *seal.Keyring {
+	k, err := seal.Parse(s.getenv(seal.Env))
+	if err != nil {
+		s.errs = append(s.errs, err)
+	}
+	return k
+}
+
 func (s *settings) checkDB(db string) {
 	s.check(strings.HasPrefix(db, "sqlite:") || isPostgres(db), "db", "JIFEN_DB", store.Redact(db), "sqlite:<path> or postgres://…")
 }
@@ -223,6 +237,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&c.PublicURL, "public-url", s.str("JIFEN_PUBLIC_URL", ""), "where shoppers reach this server, such as https://jifen.example.com: join links and their QR codes point there (JIFEN_PUBLIC_URL); default http://<addr>")
 	c.AdminKey = getenv("JIFEN_ADMIN_KEY")
 	c.AdminEmail, c.AdminPassword = getenv("JIFEN_ADMIN_EMAIL"), getenv("JIFEN_ADMIN_PASSWORD")
+	c.DataKeys = s.dataKeys()
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: jifen serve [flags]\n\nRuns the API and the scheduler. JIFEN_ADMIN_KEY (at least %d characters)\nis the secret of the admin key created on an empty database; on a database\nthat has keys it is ignored (make another with jifen keys create).\n\nFlags:\n", auth.MinSecretLen)
 		fs.PrintDefaults()

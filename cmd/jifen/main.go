@@ -6,6 +6,7 @@
 //	jifen verify     check that the books balance
 //	jifen keys       create, list and revoke API keys on the database
 //	jifen bench      measure throughput and latency over HTTP
+//	jifen rotate-data-key  re-encrypt personal values under the current key
 //	jifen version    print the version
 package main
 
@@ -58,6 +59,8 @@ Usage:
                           manage API keys on the database (a lost admin key)
   jifen operator add [flags]
                           make a console operator on the database
+  jifen rotate-data-key [--batch 500] [--dry-run]
+                          re-encrypt personal values under the first key of JIFEN_DATA_KEY
   jifen demo    [flags]   fill a fresh database with a year of a programme's life
   jifen bench   [flags]   load scenarios over HTTP and report throughput and latency
   jifen version           print the version
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = operatorCmd(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "rotate-data-key":
+		err = rotateDataKey(ctx, args[1:], getenv, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "jifen", versionString())
 	case "help", "--help", "-h":

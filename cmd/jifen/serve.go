@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log := logger(cfg.LogFormat, cfg.LogLevel, stderr)
 	db, err := store.Open(ctx, cfg.DB, store.Options{
 		Lanes: cfg.WriteLanes, MaxBatch: cfg.WriteBatch, ReadConns: cfg.ReadConns, Replica: cfg.DBReplica, Logger: log,
+		Keys: cfg.DataKeys,
 	})
 	if err != nil {
 		return err
@@ -51,6 +52,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		if len(applied) > 0 {
 			log.Info("migrated", "versions", applied)
 		}
+	}
+	if err := db.CheckDataKeys(ctx); err != nil {
+		return err
+	}
+	if cfg.DataKeys.Enabled() {
+		log.Info("personal values are encrypted at rest", "key", cfg.DataKeys.Current(), "keys", cfg.DataKeys.IDs())
 	}
 	clk := clock.System{}
 	secret, err := bootstrap(ctx, db, cfg.AdminKey, clk.Now())

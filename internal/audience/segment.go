@@ -261,7 +261,7 @@ func (s *Service) plan(ctx context.Context, a auth.Actor, src string) (*plan, er
 	}
 	pl := &plan{cond: cond, programs: p, settings: st, now: s.clock.Now().UTC().Truncate(time.Millisecond),
 		cats: strings.Contains(src, "top_categories"), attrs: strings.Contains(src, "attributes")}
-	t := translator{now: pl.now, loc: p.Location, settings: st}
+	t := translator{now: pl.now, loc: p.Location, settings: st, sealed: s.db.Read().Sealed()}
 	pl.where, pl.exact = t.cond(cond.Expr())
 	return pl, nil
 }

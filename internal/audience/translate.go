@@ -23,7 +23,13 @@ type translator struct {
 	loc      *time.Location
 	settings Settings
 	neg      int // how many negations enclose the condition being translated
+	// sealed: personal fields are encrypted at rest, so SQL cannot compare
+	// them; conditions on them are left to CEL, which sees them opened.
+	sealed bool
 }
+
+// sealedFields are the member fields encrypted at rest (with attributes).
+var sealedFields = map[string]bool{"member.external_id": true, "member.phone": true, "member.name": true, "member.birthday": true}
 
 // field kinds.
 const (
@@ -319,7 +325,7 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		}
 	case celast.SelectKind:
 		s := e.AsSelect()
-		if !s.IsTestOnly() && isAttributes(s.Operand()) && store.AttributeKey.MatchString(s.FieldName()) {
+		if !s.IsTestOnly() && isAttributes(s.Operand()) && store.AttributeKey.MatchString(s.FieldName()) && !t.sealed {
 			return term{field: "member.attributes", kind: kAttr, key: s.FieldName()}, true
 		}
 		if s.IsTestOnly() || s.Operand().Kind() != celast.IdentKind {
@@ -340,7 +346,7 @@ func (t *translator) term(e celast.Expr) (term, bool) {
 		case intFields[name]:
 			return term{field: name, kind: kInt}, true
 		}
-		if _, ok := store.AudienceFields[name]; ok {
+		if _, ok := store.AudienceFields[name]; ok && !(t.sealed && sealedFields[name]) {
 			return term{field: name, kind: kString}, true
 		}
 	case celast.CallKind:

@@ -45,7 +45,7 @@ type env struct {
 
 func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
-	db := storetest.Open(t, b, store.Options{})
+	db := storetest.Open(t, b, store.Options{Keys: testKeys})
 	e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey}
 	ctx := context.Background()
 	err := db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
@@ -336,7 +336,7 @@ func newNodes(t *testing.T, dsn string, n int) []*env {
 	t.Helper()
 	var out []*env
 	for i := 0; i < n; i++ {
-		db := storetest.OpenDSN(t, dsn, store.Options{})
+		db := storetest.OpenDSN(t, dsn, store.Options{Keys: testKeys})
 		e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey}
 		if i == 0 {
 			err := db.Write(context.Background(), "", func(ctx context.Context, tx *store.Tx) error {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jifen/jifen/internal/auth"
 	"github.com/jifen/jifen/internal/failure"
-	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -129,33 +128,33 @@ func Resolve(ctx context.Context, c *store.Conn, a auth.Actor, ref string) (stor
 	return m, err
 }
 
-// Lookup is the lookup of the identity a reference <kind>:<value> names;
-// ok is false when ref is not one (or its value is not valid for its
-// kind, so no identity can match).
-func Lookup(ref string) (string, bool) {
+// Parse reads a reference <kind>:<value> into the identity it names (its
+// value normalised); ok is false when ref is not one (or its value is not
+// valid for its kind, so no identity can match).
+func Parse(ref string) (kind, value string, ok bool) {
 	i := strings.IndexByte(ref, ':')
 	if i <= 0 {
-		return "", false
+		return "", "", false
 	}
-	kind, value := ref[:i], ref[i+1:]
+	kind, value = ref[:i], ref[i+1:]
 	if kind == "ext" {
 		kind = ExternalID
 	}
 	if CheckKind(kind) != "" {
-		return "", false
+		return "", "", false
 	}
 	v, bad := Normalize(kind, value)
 	if bad != "" {
-		return "", false
+		return "", "", false
 	}
-	return lookup.Hash(kind, v), true
+	return kind, v, true
 }
 
 func resolve(ctx context.Context, c *store.Conn, programID, ref string) (store.Member, error) {
 	var m store.Member
 	var err error
-	if lk, ok := Lookup(ref); ok {
-		m, err = c.MemberByLookup(ctx, programID, lk)
+	if kind, value, ok := Parse(ref); ok {
+		m, err = c.MemberByIdentity(ctx, programID, kind, value)
 	} else if strings.HasPrefix(ref, "mem_") && !strings.Contains(ref, ":") {
 		m, err = c.MemberByID(ctx, programID, ref)
 	} else {
@@ -178,10 +177,10 @@ func ID(ctx context.Context, c *store.Conn, a auth.Actor, ref string) (string, e
 	if strings.HasPrefix(ref, "mem_") && !strings.Contains(ref, ":") && !a.IsMember() {
 		return ref, nil
 	}
-	if lk, ok := Lookup(ref); ok && !a.IsMember() {
+	if kind, value, ok := Parse(ref); ok && !a.IsMember() {
 		// Only the ID: one index descent and the member's merged_into,
 		// not the whole member.
-		id, err := c.MemberIDByLookup(ctx, a.ProgramID, lk)
+		id, err := c.MemberIDByIdentity(ctx, a.ProgramID, kind, value)
 		if failure.KindOf(err) == failure.NotFound {
 			return "", failure.New(failure.NotFound, "member %s not found", ref)
 		}

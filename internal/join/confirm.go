@@ -11,7 +11,6 @@ import (
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/member"
 	"github.com/jifen/jifen/internal/points"
 	"github.com/jifen/jifen/internal/store"
@@ -69,7 +68,7 @@ func (s *Service) Try(ctx context.Context, a auth.Actor, in ConfirmInput) error 
 		return err
 	}
 	return s.db.Write(ctx, "join", func(ctx context.Context, tx *store.Tx) error {
-		j, err := tx.LockJoinCode(ctx, a.ProgramID, lookup.Hash(identity.Phone, ph))
+		j, err := tx.LockJoinCode(ctx, a.ProgramID, tx.Lookup(identity.Phone, ph))
 		if failure.KindOf(err) == failure.NotFound {
 			return failure.New(failure.OTPExpired, "no code was sent to this phone: ask for one")
 		}
@@ -112,7 +111,7 @@ func (s *Service) Confirm(ctx context.Context, tx *store.Tx, a auth.Actor, in Co
 		return Joined{}, err
 	}
 	now := s.clock.Now()
-	phoneKey := lookup.Hash(identity.Phone, ph)
+	phoneKey := tx.Lookup(identity.Phone, ph)
 	j, err := tx.LockJoinCode(ctx, p.ID, phoneKey)
 	if failure.KindOf(err) == failure.NotFound {
 		return Joined{}, failure.New(failure.OTPExpired, "no code was sent to this phone: ask for one")

@@ -17,7 +17,6 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
-	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/message"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -72,7 +71,7 @@ func (s *Service) SendCode(ctx context.Context, tx *store.Tx, a auth.Actor, in C
 		return CodeSent{}, err
 	}
 	now := s.clock.Now()
-	phoneKey, ipKey := lookup.Hash(identity.Phone, ph), lookup.Hash("ip", ip)
+	phoneKey, ipKey := tx.Lookup(identity.Phone, ph), tx.Lookup("ip", ip)
 	code, err := newCode()
 	if err != nil {
 		return CodeSent{}, err

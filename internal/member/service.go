@@ -14,7 +14,6 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/ledger"
-	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -292,7 +291,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 		}
 	}
 	// One-step join's code and sends for its phone go too.
-	if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, lookup.Hash(identity.Phone, string(m.Phone))); err != nil {
+	if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, tx.Lookup(identity.Phone, string(m.Phone))); err != nil {
 		return Member{}, err
 	}
 	m.ExternalID, m.Phone, m.Name, m.Birthday, m.Region = "", "", "", "", ""

@@ -717,7 +717,9 @@ func (c *Conn) ScanAudience(ctx context.Context, programID string, cond Cond, af
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		r.Member.finishScan()
+		if err := c.finishMember(&r.Member); err != nil {
+			return err
+		}
 		r.Stats = MemberStats{Orders: orders.Int64, Spend: spend.Int64, Refunds: refunds.Int64, Refunded: refunded.Int64,
 			RFMR: rr.Int64, RFMF: rf.Int64, RFMM: rm.Int64, RFMCell: cell.String}
 		r.Stats.finish(&st)
@@ -803,8 +805,8 @@ func (tx *Tx) SeedAudience(ctx context.Context, programID string, rows []Audienc
 		var margs, sargs, bargs, targs []any
 		nt := 0
 		for _, r := range part {
-			m := r.Member
-			margs = append(margs, m.ID, programID, m.ExternalID, m.Name, m.Gender, m.Region, attrsText(m.Attributes), m.Tier,
+			m := tx.sealedMember(r.Member)
+			margs = append(margs, m.ID, programID, m.ExternalID, m.Name, m.Gender, m.Region, string(m.Attributes), m.Tier,
 				m.Status, m.ReferralCode, ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags))
 			s := r.Stats
 			sargs = append(sargs, programID, m.ID, s.Orders, s.Spend, s.Refunds, s.Refunded, optMS(s.FirstOrderAt),

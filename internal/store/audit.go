@@ -35,7 +35,7 @@ const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, target_t
 func (tx *Tx) InsertAudit(ctx context.Context, e AuditEntry) error {
 	_, err := tx.exec(ctx, `INSERT INTO audit_log (program_id, `+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ProgramID, e.ID, ms(e.At), e.ActorKind, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.Method, e.Route,
-		e.RequestID, e.IP, e.Status, e.Summary)
+		e.RequestID, e.IP, e.Status, tx.seal("audit_log", "summary", e.Summary, e.ProgramID, e.ID))
 	if err != nil {
 		return fmt.Errorf("insert audit entry: %w", err)
 	}
@@ -81,11 +81,10 @@ func (c *Conn) AuditEntries(ctx context.Context, programID string, f AuditFilter
 	defer rows.Close()
 	var out []AuditEntry
 	for rows.Next() {
-		e, err := scanAudit(rows)
+		e, err := c.scanAudit(rows, programID)
 		if err != nil {
 			return nil, "", err
 		}
-		e.ProgramID = programID
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -97,22 +96,24 @@ func (c *Conn) AuditEntries(ctx context.Context, programID string, f AuditFilter
 
 // AuditEntryByID reads one entry of the programme.
 func (c *Conn) AuditEntryByID(ctx context.Context, programID, id string) (AuditEntry, error) {
-	e, err := scanAudit(c.queryRow(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE program_id = ? AND id = ?`, programID, id))
+	e, err := c.scanAudit(c.queryRow(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE program_id = ? AND id = ?`, programID, id), programID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AuditEntry{}, failure.New(failure.NotFound, "audit entry %s not found", id)
 	}
 	if err != nil {
 		return AuditEntry{}, classify(fmt.Errorf("audit entry %s: %w", id, err))
 	}
-	e.ProgramID = programID
 	return e, nil
 }
 
-func scanAudit(row interface{ Scan(...any) error }) (AuditEntry, error) {
-	var e AuditEntry
+// scanAudit reads an entry of the programme; its summary is sealed.
+func (c *Conn) scanAudit(row interface{ Scan(...any) error }, programID string) (AuditEntry, error) {
+	e := AuditEntry{ProgramID: programID}
 	var at int64
-	err := row.Scan(&e.ID, &at, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID, &e.Method,
-		&e.Route, &e.RequestID, &e.IP, &e.Status, &e.Summary)
+	if err := row.Scan(&e.ID, &at, &e.ActorKind, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID, &e.Method,
+		&e.Route, &e.RequestID, &e.IP, &e.Status, &e.Summary); err != nil {
+		return e, err
+	}
 	e.At = fromMS(at)
-	return e, err
+	return e, c.open("audit_log", "summary", &e.Summary, programID, e.ID)
 }

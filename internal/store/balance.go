@@ -74,7 +74,9 @@ func (tx *Tx) LockBalanceMember(ctx context.Context, programID, memberID, curren
 	if err != nil {
 		return Balance{}, Member{}, false, classify(fmt.Errorf("lock balance: %w", err))
 	}
-	m.finishScan()
+	if err := tx.finishMember(&m); err != nil {
+		return Balance{}, Member{}, false, err
+	}
 	return b, m, true, nil
 }
 
@@ -116,7 +118,10 @@ func (tx *Tx) LockBalancesMembers(ctx context.Context, programID, currency strin
 				rows.Close()
 				return nil, nil, err
 			}
-			m.finishScan()
+			if err := tx.finishMember(&m); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
 			bs[b.MemberID], ms[b.MemberID] = b, m
 		}
 		rows.Close()

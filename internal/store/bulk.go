@@ -24,7 +24,8 @@ func (tx *Tx) InsertMembers(ctx context.Context, programID string, ms []NewMembe
 		part := ms[start:min(start+chunk, len(ms))]
 		args := make([]any, 0, 9*len(part))
 		for _, m := range part {
-			args = append(args, m.ID, programID, m.ExternalID, "unknown", "{}", "active", m.ReferralCode, ms64(now), ms64(now))
+			args = append(args, m.ID, programID, tx.seal("members", "external_id", m.ExternalID, m.ID), "unknown",
+				tx.seal("members", "attributes", "{}", m.ID), "active", m.ReferralCode, ms64(now), ms64(now))
 		}
 		q := `INSERT INTO members (id, program_id, external_id, gender, attributes, status, referral_code, created_at, updated_at) VALUES `
 		if _, err := tx.exec(ctx, q+placeholders(len(part), 9), args...); err != nil {

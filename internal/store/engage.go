@@ -269,7 +269,8 @@ func (c *Conn) Referrals(ctx context.Context, programID, inviterID string, limit
 }
 
 // MembersBornOn lists the IDs of active members whose birthday is the
-// given month and day ("MM-DD"), after cursor.
+// given month and day ("MM-DD"), after cursor: by birthday_md, clear when
+// the birthday is sealed.
 func (c *Conn) MembersBornOn(ctx context.Context, programID string, monthDays []string, after string, limit int) ([]string, error) {
 	args := []any{programID, after}
 	for _, md := range monthDays {
@@ -277,7 +278,7 @@ func (c *Conn) MembersBornOn(ctx context.Context, programID string, monthDays []
 	}
 	args = append(args, limit)
 	rows, err := c.query(ctx, `SELECT id FROM members WHERE program_id = ? AND status = 'active' AND id > ?
-		AND birthday IS NOT NULL AND substr(birthday, 6, 5) IN (`+placeholderList(len(monthDays))+`) ORDER BY id LIMIT ?`, args...)
+		AND birthday_md IN (`+placeholderList(len(monthDays))+`) ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("birthdays: %w", err)
 	}

@@ -35,7 +35,7 @@ func (c *Conn) EventResult(ctx context.Context, programID, id string) ([]byte, b
 	if err != nil {
 		return nil, false, classify(fmt.Errorf("event %s: %w", id, err))
 	}
-	return res, true, nil
+	return res, true, c.openBytes("events", "result", &res, programID, id)
 }
 
 // InsertEvent records a processed event. It reports false when an event
@@ -43,7 +43,8 @@ func (c *Conn) EventResult(ctx context.Context, programID, id string) ([]byte, b
 func (tx *Tx) InsertEvent(ctx context.Context, e Event) (bool, error) {
 	res, err := tx.exec(ctx, `INSERT INTO events (program_id, id, type, member_id, merchant_id, occurred_at, data, result, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		e.ProgramID, e.ID, e.Type, e.MemberID, e.MerchantID, ms(e.OccurredAt), string(e.Data), e.Result, ms(e.CreatedAt))
+		e.ProgramID, e.ID, e.Type, e.MemberID, e.MerchantID, ms(e.OccurredAt), tx.seal("events", "data", string(e.Data), e.ProgramID, e.ID),
+		tx.sealBytes("events", "result", e.Result, e.ProgramID, e.ID), ms(e.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("insert event: %w", err)
 	}

@@ -25,7 +25,7 @@ func (c *Conn) Idempotent(ctx context.Context, programID, key string) (rec IdemR
 	if err != nil {
 		return IdemRecord{}, false, classify(fmt.Errorf("idempotency key: %w", err))
 	}
-	return rec, true, nil
+	return rec, true, c.openBytes("idempotency", "body", &rec.Body, programID, key)
 }
 
 // ErrRace means a concurrent duplicate — another request with the same
@@ -57,7 +57,7 @@ func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec Idem
 		rec.Body = []byte{} // a 204 has no body; the column is NOT NULL
 	}
 	_, err := tx.exec(ctx, `UPDATE idempotency SET request_hash = ?, status = ?, body = ? WHERE program_id = ? AND key = ?`,
-		rec.RequestHash, rec.Status, rec.Body, programID, key)
+		rec.RequestHash, rec.Status, tx.sealBytes("idempotency", "body", rec.Body, programID, key), programID, key)
 	if err != nil {
 		return fmt.Errorf("store idempotency key: %w", err)
 	}

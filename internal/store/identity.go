@@ -10,12 +10,12 @@ import (
 
 	"github.com/jifen/jifen/internal/failure"
 	"github.com/jifen/jifen/internal/id"
-	"github.com/jifen/jifen/internal/lookup"
 )
 
 // Identity is one way a channel names a member: a kind and its normalised
-// value. Lookup is what references find it by (lookup.Hash), so the value
-// itself is never searched.
+// value. Lookup is what references find it by (Conn.Lookup: a keyed hash
+// once encryption is on), so the value itself is never searched and may be
+// sealed.
 type Identity struct {
 	ID        string
 	ProgramID string
@@ -29,12 +29,14 @@ type Identity struct {
 
 const identityColumns = `id, program_id, member_id, kind, value, lookup, verified, created_at`
 
-func scanIdentity(row interface{ Scan(...any) error }) (Identity, error) {
+func (c *Conn) scanIdentity(row interface{ Scan(...any) error }) (Identity, error) {
 	var i Identity
 	var at int64
-	err := row.Scan(&i.ID, &i.ProgramID, &i.MemberID, &i.Kind, &i.Value, &i.Lookup, &i.Verified, &at)
+	if err := row.Scan(&i.ID, &i.ProgramID, &i.MemberID, &i.Kind, &i.Value, &i.Lookup, &i.Verified, &at); err != nil {
+		return i, err
+	}
 	i.CreatedAt = fromMS(at)
-	return i, err
+	return i, c.open("identities", "value", &i.Value, i.ID)
 }
 
 // insertIdentities stores identities (their lookups computed here) and
@@ -50,7 +52,8 @@ func insertIdentities(ctx context.Context, c *Conn, programID string, ids []Iden
 		part := ids[start:min(start+chunk, len(ids))]
 		args := make([]any, 0, 8*len(part))
 		for _, i := range part {
-			args = append(args, i.ID, programID, i.MemberID, i.Kind, i.Value, lookup.Hash(i.Kind, i.Value), i.Verified, ms(i.CreatedAt))
+			args = append(args, i.ID, programID, i.MemberID, i.Kind, c.seal("identities", "value", i.Value, i.ID),
+				c.Lookup(i.Kind, i.Value), i.Verified, ms(i.CreatedAt))
 		}
 		if _, err := c.exec(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES `+placeholders(len(part), 8), args...); err != nil {
 			return fmt.Errorf("insert identities: %w", err)
@@ -63,16 +66,39 @@ func insertIdentities(ctx context.Context, c *Conn, programID string, ids []Iden
 // (kind, value) another member (or this one) has already is
 // failure.MemberExists naming field.
 func (tx *Tx) InsertIdentity(ctx context.Context, i Identity, field string) (Identity, error) {
-	i.Lookup = lookup.Hash(i.Kind, i.Value)
+	taken := failure.Field(field, "a member with this %s exists", i.Kind).WithKind(failure.MemberExists)
+	// While keys rotate, the value may be stored under an older key's
+	// lookup, which the primary key below would not see.
+	if lks := tx.Lookups(i.Kind, i.Value); len(lks) > 1 {
+		var one int
+		err := tx.queryRow(ctx, `SELECT 1 FROM identities WHERE program_id = ? AND lookup IN (`+placeholderList(len(lks))+`)`,
+			append([]any{i.ProgramID}, anys(lks)...)...).Scan(&one)
+		if err == nil {
+			return i, taken
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return i, classify(fmt.Errorf("insert identity: %w", err))
+		}
+	}
+	i.Lookup = tx.Lookup(i.Kind, i.Value)
 	res, err := tx.exec(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		i.ID, i.ProgramID, i.MemberID, i.Kind, i.Value, i.Lookup, i.Verified, ms(i.CreatedAt))
+		i.ID, i.ProgramID, i.MemberID, i.Kind, tx.seal("identities", "value", i.Value, i.ID), i.Lookup, i.Verified, ms(i.CreatedAt))
 	if err != nil {
 		return i, fmt.Errorf("insert identity: %w", err)
 	}
 	if affected(res) == 0 {
-		return i, failure.Field(field, "a member with this %s exists", i.Kind).WithKind(failure.MemberExists)
+		return i, taken
 	}
 	return i, nil
+}
+
+// anys converts strings to query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // Identities lists a member's identities, oldest first.
@@ -100,7 +126,7 @@ func (c *Conn) IdentitiesOf(ctx context.Context, programID string, memberIDs []s
 	}
 	defer rows.Close()
 	for rows.Next() {
-		i, err := scanIdentity(rows)
+		i, err := c.scanIdentity(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +137,7 @@ func (c *Conn) IdentitiesOf(ctx context.Context, programID string, memberIDs []s
 
 // DeleteIdentity deletes one identity of a member and returns it.
 func (tx *Tx) DeleteIdentity(ctx context.Context, programID, memberID, identityID string) (Identity, error) {
-	i, err := scanIdentity(tx.queryRow(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ? AND program_id = ? AND member_id = ?`,
+	i, err := tx.scanIdentity(tx.queryRow(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ? AND program_id = ? AND member_id = ?`,
 		identityID, programID, memberID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return i, failure.New(failure.NotFound, "identity %s not found", identityID)
@@ -142,13 +168,15 @@ func (tx *Tx) DeleteIdentities(ctx context.Context, programID, memberID string, 
 	return nil
 }
 
-// MemberByLookup reads the member an identity names, in one query: the
-// identity's member, or the member it was merged into (merges keep
-// merged_into pointing at a member that is not itself merged).
-func (c *Conn) MemberByLookup(ctx context.Context, programID, lk string) (Member, error) {
-	m, err := scanMember(c.queryRow(ctx, `SELECT `+memberColumnsOf("m")+` FROM identities i
+// MemberByIdentity reads the member the identity (kind, normalised value)
+// names, in one query: the identity's member, or the member it was merged
+// into (merges keep merged_into pointing at a member that is not itself
+// merged).
+func (c *Conn) MemberByIdentity(ctx context.Context, programID, kind, value string) (Member, error) {
+	lks := c.Lookups(kind, value)
+	m, err := c.scanMember(c.queryRow(ctx, `SELECT `+memberColumnsOf("m")+` FROM identities i
 		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
-		WHERE i.program_id = ? AND i.lookup = ?`, programID, lk))
+		WHERE i.program_id = ? AND i.lookup IN (`+placeholderList(len(lks))+`)`, append([]any{programID}, anys(lks)...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, failure.New(failure.NotFound, "member not found")
 	}
@@ -164,13 +192,14 @@ func (c *Conn) MemberByLookup(ctx context.Context, programID, lk string) (Member
 	return m, nil
 }
 
-// MemberIDByLookup is the ID of the member an identity names: its own,
+// MemberIDByIdentity is the ID of the member an identity names: its own,
 // or the one it was merged into.
-func (c *Conn) MemberIDByLookup(ctx context.Context, programID, lk string) (string, error) {
+func (c *Conn) MemberIDByIdentity(ctx context.Context, programID, kind, value string) (string, error) {
 	var id string
+	lks := c.Lookups(kind, value)
 	err := c.queryRow(ctx, `SELECT COALESCE(m.merged_into, m.id) FROM identities i
 		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
-		WHERE i.program_id = ? AND i.lookup = ?`, programID, lk).Scan(&id)
+		WHERE i.program_id = ? AND i.lookup IN (`+placeholderList(len(lks))+`)`, append([]any{programID}, anys(lks)...)...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", failure.New(failure.NotFound, "member not found")
 	}
@@ -189,7 +218,7 @@ func (tx *Tx) SetMemberContact(ctx context.Context, programID, memberID, kind, v
 	}
 	var v any
 	if value != "" {
-		v = value
+		v = tx.seal("members", col, value, memberID)
 	}
 	_, err := tx.exec(ctx, `UPDATE members SET `+col+` = ?, updated_at = ? WHERE program_id = ? AND id = ?`, v, ms(now), programID, memberID)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -45,7 +44,7 @@ func TestIdentityBackfill(t *testing.T) {
 				}
 			}
 			// As a database from before identities: the members only.
-			if _, err := db.Read().MemberByLookup(ctx, "prog_a", lookup.Hash("external_id", "ext-1")); err == nil {
+			if _, err := db.Read().MemberByIdentity(ctx, "prog_a", "external_id", "ext-1"); err == nil {
 				return fmt.Errorf("an identity exists before the backfill")
 			}
 			return store.IdentityBackfill(ctx, &tx.Conn)
@@ -61,7 +60,7 @@ func TestIdentityBackfill(t *testing.T) {
 			{"prog_a", "phone", "+8613900001004", "mem_01004"},
 			{"prog_b", "external_id", "ext-9", "mem_00009"},
 		} {
-			m, err := c.MemberByLookup(ctx, k.prog, lookup.Hash(k.kind, k.value))
+			m, err := c.MemberByIdentity(ctx, k.prog, k.kind, k.value)
 			if err != nil || m.ID != k.want {
 				t.Errorf("%s %s:%s → %s, %v; want %s", k.prog, k.kind, k.value, m.ID, err, k.want)
 			}
@@ -71,7 +70,7 @@ func TestIdentityBackfill(t *testing.T) {
 			{"prog_a", "external_id", "ext-7"},
 			{"prog_a", "external_id", "ext-9"}, // prog_b's
 		} {
-			if m, err := c.MemberByLookup(ctx, k.prog, lookup.Hash(k.kind, k.value)); err == nil {
+			if m, err := c.MemberByIdentity(ctx, k.prog, k.kind, k.value); err == nil {
 				t.Errorf("%s %s:%s found %s", k.prog, k.kind, k.value, m.ID)
 			}
 		}

@@ -44,17 +44,22 @@ type Member struct {
 const memberColumns = `id, program_id, external_id, phone, name, gender, birthday, region, attributes, tier,
 	status, referral_code, referred_by, merchant_id, created_at, updated_at, tags, merged_into`
 
+// memberInsertColumns are memberColumns and what is derived from them.
+const memberInsertColumns = memberColumns + `, birthday_md`
+
 func memberColumnsOf(alias string) string {
 	return alias + "." + strings.ReplaceAll(strings.Join(strings.Fields(memberColumns), " "), ", ", ", "+alias+".")
 }
 
-func scanMember(row interface{ Scan(...any) error }) (Member, error) {
+func (c *Conn) scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
 	var dest []any
 	m.scanInto(&dest)
-	err := row.Scan(dest...)
-	m.finishScan()
-	return m, err
+	if err := row.Scan(dest...); err != nil {
+		m.scan = nil
+		return m, err
+	}
+	return m, c.finishMember(&m)
 }
 
 // scanState holds the raw columns of a member while a row is scanned.
@@ -71,9 +76,21 @@ func (m *Member) scanInto(dest *[]any) {
 		&m.scan.tags, &m.MergedInto)
 }
 
-func (m *Member) finishScan() {
+// finishMember converts the scanned columns and opens the sealed ones.
+func (c *Conn) finishMember(m *Member) error {
 	st := m.scan
 	m.scan = nil
+	for _, f := range []struct {
+		col string
+		v   *null.String
+	}{{"name", &m.Name}, {"phone", &m.Phone}, {"external_id", &m.ExternalID}, {"birthday", &m.Birthday}} {
+		if err := c.openNull("members", f.col, f.v, m.ID); err != nil {
+			return err
+		}
+	}
+	if err := c.open("members", "attributes", &st.attrs, m.ID); err != nil {
+		return err
+	}
 	m.Attributes = json.RawMessage(st.attrs)
 	m.CreatedAt, m.UpdatedAt = fromMS(st.created), fromMS(st.updated)
 	m.Tags = []string{}
@@ -81,6 +98,26 @@ func (m *Member) finishScan() {
 	if m.Tags == nil {
 		m.Tags = []string{}
 	}
+	return nil
+}
+
+// sealed is m with its personal fields sealed for storing.
+func (c *Conn) sealedMember(m Member) Member {
+	m.Name = c.sealNull("members", "name", m.Name, m.ID)
+	m.Phone = c.sealNull("members", "phone", m.Phone, m.ID)
+	m.ExternalID = c.sealNull("members", "external_id", m.ExternalID, m.ID)
+	m.Birthday = c.sealNull("members", "birthday", m.Birthday, m.ID)
+	m.Attributes = json.RawMessage(c.seal("members", "attributes", attrsText(m.Attributes), m.ID))
+	return m
+}
+
+// monthDay is the month and day of a birthday (YYYY-MM-DD), kept clear
+// beside the sealed birthday for the birthday triggers.
+func monthDay(birthday null.String) null.String {
+	if len(birthday) < 10 {
+		return ""
+	}
+	return birthday[5:10]
 }
 
 func tagsText(tags []string) string {
@@ -102,11 +139,12 @@ func attrsText(a json.RawMessage) string {
 // failure.MemberExists; a taken referral code is reported by taken=true so
 // that the caller can draw another.
 func (tx *Tx) InsertMember(ctx context.Context, m Member) (codeTaken bool, err error) {
-	res, err := tx.exec(ctx, `INSERT INTO members (`+memberColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		m.ID, m.ProgramID, m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region,
-		attrsText(m.Attributes), m.Tier, m.Status, m.ReferralCode, m.ReferredBy, m.MerchantID,
-		ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags), m.MergedInto)
+	sm := tx.sealedMember(m)
+	res, err := tx.exec(ctx, `INSERT INTO members (`+memberInsertColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		m.ID, m.ProgramID, sm.ExternalID, sm.Phone, sm.Name, m.Gender, sm.Birthday, m.Region,
+		string(sm.Attributes), m.Tier, m.Status, m.ReferralCode, m.ReferredBy, m.MerchantID,
+		ms(m.CreatedAt), ms(m.UpdatedAt), tagsText(m.Tags), m.MergedInto, monthDay(m.Birthday))
 	if err != nil {
 		return false, fmt.Errorf("insert member: %w", err)
 	}
@@ -134,14 +172,14 @@ func (c *Conn) MemberByID(ctx context.Context, programID, id string) (Member, er
 	return c.memberWhere(ctx, `id = ?`, programID, id)
 }
 
-// MemberByExternalID reads a member by its external ID.
+// MemberByExternalID reads a member by its external ID (its identity).
 func (c *Conn) MemberByExternalID(ctx context.Context, programID, ext string) (Member, error) {
-	return c.memberWhere(ctx, `external_id = ?`, programID, ext)
+	return c.MemberByIdentity(ctx, programID, "external_id", ext)
 }
 
-// MemberByPhone reads a member by its phone.
+// MemberByPhone reads a member by its phone (its identity).
 func (c *Conn) MemberByPhone(ctx context.Context, programID, phone string) (Member, error) {
-	return c.memberWhere(ctx, `phone = ?`, programID, phone)
+	return c.MemberByIdentity(ctx, programID, "phone", phone)
 }
 
 // MemberByReferralCode reads a member by its referral code.
@@ -150,7 +188,7 @@ func (c *Conn) MemberByReferralCode(ctx context.Context, programID, code string)
 }
 
 func (c *Conn) memberWhere(ctx context.Context, where, programID, v string) (Member, error) {
-	m, err := scanMember(c.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE program_id = ? AND `+where, programID, v))
+	m, err := c.scanMember(c.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE program_id = ? AND `+where, programID, v))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, failure.New(failure.NotFound, "member not found")
 	}
@@ -192,13 +230,18 @@ type MemberFilter struct {
 func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p Page) ([]Member, string, error) {
 	q := `SELECT ` + memberColumns + ` FROM members m WHERE program_id = ?`
 	args := []any{programID}
-	if f.ExternalID != "" {
-		q += ` AND external_id = ?`
-		args = append(args, f.ExternalID)
-	}
-	if f.Phone != "" {
-		q += ` AND phone = ?`
-		args = append(args, f.Phone)
+	// external_id and phone are found by their identities: sealed, the
+	// columns cannot be compared.
+	for _, k := range []struct{ kind, v string }{{"external_id", f.ExternalID}, {"phone", f.Phone}} {
+		if k.v == "" {
+			continue
+		}
+		lks := c.Lookups(k.kind, k.v)
+		q += ` AND EXISTS (SELECT 1 FROM identities i WHERE i.program_id = ? AND i.member_id = m.id AND i.lookup IN (` + placeholderList(len(lks)) + `))`
+		args = append(args, programID)
+		for _, lk := range lks {
+			args = append(args, lk)
+		}
 	}
 	if f.Tier != "" {
 		q += ` AND tier = ?`
@@ -225,7 +268,7 @@ func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p 
 	defer rows.Close()
 	var out []Member
 	for rows.Next() {
-		m, err := scanMember(rows)
+		m, err := c.scanMember(rows)
 		if err != nil {
 			return nil, "", err
 		}
@@ -248,22 +291,21 @@ func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 		if k.v == "" {
 			continue
 		}
-		var other string
-		err := tx.queryRow(ctx, `SELECT id FROM members WHERE program_id = ? AND `+k.col+` = ? AND id <> ?`,
-			m.ProgramID, string(k.v), m.ID).Scan(&other)
-		if err == nil {
+		other, err := tx.MemberByIdentity(ctx, m.ProgramID, k.col, string(k.v))
+		if err == nil && other.ID != m.ID {
 			return failure.Field(k.field, "another member has this %s", k.field).WithKind(failure.MemberExists)
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return classify(fmt.Errorf("update member: %w", err))
+		if err != nil && failure.KindOf(err) != failure.NotFound {
+			return fmt.Errorf("update member: %w", err)
 		}
 	}
+	sm := tx.sealedMember(m)
 	// Only the profile: status and tier have writers of their own, so a
 	// profile change made from an older read cannot undo them.
 	_, err := tx.exec(ctx, `UPDATE members SET external_id = ?, phone = ?, name = ?, gender = ?, birthday = ?,
-		region = ?, attributes = ?, referred_by = ?, updated_at = ?
+		birthday_md = ?, region = ?, attributes = ?, referred_by = ?, updated_at = ?
 		WHERE program_id = ? AND id = ?`,
-		m.ExternalID, m.Phone, m.Name, m.Gender, m.Birthday, m.Region, attrsText(m.Attributes),
+		sm.ExternalID, sm.Phone, sm.Name, m.Gender, sm.Birthday, monthDay(m.Birthday), m.Region, string(sm.Attributes),
 		m.ReferredBy, ms(m.UpdatedAt), m.ProgramID, m.ID)
 	if err != nil {
 		if f := uniqueMemberField(err); f != "" {

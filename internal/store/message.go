@@ -26,13 +26,17 @@ type Channel struct {
 
 const channelColumns = `id, program_id, name, kind, config, created_at, updated_at`
 
-func scanChannel(row interface{ Scan(...any) error }) (Channel, error) {
-	var c Channel
+// scanChannel reads a channel; its config (secrets and all) is sealed.
+func (c *Conn) scanChannel(row interface{ Scan(...any) error }) (Channel, error) {
+	var ch Channel
 	var cfg string
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.ProgramID, &c.Name, &c.Kind, &cfg, &created, &updated)
-	c.Config, c.CreatedAt, c.UpdatedAt = json.RawMessage(cfg), fromMS(created), fromMS(updated)
-	return c, err
+	if err := row.Scan(&ch.ID, &ch.ProgramID, &ch.Name, &ch.Kind, &cfg, &created, &updated); err != nil {
+		return ch, err
+	}
+	err := c.open("channels", "config", &cfg, ch.ID)
+	ch.Config, ch.CreatedAt, ch.UpdatedAt = json.RawMessage(cfg), fromMS(created), fromMS(updated)
+	return ch, err
 }
 
 // SaveChannel inserts a channel or replaces its name and settings.
@@ -40,7 +44,7 @@ func (tx *Tx) SaveChannel(ctx context.Context, c Channel) error {
 	_, err := tx.exec(ctx, `INSERT INTO channels (`+channelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, config = excluded.config, updated_at = excluded.updated_at
 		WHERE channels.program_id = excluded.program_id`,
-		c.ID, c.ProgramID, c.Name, c.Kind, string(c.Config), ms(c.CreatedAt), ms(c.UpdatedAt))
+		c.ID, c.ProgramID, c.Name, c.Kind, tx.seal("channels", "config", string(c.Config), c.ID), ms(c.CreatedAt), ms(c.UpdatedAt))
 	if err != nil {
 		return classify(fmt.Errorf("save channel: %w", err))
 	}
@@ -61,7 +65,7 @@ func (tx *Tx) DeleteChannel(ctx context.Context, programID, id string) error {
 
 // Channel reads a channel; NotFound when there is none.
 func (c *Conn) Channel(ctx context.Context, programID, id string) (Channel, error) {
-	ch, err := scanChannel(c.queryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = ? AND program_id = ?`, id, programID))
+	ch, err := c.scanChannel(c.queryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ch, failure.New(failure.NotFound, "channel %s not found", id)
 	}
@@ -74,7 +78,7 @@ func (c *Conn) Channel(ctx context.Context, programID, id string) (Channel, erro
 // Channels lists a programme's channels, newest first.
 func (c *Conn) Channels(ctx context.Context, programID string, p Page) ([]Channel, string, error) {
 	return messagePage(ctx, c, `SELECT `+channelColumns+` FROM channels WHERE program_id = ?`, []any{programID}, p,
-		scanChannel, func(ch Channel) string { return ch.ID })
+		c.scanChannel, func(ch Channel) string { return ch.ID })
 }
 
 // MessageTemplate is a stored message template.
@@ -169,17 +173,29 @@ type Message struct {
 const messageColumns = `id, program_id, member_id, channel_id, template_id, campaign_id, recipient, subject, body, params,
 	status, attempts, tries, next_attempt_at, created_at, sent_at`
 
-func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
+// scanMessage reads a message; its recipient, subject, body and
+// parameters are sealed.
+func (c *Conn) scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var params sql.NullString
 	var attempts string
 	var next, created int64
 	var sent sql.NullInt64
-	err := row.Scan(&m.ID, &m.ProgramID, &m.MemberID, &m.ChannelID, &m.TemplateID, &m.CampaignID, &m.To, &m.Subject, &m.Body,
-		&params, &m.Status, &attempts, &m.Tries, &next, &created, &sent)
+	if err := row.Scan(&m.ID, &m.ProgramID, &m.MemberID, &m.ChannelID, &m.TemplateID, &m.CampaignID, &m.To, &m.Subject, &m.Body,
+		&params, &m.Status, &attempts, &m.Tries, &next, &created, &sent); err != nil {
+		return m, err
+	}
+	for _, f := range []struct {
+		col string
+		v   *string
+	}{{"recipient", &m.To}, {"subject", &m.Subject}, {"body", &m.Body}, {"params", &params.String}} {
+		if err := c.open("messages", f.col, f.v, m.ID); err != nil {
+			return m, err
+		}
+	}
 	m.Params, m.Attempts = rawJSON(params), json.RawMessage(attempts)
 	m.NextAttemptAt, m.CreatedAt, m.SentAt = fromMS(next), fromMS(created), fromOptMS(sent)
-	return m, err
+	return m, nil
 }
 
 // InsertMessage records a message (queued, or already settled).
@@ -188,7 +204,8 @@ func (tx *Tx) InsertMessage(ctx context.Context, m Message) error {
 		m.Attempts = json.RawMessage("[]")
 	}
 	_, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ProgramID, m.MemberID, m.ChannelID, m.TemplateID, m.CampaignID, m.To, m.Subject, m.Body, optJSON(m.Params),
+		m.ID, m.ProgramID, m.MemberID, m.ChannelID, m.TemplateID, m.CampaignID, tx.seal("messages", "recipient", m.To, m.ID),
+		tx.seal("messages", "subject", m.Subject, m.ID), tx.seal("messages", "body", m.Body, m.ID), tx.sealOptJSON("messages", "params", m.Params, m.ID),
 		m.Status, string(m.Attempts), m.Tries, ms(m.NextAttemptAt), ms(m.CreatedAt), optMS(m.SentAt))
 	if err != nil {
 		return classify(fmt.Errorf("insert message: %w", err))
@@ -198,7 +215,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m Message) error {
 
 // Message reads a message; NotFound when there is none.
 func (c *Conn) Message(ctx context.Context, programID, id string) (Message, error) {
-	m, err := scanMessage(c.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ? AND program_id = ?`, id, programID))
+	m, err := c.scanMessage(c.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ? AND program_id = ?`, id, programID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, failure.New(failure.NotFound, "message %s not found", id)
 	}
@@ -229,7 +246,7 @@ func (c *Conn) Messages(ctx context.Context, programID string, f MessageFilter, 
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
-	return messagePage(ctx, c, q, args, p, scanMessage, func(m Message) string { return m.ID })
+	return messagePage(ctx, c, q, args, p, c.scanMessage, func(m Message) string { return m.ID })
 }
 
 // DueMessages lists the IDs of a programme's queued messages due at now

@@ -99,7 +99,7 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 			return applied, fmt.Errorf("migrate %s: %w", m.name, err)
 		}
 		if step := goSteps[m.version]; step != nil {
-			if err := step(ctx, &Conn{q: tx, d: db.d, tx: tx}); err != nil {
+			if err := step(ctx, &Conn{q: tx, d: db.d, tx: tx, keys: db.keys}); err != nil {
 				tx.Rollback()
 				return applied, fmt.Errorf("migrate %s: %w", m.name, err)
 			}

@@ -150,7 +150,7 @@ func parseLSN(s string) (uint64, error) {
 // read that a write depends on.
 func (db *DB) Replica() *Conn {
 	if r := db.replica; r != nil && r.up.Load() {
-		return &Conn{q: r.pool, d: db.d, failed: r.failed}
+		return &Conn{q: r.pool, d: db.d, failed: r.failed, keys: db.keys}
 	}
 	return db.Read()
 }

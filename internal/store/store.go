@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jifen/jifen/internal/seal"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -34,6 +35,9 @@ type Options struct {
 	// may lag (DB.Replica); empty: none.
 	Replica string
 	Logger  *slog.Logger
+	// Keys seal personal values at rest (JIFEN_DATA_KEY); nil: stored
+	// as they are.
+	Keys *seal.Keyring
 }
 
 // DB is an open store.
@@ -49,6 +53,7 @@ type DB struct {
 	readStmts, writeStmts *stmtCache // SQLite only
 	url                   string     // DSN with any password removed, for logs
 	signals               signals    // what committed transactions tell (signal.go)
+	keys                  *seal.Keyring
 }
 
 // Open connects to dsn: "sqlite:<path>" or "postgres://…". It does not
@@ -84,6 +89,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	db.log = opt.Logger
 	db.url = Redact(dsn)
+	db.keys = opt.Keys
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", db.url, err)
@@ -107,6 +113,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	db.writer = newWriter(db.write, db.d, db.writeStmts, lanes, opt.MaxBatch, opt.Logger)
 	db.writer.signals = &db.signals
+	db.writer.keys = db.keys
 	return db, nil
 }
 
@@ -202,7 +209,7 @@ func (db *DB) Stats() (read, write sql.DBStats) { return db.read.Stats(), db.wri
 func (db *DB) SQL() (read, write *sql.DB) { return db.read, db.write }
 
 // Read returns a connection for reads outside a write transaction.
-func (db *DB) Read() *Conn { return &Conn{q: db.read, d: db.d, stmts: db.readStmts} }
+func (db *DB) Read() *Conn { return &Conn{q: db.read, d: db.d, stmts: db.readStmts, keys: db.keys} }
 
 // Write runs op in a write transaction, possibly together with other
 // operations (group commit). op runs in a savepoint of its own: when it
@@ -238,6 +245,7 @@ type Conn struct {
 	// failed, when set, hears of every error (the replica uses it to
 	// notice at once that it went away).
 	failed func(error)
+	keys   *seal.Keyring // seals and opens personal values (seal.go)
 }
 
 type querier interface {

@@ -28,7 +28,8 @@ type Webhook struct {
 
 const webhookColumns = `id, program_id, url, events, active, secret, prev_secret, prev_until, created_at, updated_at`
 
-func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
+// scanWebhook reads a webhook; its secrets are sealed.
+func (c *Conn) scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
 	var w Webhook
 	var events string
 	var prevUntil sql.NullInt64
@@ -40,8 +41,18 @@ func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
 	if err := json.Unmarshal([]byte(events), &w.Events); err != nil {
 		return w, fmt.Errorf("webhook %s: events: %w", w.ID, err)
 	}
+	if err := c.openSecrets(w.ID, &w.Secret, &w.PrevSecret); err != nil {
+		return w, err
+	}
 	w.PrevUntil, w.CreatedAt, w.UpdatedAt = fromOptMS(prevUntil), fromMS(created), fromMS(updated)
 	return w, nil
+}
+
+func (c *Conn) openSecrets(webhookID string, secret *string, prev *null.String) error {
+	if err := c.open("webhooks", "secret", secret, webhookID); err != nil {
+		return err
+	}
+	return c.openNull("webhooks", "prev_secret", prev, webhookID)
 }
 
 func eventsJSON(evs []string) string {
@@ -52,8 +63,8 @@ func eventsJSON(evs []string) string {
 // InsertWebhook stores a webhook.
 func (tx *Tx) InsertWebhook(ctx context.Context, w Webhook) error {
 	_, err := tx.exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		w.ID, w.ProgramID, w.URL, eventsJSON(w.Events), w.Active, w.Secret, w.PrevSecret, optMS(w.PrevUntil),
-		ms(w.CreatedAt), ms(w.UpdatedAt))
+		w.ID, w.ProgramID, w.URL, eventsJSON(w.Events), w.Active, tx.seal("webhooks", "secret", w.Secret, w.ID),
+		tx.sealNull("webhooks", "prev_secret", w.PrevSecret, w.ID), optMS(w.PrevUntil), ms(w.CreatedAt), ms(w.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert webhook: %w", err)
 	}
@@ -64,7 +75,8 @@ func (tx *Tx) InsertWebhook(ctx context.Context, w Webhook) error {
 func (tx *Tx) UpdateWebhook(ctx context.Context, w Webhook) error {
 	_, err := tx.exec(ctx, `UPDATE webhooks SET url = ?, events = ?, active = ?, secret = ?, prev_secret = ?, prev_until = ?,
 		updated_at = ? WHERE program_id = ? AND id = ? AND deleted_at IS NULL`,
-		w.URL, eventsJSON(w.Events), w.Active, w.Secret, w.PrevSecret, optMS(w.PrevUntil), ms(w.UpdatedAt), w.ProgramID, w.ID)
+		w.URL, eventsJSON(w.Events), w.Active, tx.seal("webhooks", "secret", w.Secret, w.ID),
+		tx.sealNull("webhooks", "prev_secret", w.PrevSecret, w.ID), optMS(w.PrevUntil), ms(w.UpdatedAt), w.ProgramID, w.ID)
 	if err != nil {
 		return fmt.Errorf("update webhook %s: %w", w.ID, err)
 	}
@@ -82,7 +94,7 @@ func (c *Conn) Webhook(ctx context.Context, programID, id string) (Webhook, erro
 }
 
 func (c *Conn) webhook(ctx context.Context, programID, id, lock string) (Webhook, error) {
-	w, err := scanWebhook(c.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks
+	w, err := c.scanWebhook(c.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks
 		WHERE program_id = ? AND id = ? AND deleted_at IS NULL`+lock, programID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Webhook{}, failure.New(failure.NotFound, "webhook %s not found", id)
@@ -115,7 +127,7 @@ func (c *Conn) Webhooks(ctx context.Context, programID string, activeOnly bool, 
 	defer rows.Close()
 	var out []Webhook
 	for rows.Next() {
-		w, err := scanWebhook(rows)
+		w, err := c.scanWebhook(rows)
 		if err != nil {
 			return nil, "", classify(err)
 		}
@@ -163,7 +175,7 @@ func (tx *Tx) InsertWebhookEvent(ctx context.Context, e WebhookEvent, hooks [][2
 	var seq int64
 	err := tx.queryRow(ctx, `INSERT INTO webhook_events (id, program_id, type, member_id, payload, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
-		e.ID, e.ProgramID, e.Type, e.MemberID, string(e.Payload), ms(e.CreatedAt)).Scan(&seq)
+		e.ID, e.ProgramID, e.Type, e.MemberID, tx.seal("webhook_events", "payload", string(e.Payload), e.ID), ms(e.CreatedAt)).Scan(&seq)
 	if err != nil {
 		return classify(fmt.Errorf("insert webhook event: %w", err))
 	}
@@ -283,6 +295,9 @@ func (c *Conn) Delivery(ctx context.Context, programID, id string) (Delivery, er
 	if err != nil {
 		return Delivery{}, classify(fmt.Errorf("delivery %s: %w", id, err))
 	}
+	if err := c.open("webhook_events", "payload", &payload, d.EventID); err != nil {
+		return Delivery{}, err
+	}
 	d.Payload = []byte(payload)
 	return d, nil
 }
@@ -346,6 +361,12 @@ func (c *Conn) DeliveryToSend(ctx context.Context, programID, id string) (Delive
 		WHERE d.program_id = ? AND d.id = ?`, programID, id), &payload, &t.URL, &t.Secret, &t.PrevSecret, &prevUntil)
 	if err != nil {
 		return t, classify(fmt.Errorf("delivery %s: %w", id, err))
+	}
+	if err := c.open("webhook_events", "payload", &payload, d.EventID); err != nil {
+		return t, err
+	}
+	if err := c.openSecrets(d.WebhookID, &t.Secret, &t.PrevSecret); err != nil {
+		return t, err
 	}
 	d.Payload = []byte(payload)
 	t.Delivery, t.PrevUntil = d, fromOptMS(prevUntil)

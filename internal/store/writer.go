@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jifen/jifen/internal/seal"
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
@@ -30,6 +31,7 @@ type Writer struct {
 	db       *sql.DB
 	d        *dialect
 	stmts    *stmtCache
+	keys     *seal.Keyring
 	lanes    []chan *writeReq
 	maxBatch int
 	log      *slog.Logger
@@ -200,7 +202,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -267,7 +269,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

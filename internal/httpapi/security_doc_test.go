@@ -44,11 +44,27 @@ func TestSecurityDocSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, _ := strings.Cut(string(doc), "```go\n")
-	block, _, _ = strings.Cut(block, "```")
-	i := strings.Index(block, "func sign(")
-	if i < 0 || !strings.Contains(string(src), block[i:]) {
-		t.Fatalf("docs/security.md's Go example is not this file's sign:\n%s", block)
+	hooks, err := os.ReadFile("webhooks_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each Go example of the page is a function of this package's tests:
+	// sign here, verifyWebhook in webhooks_test.go (TestWebhooks checks
+	// every delivery with it).
+	for fn, file := range map[string][]byte{"func sign(": src, "func verifyWebhook(": hooks} {
+		found := false
+		for _, block := range strings.Split(string(doc), "```go\n")[1:] {
+			block, _, _ = strings.Cut(block, "```")
+			if i := strings.Index(block, fn); i >= 0 {
+				found = true
+				if !strings.Contains(string(file), block[i:]) {
+					t.Errorf("docs/security.md's %s… is not the tests':\n%s", fn, block)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("docs/security.md shows no %s…", fn)
+		}
 	}
 
 	e := newEnv(t, storetest.SQLite)

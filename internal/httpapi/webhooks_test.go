@@ -27,6 +27,7 @@ import (
 // received is one request the receiver got.
 type received struct {
 	id, ts, sig string
+	header      http.Header
 	body        []byte
 	event       struct {
 		ID        string          `json:"id"`
@@ -51,7 +52,8 @@ func newReceiver(t *testing.T) *receiver {
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		var g received
-		g.id, g.ts, g.sig, g.body = r.Header.Get("Jifen-Webhook-Id"), r.Header.Get("Jifen-Webhook-Timestamp"), r.Header.Get("Jifen-Signature"), b
+		g.id, g.ts, g.sig, g.header, g.body = r.Header.Get("Jifen-Webhook-Id"), r.Header.Get("Jifen-Webhook-Timestamp"),
+			r.Header.Get("Jifen-Signature"), r.Header.Clone(), b
 		if err := json.Unmarshal(b, &g.event); err != nil || r.Method != "POST" || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("receiver: %s %s %q: %v", r.Method, r.Header.Get("Content-Type"), b, err)
 		}
@@ -82,20 +84,31 @@ func (rc *receiver) take() []received {
 	return out
 }
 
-// verify checks a delivery as a receiver would: the HMAC over
-// "<timestamp>.<body>" with the secret, against any v1= signature, and the
-// timestamp within 300 s of now.
+// verify checks a delivery as a receiver would, with docs/security.md's
+// verifyWebhook.
 func verify(g received, secret string, now time.Time) bool {
-	ts, err := strconv.ParseInt(g.ts, 10, 64)
-	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > 300*time.Second {
-		return false
+	return verifyWebhook(g.header, g.body, secret, now)
+}
+
+// verifyWebhook is docs/security.md's example, verbatim
+// (TestSecurityDocSnippet checks that the page shows this text).
+//
+// verifyWebhook checks a delivery: h its headers, body its raw body,
+// secret the webhook's secret, now the receiver's clock.
+func verifyWebhook(h http.Header, body []byte, secret string, now time.Time) bool {
+	ts := h.Get("Jifen-Webhook-Timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || now.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		return false // not a timestamp, or too old (or new) to trust
 	}
 	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(g.ts + "." + string(g.body)))
+	m.Write([]byte(ts + "."))
+	m.Write(body) // the body as received, before any parsing
 	want := m.Sum(nil)
-	for _, s := range strings.Fields(g.sig) {
-		got, err := hex.DecodeString(strings.TrimPrefix(s, "v1="))
-		if strings.HasPrefix(s, "v1=") && err == nil && hmac.Equal(got, want) {
+	// After a secret is rotated, two signatures come: either may match.
+	for _, sig := range strings.Fields(h.Get("Jifen-Signature")) {
+		got, err := hex.DecodeString(strings.TrimPrefix(sig, "v1="))
+		if strings.HasPrefix(sig, "v1=") && err == nil && hmac.Equal(got, want) {
 			return true
 		}
 	}

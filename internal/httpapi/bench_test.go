@@ -39,30 +39,61 @@ func init() {
 // BenchmarkPostEvents is end-to-end POST /v1/events (order.paid, three
 // items) over HTTP with keep-alive, from many clients, against the 10
 // active BenchRules and 1,000 members, on each backend.
-func BenchmarkPostEvents(b *testing.B) { benchPostEvents(b, false) }
+func BenchmarkPostEvents(b *testing.B) { benchPostEvents(b, benchOpts{}) }
 
 // BenchmarkPostEventsWebhook is BenchmarkPostEvents with a webhook
 // subscribed to points.earned: every earn also writes its outbox event and
 // delivery (no worker runs, so the cost is the write path's alone).
-func BenchmarkPostEventsWebhook(b *testing.B) { benchPostEvents(b, true) }
+func BenchmarkPostEventsWebhook(b *testing.B) { benchPostEvents(b, benchOpts{hook: true}) }
 
-func benchPostEvents(b *testing.B, hook bool) {
+// BenchmarkEncryptionAtRest is BenchmarkPostEvents with members that have
+// a name, phone, birthday and attributes, named by phone:, and the data
+// keys off (clear) and on (sealed): the cost of sealing, opening and keyed
+// lookups on the event path.
+func BenchmarkEncryptionAtRest(b *testing.B) {
+	for _, sealed := range []bool{false, true} {
+		name := "clear"
+		if sealed {
+			name = "sealed"
+		}
+		b.Run(name, func(b *testing.B) { benchPostEvents(b, benchOpts{personal: true, sealed: sealed}) })
+	}
+}
+
+type benchOpts struct {
+	hook     bool // a webhook subscribed to points.earned
+	personal bool // members with personal fields, named by phone
+	sealed   bool // JIFEN_DATA_KEY set
+}
+
+func benchPostEvents(b *testing.B, o benchOpts) {
 	backends := []storetest.Backend{storetest.SQLite}
 	if dsn := os.Getenv(storetest.EnvPostgres); dsn != "" {
 		backends = append(backends, storetest.Postgres(dsn))
 	}
 	for _, be := range backends {
 		b.Run(be.Name, func(b *testing.B) {
+			if o.sealed {
+				testKeys = keyring(b, testKey1)
+				defer func() { testKeys = nil }()
+			}
 			e := newEnv(b, be)
 			for _, r := range BenchRules {
 				e.rule(r)
 			}
-			if hook {
+			if o.hook {
 				e.post("/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"points.earned"}}).want(201, nil)
 			}
 			members := make([]string, 1000)
 			for i := range members {
-				members[i] = e.newMember(nil).ID
+				if !o.personal {
+					members[i] = e.newMember(nil).ID
+					continue
+				}
+				phone := fmt.Sprintf("+86139%08d", i)
+				e.newMember(map[string]any{"name": fmt.Sprint("会员", i), "phone": phone, "birthday": "1990-05-17",
+					"attributes": map[string]any{"city": "杭州", "vip": i%2 == 0}})
+				members[i] = "phone:" + phone
 			}
 			tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
 			client := &http.Client{Transport: tr}

@@ -57,7 +57,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 	}
 	// The values are read before the profile and identities go: they
 	// are what the copies are searched for.
-	values, err := personalValues(ctx, tx, m)
+	who, err := personalOf(ctx, tx, m)
 	if err != nil {
 		return Member{}, err
 	}
@@ -66,9 +66,16 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 			return Member{}, err
 		}
 	}
-	// One-step join's code and sends for its phone go too.
-	if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, lookup.Hash(identity.Phone, string(m.Phone))); err != nil {
+	// Join codes sent to its phone before it was a member become its
+	// messages, scrubbed below; the code itself and the sends go.
+	if err := tx.ClaimMessagesTo(ctx, p.ID, m.ID, who.phoneLookups); err != nil {
 		return Member{}, err
+	}
+	// The member's codes go, and ("" for none) each phone's codes and sends.
+	for _, lk := range append([]string{""}, who.phoneLookups...) {
+		if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, lk); err != nil {
+			return Member{}, err
+		}
 	}
 	m.ExternalID, m.Phone, m.Name, m.Birthday, m.Region = "", "", "", "", ""
 	m.Gender, m.Attributes, m.Tags = "unknown", json.RawMessage(`{}`), []string{}
@@ -87,7 +94,7 @@ func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref str
 		return Member{}, err
 	}
 	// Last, so that whatever this transaction wrote is scrubbed too.
-	return memberOf(m, nil), forget(ctx, tx, m, values, now)
+	return memberOf(m, nil), forget(ctx, tx, m, who.values, now)
 }
 
 // forget voids the member's unused coupons and scrubs the copies of its
@@ -99,23 +106,40 @@ func forget(ctx context.Context, tx *store.Tx, m store.Member, values scrub.Valu
 	return tx.ScrubMemberCopies(ctx, m.ProgramID, m.ID, values.JSON)
 }
 
-// personalValues are the strings that name the member: its phone (in
+// personal is what names a member, read before its profile and
+// identities go: the values its copies are searched for — its phone (in
 // E.164 and, for a mainland number, as dialled), name, external ID,
-// birthday and every identity's value.
-func personalValues(ctx context.Context, tx *store.Tx, m store.Member) (scrub.Values, error) {
+// birthday and every identity's value — and its phones' lookups.
+type personal struct {
+	values       scrub.Values
+	phoneLookups []string
+}
+
+func personalOf(ctx context.Context, tx *store.Tx, m store.Member) (personal, error) {
 	ids, err := tx.Identities(ctx, m.ProgramID, m.ID)
 	if err != nil {
-		return scrub.Values{}, err
+		return personal{}, err
 	}
-	vs := []string{string(m.Phone), string(m.Name), string(m.ExternalID), string(m.Birthday)}
-	if national, ok := strings.CutPrefix(string(m.Phone), "+86"); ok {
-		vs = append(vs, national)
-	}
+	vs := []string{string(m.Name), string(m.ExternalID), string(m.Birthday)}
+	phones := []string{string(m.Phone)}
 	for _, i := range ids {
-		vs = append(vs, i.Value)
-		if national, ok := strings.CutPrefix(i.Value, "+86"); ok && i.Kind == identity.Phone {
+		if i.Kind == identity.Phone {
+			phones = append(phones, i.Value)
+		} else {
+			vs = append(vs, i.Value)
+		}
+	}
+	var out personal
+	for _, ph := range phones {
+		if ph == "" {
+			continue
+		}
+		out.phoneLookups = append(out.phoneLookups, lookup.Hash(identity.Phone, ph))
+		vs = append(vs, ph)
+		if national, ok := strings.CutPrefix(ph, "+86"); ok {
 			vs = append(vs, national)
 		}
 	}
-	return scrub.New(vs...), nil
+	out.values = scrub.New(vs...)
+	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jifen/jifen/internal/id"
 	"github.com/jifen/jifen/internal/identity"
 	"github.com/jifen/jifen/internal/input"
+	"github.com/jifen/jifen/internal/lookup"
 	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/program"
 	"github.com/jifen/jifen/internal/store"
@@ -158,6 +159,13 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, programID string, in 
 	}
 	if err := tx.InsertMessage(ctx, r); err != nil {
 		return Message{}, err
+	}
+	if in.MemberID == "" && to != "" {
+		// The phone's lookup: erasing the member it later belongs to
+		// finds the message.
+		if err := tx.SetMessageToLookup(ctx, programID, r.ID, lookup.Hash(identity.Phone, to)); err != nil {
+			return Message{}, err
+		}
 	}
 	return messageOf(r), nil
 }

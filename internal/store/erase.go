@@ -125,6 +125,29 @@ func sealCopy(c copyColumn, key string, doc []byte) any {
 	return string(doc)
 }
 
+// SetMessageToLookup records the lookup of the phone a message to no
+// member went to (join codes to a phone not yet a member's).
+func (tx *Tx) SetMessageToLookup(ctx context.Context, programID, messageID, lookup string) error {
+	if _, err := tx.exec(ctx, `UPDATE messages SET to_lookup = ? WHERE program_id = ? AND id = ?`,
+		lookup, programID, messageID); err != nil {
+		return fmt.Errorf("message %s lookup: %w", messageID, err)
+	}
+	return nil
+}
+
+// ClaimMessagesTo makes the messages to no member sent to an address
+// with one of lookups the member's, so that its erasure scrubs them and
+// its export shows them.
+func (tx *Tx) ClaimMessagesTo(ctx context.Context, programID, memberID string, lookups []string) error {
+	for _, lk := range lookups {
+		if _, err := tx.exec(ctx, `UPDATE messages SET member_id = ? WHERE program_id = ? AND to_lookup = ? AND member_id IS NULL`,
+			memberID, programID, lk); err != nil {
+			return fmt.Errorf("claim messages: %w", err)
+		}
+	}
+	return nil
+}
+
 // VoidMemberCoupons voids a member's unused coupons (status active) as of
 // now; used and expired ones keep their status. It answers how many.
 func (tx *Tx) VoidMemberCoupons(ctx context.Context, programID, memberID string, now time.Time) (int64, error) {

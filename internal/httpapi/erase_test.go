@@ -101,7 +101,7 @@ func eraseRoundTrip(t *testing.T, dsn string, opt store.Options) {
 		t.Fatalf("before the erase the database holds only %v of %v", found, secrets)
 	}
 
-	e.get("/v1/members/" + id + "/export").want(200, nil)
+	e.get("/v1/members/"+id+"/export").want(200, nil)
 	var erased memberObj
 	e.post("/v1/members/"+id+"/erase", nil).want(200, &erased)
 	if erased.Status != "erased" || erased.Name != nil || erased.Phone != nil || erased.ExternalID != nil || len(erased.Tags) != 0 {

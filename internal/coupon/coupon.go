@@ -365,6 +365,12 @@ func VoidCoupon(ctx context.Context, tx *store.Tx, p program.Program, code strin
 	return tx.UpdateCoupon(ctx, c)
 }
 
+// VoidMember voids every unused coupon of a member (its erasure); used
+// and expired ones stay as they are. It answers how many it voided.
+func VoidMember(ctx context.Context, tx *store.Tx, programID, memberID string, now time.Time) (int64, error) {
+	return tx.VoidMemberCoupons(ctx, programID, memberID, now)
+}
+
 // ExpireDue marks coupons past their validity expired, as of asOf.
 func ExpireDue(ctx context.Context, db *store.DB, p program.Program, asOf time.Time) (int64, error) {
 	var total int64

@@ -142,14 +142,17 @@ var idLike = regexp.MustCompile(`^[a-z]{2,5}_[0-9a-z]{6,}$`)
 
 // auditRecord writes the entry of the request r in tx: body is the
 // request's, status its answer, result the answer's body (JSON, or nil).
-func (s *Server) auditRecord(ctx context.Context, tx *store.Tx, r *http.Request, body []byte, status int, result []byte) error {
+// It answers the entry's target, which the write path also keys its
+// idempotency record by.
+func (s *Server) auditRecord(ctx context.Context, tx *store.Tx, r *http.Request, body []byte, status int, result []byte) (audit.Target, error) {
 	key := r.Method + " " + routePath(r)
 	sp, ok := audited[key]
 	if !ok {
-		return fmt.Errorf("audit: the route %s has no audit spec", key)
+		return audit.Target{}, fmt.Errorf("audit: the route %s has no audit spec", key)
 	}
-	return audit.Record(ctx, tx, s.clock.Now(), audit.Request{
-		Actor: actor(r), Action: sp.action, Target: audit.Target{Type: sp.target, ID: targetID(r, sp, body, result)},
+	target := audit.Target{Type: sp.target, ID: targetID(r, sp, body, result)}
+	return target, audit.Record(ctx, tx, s.clock.Now(), audit.Request{
+		Actor: actor(r), Action: sp.action, Target: target,
 		Method: r.Method, Route: routePath(r), RequestID: requestID(r), IP: clientIP(r), Status: status, Body: body,
 	})
 }

@@ -41,12 +41,19 @@ type env struct {
 	app    *app.App
 	admin  string
 	client *http.Client
+	dsn    string // the database's (sqlite:<path> or a PostgreSQL DSN)
 }
 
 func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
-	db := storetest.Open(t, b, store.Options{Keys: testKeys})
-	e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey}
+	return newEnvAt(t, b.DSN(t), store.Options{Keys: testKeys})
+}
+
+// newEnvAt is newEnv on the fresh database at dsn, opened with opt.
+func newEnvAt(t testing.TB, dsn string, opt store.Options) *env {
+	t.Helper()
+	db := storetest.OpenDSN(t, dsn, opt)
+	e := &env{t: t, db: db, clock: clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)), admin: adminKey, dsn: dsn}
 	ctx := context.Background()
 	err := db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
 		if _, err := program.Create(ctx, tx, program.DefaultID, program.DefaultID, e.clock.Now()); err != nil {

@@ -91,7 +91,8 @@ func (s *Server) runJob(run func(ctx context.Context, p program.Program, at time
 					return err
 				}
 			}
-			return s.auditRecord(ctx, tx, r, body, 200, out)
+			_, err := s.auditRecord(ctx, tx, r, body, 200, out)
+			return err
 		})
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ type joinEnv struct {
 	mu       sync.Mutex
 	sms      []string // bodies the gateway received
 	merchant string
+	channel  string // the SMS channel the codes go out on
 	inviter  memberObj
 	coupon   string
 	link     string
@@ -32,7 +33,12 @@ type joinEnv struct {
 const joinGift = 188
 
 func newJoinEnv(t *testing.T, b storetest.Backend) *joinEnv {
-	j := &joinEnv{env: newEnv(t, b)}
+	return joinEnvOn(t, newEnv(t, b))
+}
+
+// joinEnvOn sets one-step join up on e.
+func joinEnvOn(t *testing.T, e *env) *joinEnv {
+	j := &joinEnv{env: e}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		j.mu.Lock()
@@ -48,7 +54,7 @@ func newJoinEnv(t *testing.T, b storetest.Backend) *joinEnv {
 	j.post("/v1/merchants", map[string]any{"name": "Shop A"}).want(201, &mer)
 	j.post("/v1/coupon-templates", map[string]any{"name": "Welcome", "kind": "amount_off", "value": 500, "valid_days": 30}).want(201, &cpt)
 	j.call(j.admin, "PUT", "/v1/referral", map[string]any{"inviter_points": 100, "invitee_points": 50, "on": "join"}).want(200, nil)
-	j.merchant, j.coupon = mer.ID, cpt.ID
+	j.merchant, j.coupon, j.channel = mer.ID, cpt.ID, ch.ID
 	j.inviter = j.newMember(map[string]any{"phone": "+8613900000001"})
 	j.patch("/v1/program", map[string]any{"join": map[string]any{"enabled": true, "sms_channel_id": ch.ID,
 		"sms_template_id": tpl.ID, "gift_points": joinGift, "gift_coupon_template_id": cpt.ID}}).want(200, nil)

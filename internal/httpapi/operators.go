@@ -124,7 +124,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := s.app.Operators.Logout(ctx, tx, sessionToken(r)); err != nil {
 			return err
 		}
-		return s.auditRecord(ctx, tx, r, nil, http.StatusNoContent, nil)
+		_, err := s.auditRecord(ctx, tx, r, nil, http.StatusNoContent, nil)
+		return err
 	})
 	if err != nil {
 		return err

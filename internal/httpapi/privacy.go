@@ -27,7 +27,8 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.db.Write(r.Context(), x.Member.ID, func(ctx context.Context, tx *store.Tx) error {
-		return s.auditRecord(ctx, tx, r, nil, http.StatusOK, []byte(`{"id":"`+x.Member.ID+`"}`))
+		_, err := s.auditRecord(ctx, tx, r, nil, http.StatusOK, []byte(`{"id":"`+x.Member.ID+`"}`))
+		return err
 	})
 	if err != nil {
 		return err

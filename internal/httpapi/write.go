@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/jifen/jifen/internal/failure"
+	"github.com/jifen/jifen/internal/null"
 	"github.com/jifen/jifen/internal/store"
 )
 
@@ -84,13 +85,18 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, lane 
 					return err
 				}
 			}
-			if err := s.auditRecord(ctx, tx, r, body, code, out); err != nil {
+			target, err := s.auditRecord(ctx, tx, r, body, code, out)
+			if err != nil {
 				return err
 			}
 			if key == "" {
 				return nil
 			}
-			return tx.PutIdempotent(ctx, programID, key, store.IdemRecord{RequestHash: hash, Status: code, Body: out}, s.clock.Now())
+			rec := store.IdemRecord{RequestHash: hash, Status: code, Body: out}
+			if target.Type == "member" && target.ID != "" {
+				rec.MemberID = null.String(target.ID) // erasing the member scrubs the stored response
+			}
+			return tx.PutIdempotent(ctx, programID, key, rec, s.clock.Now())
 		})
 		if errors.Is(err, store.ErrRace) && attempt < 3 {
 			continue // a concurrent duplicate committed first: replay it

@@ -2,7 +2,7 @@
 // the API takes one — its ID (mem_…), ext:<external_id>, or any identity
 // <kind>:<value> (phone:+8613800000000) — and owns the identities
 // themselves: adding, listing and deleting them. Values are normalised
-// the way they are stored, and found by their lookup (internal/lookup),
+// the way they are stored, and found by their lookup (store.Conn.Lookup),
 // never by the value.
 package identity
 

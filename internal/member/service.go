@@ -104,11 +104,6 @@ type Event struct {
 	Member Member `json:"member"`
 }
 
-// Erasure is the data of a member.erased event.
-type Erasure struct {
-	MemberID string `json:"member_id"`
-}
-
 // updated answers a changed member and writes its member.updated event.
 func updated(ctx context.Context, tx *store.Tx, p program.Program, m store.Member, now time.Time) (Member, error) {
 	v, err := view(ctx, &tx.Conn, m)
@@ -258,56 +253,6 @@ func (s *Service) SetFrozen(ctx context.Context, tx *store.Tx, a auth.Actor, ref
 		return Member{}, err
 	}
 	return updated(ctx, tx, p, m, now)
-}
-
-// Erase blanks a member's personal data and forfeits its points with an
-// expire transaction (reason "erased"); its holds are released first. The
-// ledger, the IDs and the statistics stay, so the books still balance.
-// Erasing an erased member changes nothing.
-func (s *Service) Erase(ctx context.Context, tx *store.Tx, a auth.Actor, ref string) (Member, error) {
-	p, err := s.programs.Get(ctx, a.ProgramID)
-	if err != nil {
-		return Member{}, err
-	}
-	memberID, err := identity.ID(ctx, &tx.Conn, a, ref)
-	if err != nil {
-		return Member{}, err
-	}
-	bals, err := tx.LockMemberBalances(ctx, p.ID, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	m, err := identity.Resolve(ctx, &tx.Conn, a, memberID)
-	if err != nil {
-		return Member{}, err
-	}
-	if m.Status == Erased {
-		return view(ctx, &tx.Conn, m)
-	}
-	now := s.clock.Now()
-	for _, b := range bals {
-		if _, err := ledger.Forfeit(ctx, tx, p.Ledger(), m.ID, b.Currency, "erased", now); err != nil {
-			return Member{}, err
-		}
-	}
-	// One-step join's code and sends for its phone go too.
-	if err := tx.DeleteJoinCodes(ctx, p.ID, m.ID, tx.Lookup(identity.Phone, string(m.Phone))); err != nil {
-		return Member{}, err
-	}
-	m.ExternalID, m.Phone, m.Name, m.Birthday, m.Region = "", "", "", "", ""
-	m.Gender, m.Attributes, m.Tags = "unknown", json.RawMessage(`{}`), []string{}
-	m.Status, m.UpdatedAt = Erased, now
-	if err := tx.UpdateMember(ctx, m); err != nil {
-		return Member{}, err
-	}
-	if err := tx.SetMemberStatus(ctx, p.ID, m.ID, Erased, now); err != nil {
-		return Member{}, err
-	}
-	// Its identities go with the personal data: none names it any more.
-	if err := tx.DeleteIdentities(ctx, p.ID, m.ID); err != nil {
-		return Member{}, err
-	}
-	return memberOf(m, nil), outbox.Emit(ctx, tx, p.ID, p.Webhooks, outbox.MemberErased, m.ID, Erasure{MemberID: m.ID}, now)
 }
 
 // locked takes the member's lock — all its balance rows, so that an

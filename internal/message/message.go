@@ -159,6 +159,13 @@ func (s *Service) Queue(ctx context.Context, tx *store.Tx, programID string, in 
 	if err := tx.InsertMessage(ctx, r); err != nil {
 		return Message{}, err
 	}
+	if in.MemberID == "" && to != "" {
+		// The phone's lookup: erasing the member it later belongs to
+		// finds the message.
+		if err := tx.SetMessageToLookup(ctx, programID, r.ID, tx.Lookup(identity.Phone, to)); err != nil {
+			return Message{}, err
+		}
+	}
 	return messageOf(r), nil
 }
 

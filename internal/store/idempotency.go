@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jifen/jifen/internal/null"
 )
 
 // IdemRecord is a stored response to an idempotent request.
@@ -13,6 +15,7 @@ type IdemRecord struct {
 	RequestHash string
 	Status      int
 	Body        []byte
+	MemberID    null.String // the member the write was about, so erasing it finds this record
 }
 
 // Idempotent looks a key up; ok is false when the key is new.
@@ -56,8 +59,9 @@ func (tx *Tx) PutIdempotent(ctx context.Context, programID, key string, rec Idem
 	if rec.Body == nil {
 		rec.Body = []byte{} // a 204 has no body; the column is NOT NULL
 	}
-	_, err := tx.exec(ctx, `UPDATE idempotency SET request_hash = ?, status = ?, body = ? WHERE program_id = ? AND key = ?`,
-		rec.RequestHash, rec.Status, tx.sealBytes("idempotency", "body", rec.Body, programID, key), programID, key)
+	_, err := tx.exec(ctx, `UPDATE idempotency SET request_hash = ?, status = ?, body = ?, member_id = ?
+		WHERE program_id = ? AND key = ?`, rec.RequestHash, rec.Status, tx.sealBytes("idempotency", "body", rec.Body, programID, key),
+		rec.MemberID, programID, key)
 	if err != nil {
 		return fmt.Errorf("store idempotency key: %w", err)
 	}

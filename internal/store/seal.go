@@ -43,6 +43,29 @@ var sealedColumns = []sealedColumn{
 	{"audit_log", "summary", []string{"program_id", "id"}},
 }
 
+// sealedColumnOf finds a sealed column.
+func sealedColumnOf(table, column string) (sealedColumn, bool) {
+	for _, sc := range sealedColumns {
+		if sc.table == table && sc.column == column {
+			return sc, true
+		}
+	}
+	return sealedColumn{}, false
+}
+
+// row is the row part of a value's AD, for a row of the programme whose
+// own key (id, or idempotency's key) is key.
+func (sc sealedColumn) row(programID, key string) []string {
+	out := make([]string, len(sc.key))
+	for i, k := range sc.key {
+		out[i] = key
+		if k == "program_id" {
+			out[i] = programID
+		}
+	}
+	return out
+}
+
 // Sealed says personal values are encrypted at rest: SQL cannot compare
 // or search them, so what reads them (segments) does so after opening.
 func (c *Conn) Sealed() bool { return c.keys.Enabled() }

@@ -231,6 +231,12 @@ func (db *DB) reseal(ctx context.Context, sc sealedColumn, rows []columnRow) (in
 			}
 			sealed := db.keys.Seal(at, plain)
 			set, args := sc.column+` = ?`, []any{sealed}
+			if sc.table == "messages" && sc.column == "recipient" {
+				// A text to a phone not yet a member's is found by the
+				// phone's lookup when that member is erased.
+				set += `, to_lookup = CASE WHEN to_lookup IS NULL THEN NULL ELSE ? END`
+				args = append(args, db.keys.Lookup("phone", plain))
+			}
 			if sc.table == "identities" {
 				// The lookup follows the value's key.
 				var kind string
@@ -265,3 +271,22 @@ func storedAs(sc sealedColumn, v string) any {
 }
 
 var bytesColumns = map[string]bool{"events.result": true, "idempotency.body": true}
+
+// EachSealed calls fn with every stored value of every sealed column,
+// opened: a search for a person through sealed data (the erase test looks
+// for an erased member's values this way, as a regulator's request would).
+func (db *DB) EachSealed(ctx context.Context, fn func(table, column, value string) error) error {
+	c := db.Read()
+	for _, sc := range sealedColumns {
+		err := db.scanColumn(ctx, sc, func(key []string, v string) error {
+			if err := c.open(sc.table, sc.column, &v, key...); err != nil {
+				return err
+			}
+			return fn(sc.table, sc.column, v)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

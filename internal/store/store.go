@@ -123,11 +123,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 // "database is locked"; busy_timeout covers another process (jifen verify)
 // holding the lock for a moment. synchronous(FULL) makes every commit
 // durable across power loss; group commit pays that fsync once per batch.
+// secure_delete(ON) overwrites deleted and rewritten row content with
+// zeros instead of leaving it in free pages: an erased member's phone or
+// name must not survive in the file (right to erasure). Old page images
+// still sit in the WAL until a checkpoint copies the new ones back.
 func openSQLite(path string, opt Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open: sqlite: empty path")
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=secure_delete(ON)"
 	// Each connection keeps a page cache of its own: the writer 32 MiB,
 	// each reader 16 MiB, so hot member rows are read without a syscall.
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_txlock=immediate")

@@ -23,7 +23,7 @@ import (
 )
 
 // Scenarios, in the order they run.
-var Scenarios = []string{"floor", "balance", "earn", "earn_half", "spend", "mixed", "flash", "commit", "ingest"}
+var Scenarios = []string{"floor", "balance", "earn", "earn_half", "earn_single", "spend", "mixed", "flash", "commit", "ingest"}
 
 // Config is a bench run.
 type Config struct {
@@ -159,9 +159,9 @@ func runScenarios(ctx context.Context, cfg Config, backend, dsn string, t target
 			b0, o0 = writerStats(srv.URL)
 		}
 		switch sc {
-		case "floor", "balance", "earn", "spend", "mixed":
+		case "floor", "balance", "earn", "earn_single", "spend", "mixed":
 			fn := map[string]func(*workerState, int64) Step{
-				"floor": t.floor, "balance": t.balance, "earn": t.earn, "spend": t.spend, "mixed": t.mixed,
+				"floor": t.floor, "balance": t.balance, "earn": t.earn, "earn_single": t.earnSingle, "spend": t.spend, "mixed": t.mixed,
 			}[sc]
 			res = cfg.drive(ctx, client, backend, sc, srv, Load{Concurrency: cfg.Concurrency, Duration: cfg.Duration,
 				Warmup: min(2*time.Second, cfg.Duration/5)}, fn)

@@ -76,6 +76,13 @@ func (t target) earn(w *workerState, _ int64) Step {
 	return Step{Req: t.request("POST", "/v1/events", t.order(w)), OK: status(201)}
 }
 
+// earnSingle is one earn of a random member by the points API (POST
+// …/points/earn): a ledger write without rules.
+func (t target) earnSingle(w *workerState, _ int64) Step {
+	return Step{Req: t.request("POST", "/v1/members/"+t.member(w)+"/points/earn", fmt.Sprintf(`{"points":%d}`, 1+w.rng.IntN(100))),
+		OK: status(201)}
+}
+
 // order is the body of a new order.paid event for a random member, with an
 // id never used before; the earn and ingest scenarios send the same events.
 func (t target) order(w *workerState) string {

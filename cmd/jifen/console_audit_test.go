@@ -54,5 +54,32 @@ func TestConsoleAudit(t *testing.T) {
 	page.Click(`[data-testid=member-audit]`)
 	consolePoll(t, page, `(() => { const e = document.querySelector('[data-testid=audit-table] .el-table__body'); return !!e && e.innerText.includes('members.export') })()`,
 		"the member's log with its export")
+
+	// Erase, typing the member's ID to confirm: the profile goes, the
+	// points are forfeited, and the erase is in the log.
+	page.Navigate(base + "/console/members/" + m.ID)
+	consoleWaitFor(t, page, `[data-testid=erase-open]`)
+	waitStill(t, page)
+	page.Click(`[data-testid=erase-open]`)
+	consoleFill(t, page, `[data-testid=confirm-phrase] input`, m.ID)
+	page.Click(`[data-testid=confirm-ok]`)
+	var after struct {
+		Status string
+		Name   *string
+	}
+	consolePoll(t, page, `(() => !document.body.innerText.includes('13700137000'))()`, "the member's page without its phone")
+	c.must("GET", "/v1/members/"+m.ID, nil, 200, &after)
+	if after.Status != "erased" || after.Name != nil {
+		t.Fatalf("after the console's erase: %+v", after)
+	}
+	var bal struct {
+		Points struct{ Available int64 } `json:"points"`
+	}
+	c.must("GET", "/v1/members/"+m.ID+"/balance", nil, 200, &bal)
+	var log struct{ Data []struct{ Action string } }
+	c.must("GET", "/v1/audit?target_id="+m.ID+"&action=members.erase", nil, 200, &log)
+	if bal.Points.Available != 0 || len(log.Data) != 1 {
+		t.Fatalf("after the erase: balance %+v, audit %+v", bal, log.Data)
+	}
 	consoleCheck(t, page)
 }

@@ -59,15 +59,18 @@ func TestConsoleAudit(t *testing.T) {
 	// points are forfeited, and the erase is in the log.
 	page.Navigate(base + "/console/members/" + m.ID)
 	consoleWaitFor(t, page, `[data-testid=erase-open]`)
+	consoleWaitGone(t, page, `.el-loading-mask`)
 	waitStill(t, page)
 	page.Click(`[data-testid=erase-open]`)
-	consoleFill(t, page, `[data-testid=confirm-phrase] input`, m.ID)
+	consoleFill(t, page, `[data-testid=confirm-phrase]`, m.ID)
 	page.Click(`[data-testid=confirm-ok]`)
 	var after struct {
 		Status string
 		Name   *string
 	}
-	consolePoll(t, page, `(() => !document.body.innerText.includes('13700137000'))()`, "the member's page without its phone")
+	page.WaitText("个人信息已清除")
+	consolePoll(t, page, `[...document.querySelectorAll('.page-head')].some((e) => e.innerText.includes('已删除') && !e.innerText.includes('13700137000'))`,
+		"the member shown erased")
 	c.must("GET", "/v1/members/"+m.ID, nil, 200, &after)
 	if after.Status != "erased" || after.Name != nil {
 		t.Fatalf("after the console's erase: %+v", after)

@@ -154,9 +154,9 @@ func runScenarios(ctx context.Context, cfg Config, backend, dsn string, t target
 		}
 		var res Result
 		var err error
-		var b0, o0 float64
+		var b0, o0, s0 float64
 		if srv != nil {
-			b0, o0 = writerStats(srv.URL)
+			b0, o0, s0 = writerStats(srv.URL)
 		}
 		switch sc {
 		case "floor", "balance", "earn", "earn_single", "spend", "mixed":
@@ -194,9 +194,9 @@ func runScenarios(ctx context.Context, cfg Config, backend, dsn string, t target
 			return out, fmt.Errorf("%s: %w", sc, err)
 		}
 		if srv != nil {
-			b1, o1 := writerStats(srv.URL)
+			b1, o1, s1 := writerStats(srv.URL)
 			if b1 > b0 {
-				res.statuses += fmt.Sprintf(" (%.1f writes per commit)", (o1-o0)/(b1-b0))
+				res.statuses += fmt.Sprintf(" (%.1f writes per commit, %.1f statements per write)", (o1-o0)/(b1-b0), (s1-s0)/(o1-o0))
 			}
 		}
 		out = append(out, res)

@@ -135,10 +135,10 @@ func peakRSS(s *Server, stop <-chan struct{}) <-chan int64 {
 }
 
 // writerStats reads the group-commit counters from the server's metrics.
-func writerStats(url string) (batches, ops float64) {
+func writerStats(url string) (batches, ops, stmts float64) {
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
@@ -150,6 +150,9 @@ func writerStats(url string) (batches, ops float64) {
 		if v, ok := strings.CutPrefix(line, "jifen_writer_operations_total "); ok {
 			ops, _ = strconv.ParseFloat(v, 64)
 		}
+		if v, ok := strings.CutPrefix(line, "jifen_writer_statements_total "); ok {
+			stmts, _ = strconv.ParseFloat(v, 64)
+		}
 	}
-	return batches, ops
+	return batches, ops, stmts
 }

@@ -55,6 +55,9 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) *metrics {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "jifen_writer_operations_total", Help: "Write operations committed by the group-commit writer.",
 		}, func() float64 { _, o := db.WriterStats(); return float64(o) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "jifen_writer_statements_total", Help: "SQL statements run by the writer's transactions.",
+		}, func() float64 { return float64(db.WriterStatements()) }))
 	}
 	return m
 }

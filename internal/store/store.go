@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -224,6 +225,10 @@ func (db *DB) Write(ctx context.Context, key string, op Op) error {
 	return db.writer.do(ctx, key, op)
 }
 
+// WriterStatements is how many SQL statements the writer's transactions
+// have run (savepoints and commits not included).
+func (db *DB) WriterStatements() uint64 { return db.writer.nStmts.Load() }
+
 // WriterStats returns how many batches and operations the writer has
 // committed, for metrics and benchmarks.
 func (db *DB) WriterStats() (batches, ops uint64) { return db.writer.stats() }
@@ -250,6 +255,10 @@ type Conn struct {
 	// notice at once that it went away).
 	failed func(error)
 	keys   *seal.Keyring // seals and opens personal values (seal.go)
+	// count, set on the writer's transactions, counts the statements they
+	// run (DB.WriterStats): the serialized section's cost, in a number
+	// that does not drift with the machine's load.
+	count *atomic.Uint64
 }
 
 type querier interface {
@@ -274,6 +283,9 @@ func (c *Conn) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (c *Conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if c.count != nil {
+		c.count.Add(1)
+	}
 	q = c.d.render(q)
 	if st := c.stmt(ctx, q); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -284,6 +296,9 @@ func (c *Conn) exec(ctx context.Context, q string, args ...any) (sql.Result, err
 }
 
 func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if c.count != nil {
+		c.count.Add(1)
+	}
 	q = c.d.render(q)
 	if st := c.stmt(ctx, q); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
@@ -298,6 +313,9 @@ func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, err
 }
 
 func (c *Conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if c.count != nil {
+		c.count.Add(1)
+	}
 	q = c.d.render(q)
 	if st := c.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)

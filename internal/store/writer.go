@@ -50,6 +50,7 @@ type Writer struct {
 
 	nBatches atomic.Uint64
 	nOps     atomic.Uint64
+	nStmts   atomic.Uint64
 }
 
 type writeReq struct {
@@ -202,7 +203,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys, count: &w.nStmts}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -269,7 +270,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
+	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys, count: &w.nStmts}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
 	}

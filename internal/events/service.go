@@ -134,9 +134,13 @@ func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input
 	if !inserted {
 		return Posted{}, store.ErrRace
 	}
-	// An event makes its member active that day, awards or not.
-	if err := tx.MarkActive(ctx, p.ID, p.Location, e.received, store.Active{MemberID: r.MemberID, MerchantID: e.MerchantID}); err != nil {
-		return Posted{}, err
+	// An event makes its member active that day, awards or not. A rule's
+	// award has done it already: its transaction (this member, the
+	// event's merchant, this time) was marked by the ledger's write.
+	if !(e.refund == nil && r.ruleCredited()) {
+		if err := tx.MarkActive(ctx, p.ID, p.Location, e.received, store.Active{MemberID: r.MemberID, MerchantID: e.MerchantID}); err != nil {
+			return Posted{}, err
+		}
 	}
 	// The member's statistics, in the event's transaction.
 	act := audience.Activity{Type: e.Type, At: e.at, Received: e.received}
@@ -155,6 +159,16 @@ func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input
 		return Posted{}, err
 	}
 	return Posted{Body: out}, nil
+}
+
+// ruleCredited says a rule's award of the event was credited.
+func (r Result) ruleCredited() bool {
+	for _, a := range r.Awards {
+		if a.Source == SourceRule && a.TransactionID != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // errSimulated rolls a simulation back.

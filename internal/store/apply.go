@@ -102,10 +102,8 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 			return err
 		}
 	}
-	for _, b := range c.Balances {
-		if err := tx.SaveBalance(ctx, programID, b, now); err != nil {
-			return err
-		}
+	if err := tx.saveBalances(ctx, programID, c.Balances, now); err != nil {
+		return err
 	}
 	for d, as := range byDay {
 		if upsert, _, ok := activityParts(programID, d, as, tx.shard, ""); ok {

@@ -159,6 +159,32 @@ func (tx *Tx) SaveBalance(ctx context.Context, programID string, b Balance, now 
 	return nil
 }
 
+// saveBalances writes locked balance rows in one statement (an earn of
+// points and growth value changes two).
+func (tx *Tx) saveBalances(ctx context.Context, programID string, bs []Balance, now time.Time) error {
+	switch len(bs) {
+	case 0:
+		return nil
+	case 1:
+		return tx.SaveBalance(ctx, programID, bs[0], now)
+	}
+	args := make([]any, 0, 9*len(bs)+2)
+	args = append(args, ms(now)) // updated_at, the first placeholder
+	for _, b := range bs {
+		args = append(args, b.MemberID, b.Currency, b.Available, b.Pending, b.Held, b.Debt, b.LifetimeEarned,
+			b.LifetimeSpent, b.LifetimeExpired)
+	}
+	args = append(args, programID)
+	_, err := tx.exec(ctx, `UPDATE balances SET available = v.column3, pending = v.column4, held = v.column5, debt = v.column6,
+		lifetime_earned = v.column7, lifetime_spent = v.column8, lifetime_expired = v.column9, updated_at = ?
+		FROM (VALUES `+placeholders(len(bs), 9)+`) AS v
+		WHERE balances.member_id = v.column1 AND balances.currency = v.column2 AND balances.program_id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("save balances: %w", err)
+	}
+	return nil
+}
+
 // MemberBalances reads a member's status and every balance row in one
 // query; found is false when the program has no such member.
 func (c *Conn) MemberBalances(ctx context.Context, programID, memberID string) (status string, out []Balance, found bool, err error) {

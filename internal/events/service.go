@@ -245,10 +245,13 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 		// the member, and answers not_found for one that is not there.
 		m.ID, err = identity.ID(ctx, &tx.Conn, a, e.Member)
 	}
+	var lk *ledger.Locked
 	if err == nil {
 		// The member's lock serializes its events: caps, tasks and tiers
 		// are read and written under it.
-		m, err = ledger.LockMember(ctx, tx, lp, m.ID, now)
+		if lk, err = ledger.Lock(ctx, tx, lp, m.ID, now); err == nil {
+			m = lk.Member
+		}
 	}
 	if err != nil {
 		if failure.KindOf(err) == failure.NotFound {
@@ -321,7 +324,7 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, a auth.Actor, p pro
 			caps = append(caps, capped{rule.ID, periods, a.Points})
 		}
 	}
-	if err := s.credit(ctx, tx, p, e, m, r.Awards, earns, paid, caps, now); err != nil {
+	if err := s.credit(ctx, tx, p, e, lk, r.Awards, earns, paid, caps, now); err != nil {
 		return r, err
 	}
 
@@ -419,12 +422,15 @@ func (s *Service) limit(ctx context.Context, tx *store.Tx, p program.Program, e 
 // credit writes an event's awards: one ledger write for all of them (each
 // keeps its transaction and lot), their cap usage, and one statement of
 // award rows.
-func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e *event, m store.Member, awards []Award,
+func (s *Service) credit(ctx context.Context, tx *store.Tx, p program.Program, e *event, lk *ledger.Locked, awards []Award,
 	earns []ledger.EarnInput, paid []int, caps []capped, now time.Time) error {
 	if len(earns) == 0 {
 		return nil
 	}
-	txns, err := ledger.EarnMany(ctx, tx, p.Ledger(), earns, now)
+	m := lk.Member
+	// In the operation that took the member's lock: its points row is not
+	// read again (nothing has changed the member's balances since).
+	txns, err := lk.EarnMany(ctx, earns)
 	if err != nil {
 		return fmt.Errorf("award: %w", err)
 	}

@@ -178,6 +178,13 @@ func checkCredit(p Program, in EarnInput, now time.Time) (credit, error) {
 }
 
 func credits(ctx context.Context, tx *store.Tx, p Program, typ, account string, ins []EarnInput, now time.Time) ([]Txn, error) {
+	return newOp(tx, p, now).credits(ctx, typ, account, ins)
+}
+
+// credits is credits in the operation o: balance rows o has locked
+// already are not read again.
+func (o *op) credits(ctx context.Context, typ, account string, ins []EarnInput) ([]Txn, error) {
+	p, now := o.p, o.now
 	cs := make([]credit, len(ins))
 	for i, in := range ins {
 		if in.MemberID != ins[0].MemberID {
@@ -204,7 +211,6 @@ func credits(ctx context.Context, tx *store.Tx, p Program, typ, account string, 
 		}
 		return order[i] < order[j]
 	})
-	o := newOp(tx, p, now)
 	for _, cur := range order {
 		if _, err := o.lockActive(ctx, ins[0].MemberID, cur); err != nil {
 			return nil, err

@@ -283,6 +283,31 @@ func LockMember(ctx context.Context, tx *store.Tx, p Program, memberID string, n
 	return m, err
 }
 
+// Locked is a member whose lock (its points row) an operation took with
+// Lock: the member as read under it, and that read, which an earn in the
+// same operation uses instead of reading the row again. Nothing but that
+// earn may change the member's balances in between.
+type Locked struct {
+	Member store.Member
+	o      *op
+}
+
+// Lock is LockMember, keeping what it read for EarnMany.
+func Lock(ctx context.Context, tx *store.Tx, p Program, memberID string, now time.Time) (*Locked, error) {
+	o := newOp(tx, p, now)
+	_, m, err := o.lock(ctx, memberID, Points)
+	if err != nil {
+		return nil, err
+	}
+	return &Locked{Member: m, o: o}, nil
+}
+
+// EarnMany is EarnMany for the locked member, in the operation that
+// locked it (at its time).
+func (l *Locked) EarnMany(ctx context.Context, ins []EarnInput) ([]Txn, error) {
+	return l.o.credits(ctx, TypeEarn, store.AccountIssuance, ins)
+}
+
 // Active fails with Conflict unless the member may earn and spend.
 func Active(m store.Member) error {
 	if m.Status != "active" {

@@ -122,14 +122,6 @@ func Record(ctx context.Context, tx *store.Tx, programID, memberID string, ev Ac
 	if ev.Type != "order.paid" || len(ev.Items) == 0 {
 		return nil
 	}
-	hl, err := tx.HalfLifeDays(ctx, programID)
-	if err != nil {
-		return err
-	}
-	cs, err := tx.Categories(ctx, programID, memberID)
-	if err != nil {
-		return err
-	}
 	amounts := map[string]float64{}
 	for c, a := range ev.Items {
 		if a > 0 {
@@ -139,7 +131,7 @@ func Record(ctx context.Context, tx *store.Tx, programID, memberID string, ev Ac
 	if len(amounts) == 0 {
 		return nil
 	}
-	return tx.SetCategories(ctx, programID, memberID, store.AddCategories(cs, amounts, ev.At, hl))
+	return tx.AddCategoryAmounts(ctx, programID, memberID, amounts, ev.At)
 }
 
 // Category is one of a member's top categories: its item amount in fen,

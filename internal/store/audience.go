@@ -207,6 +207,65 @@ func (tx *Tx) SetCategories(ctx context.Context, programID, memberID string, cs 
 	return classify(err)
 }
 
+// AddCategoryAmounts adds an order's item amounts (fen by category) to a
+// member's category scores at at, in two statements on an event's path:
+// the scores are read with the programme's half-life in one, decayed and
+// added (AddCategories), and written back in one upsert. A category pushed
+// out of the top MaxCategories is deleted (a third, rarely).
+func (tx *Tx) AddCategoryAmounts(ctx context.Context, programID, memberID string, amounts map[string]float64, at time.Time) error {
+	rows, err := tx.query(ctx, `SELECT COALESCE((SELECT category_half_life_days FROM audience_settings WHERE program_id = ?), ?),
+		c.category, c.score, c.decayed_at FROM (SELECT 1) AS one
+		LEFT JOIN member_categories c ON c.program_id = ? AND c.member_id = ? ORDER BY c.category`,
+		programID, DefaultHalfLifeDays, programID, memberID)
+	if err != nil {
+		return classify(fmt.Errorf("member categories: %w", err))
+	}
+	var hl int64
+	var old []CategoryScore
+	for rows.Next() {
+		var cat sql.NullString
+		var score sql.NullFloat64
+		var decayed sql.NullInt64
+		if err := rows.Scan(&hl, &cat, &score, &decayed); err != nil {
+			rows.Close()
+			return err
+		}
+		if cat.Valid {
+			old = append(old, CategoryScore{Category: cat.String, Score: score.Float64, At: fromMS(decayed.Int64)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify(fmt.Errorf("member categories: %w", err))
+	}
+	cs := AddCategories(old, amounts, at, hl)
+	kept := map[string]bool{}
+	args := make([]any, 0, 5*len(cs))
+	for _, c := range cs {
+		kept[c.Category] = true
+		args = append(args, programID, memberID, c.Category, c.Score, ms(c.At))
+	}
+	if len(cs) > 0 {
+		if _, err := tx.exec(ctx, `INSERT INTO member_categories (program_id, member_id, category, score, decayed_at) VALUES `+
+			placeholders(len(cs), 5)+` ON CONFLICT (program_id, member_id, category) DO UPDATE SET score = excluded.score,
+			decayed_at = excluded.decayed_at`, args...); err != nil {
+			return classify(fmt.Errorf("member categories: %w", err))
+		}
+	}
+	var gone []any
+	for _, c := range old {
+		if !kept[c.Category] {
+			gone = append(gone, c.Category)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	_, err = tx.exec(ctx, `DELETE FROM member_categories WHERE program_id = ? AND member_id = ? AND category IN (`+
+		placeholderList(len(gone))+`)`, append([]any{programID, memberID}, gone...)...)
+	return classify(err)
+}
+
 // DefaultHalfLifeDays is category_half_life_days when none was saved.
 const DefaultHalfLifeDays = 90
 

@@ -195,8 +195,11 @@ func runScenarios(ctx context.Context, cfg Config, backend, dsn string, t target
 		}
 		if srv != nil {
 			b1, o1, s1 := writerStats(srv.URL)
-			if b1 > b0 {
+			switch {
+			case b1 > b0 && s1 > s0:
 				res.statuses += fmt.Sprintf(" (%.1f writes per commit, %.1f statements per write)", (o1-o0)/(b1-b0), (s1-s0)/(o1-o0))
+			case b1 > b0:
+				res.statuses += fmt.Sprintf(" (%.1f writes per commit)", (o1-o0)/(b1-b0))
 			}
 		}
 		out = append(out, res)

@@ -55,7 +55,6 @@ type DB struct {
 	url                   string     // DSN with any password removed, for logs
 	signals               signals    // what committed transactions tell (signal.go)
 	keys                  *seal.Keyring
-	ckpt                  *checkpointer // SQLite only
 }
 
 // Open connects to dsn: "sqlite:<path>" or "postgres://…". It does not
@@ -136,9 +135,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=secure_delete(ON)"
 	// Each connection keeps a page cache of its own: the writer 32 MiB,
 	// each reader 16 MiB, so hot member rows are read without a syscall.
-	// The writer does not checkpoint the WAL: the checkpointer does
-	// (checkpoint.go), out of the serialized section.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32768)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -154,13 +151,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	r.SetMaxOpenConns(opt.ReadConns)
 	r.SetMaxIdleConns(opt.ReadConns)
 	r.SetConnMaxIdleTime(0)
-	ck, err := startCheckpointer("file:"+path+"?"+pragmas, opt.Logger)
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, err
-	}
-	return &DB{d: &dialect{}, read: r, write: w, ckpt: ck}, nil
+	return &DB{d: &dialect{}, read: r, write: w}, nil
 }
 
 func openPostgres(dsn string, opt Options) (*DB, error) {
@@ -187,13 +178,9 @@ func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
 	}
-	var err error
-	if db.ckpt != nil {
-		err = db.ckpt.close()
-	}
 	db.readStmts.close()
 	db.writeStmts.close()
-	err = errors.Join(err, db.read.Close())
+	err := db.read.Close()
 	if db.replica != nil {
 		err = errors.Join(err, db.replica.close())
 	}

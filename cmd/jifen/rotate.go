@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -90,7 +91,7 @@ func printCounts(out io.Writer, keys *seal.Keyring, counts []store.SealedCount) 
 	total := map[string]int64{}
 	for _, c := range counts {
 		var parts []string
-		for _, kid := range sortedKeys(c.ByKey) {
+		for _, kid := range slices.Sorted(maps.Keys(c.ByKey)) {
 			total[kid] += c.ByKey[kid]
 			parts = append(parts, fmt.Sprintf("%s %d", keyName(kid), c.ByKey[kid]))
 		}
@@ -100,7 +101,7 @@ func printCounts(out io.Writer, keys *seal.Keyring, counts []store.SealedCount) 
 	}
 	var parts []string
 	left := int64(0)
-	for _, kid := range sortedKeys(total) {
+	for _, kid := range slices.Sorted(maps.Keys(total)) {
 		parts = append(parts, fmt.Sprintf("%s %d", keyName(kid), total[kid]))
 		if kid != keys.Current() {
 			left += total[kid]
@@ -114,13 +115,4 @@ func keyName(kid string) string {
 		return "clear"
 	}
 	return kid
-}
-
-func sortedKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

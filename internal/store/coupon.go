@@ -314,3 +314,14 @@ func (tx *Tx) ExpireCouponsListed(ctx context.Context, programID string, asOf ti
 	}
 	return out, classify(rows.Err())
 }
+
+// VoidMemberCoupons voids a member's unused coupons (status active) as of
+// now; used and expired ones keep their status. It answers how many.
+func (tx *Tx) VoidMemberCoupons(ctx context.Context, programID, memberID string, now time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE coupons SET status = 'void', updated_at = ?
+		WHERE program_id = ? AND member_id = ? AND status = 'active'`, ms(now), programID, memberID)
+	if err != nil {
+		return 0, fmt.Errorf("void member coupons: %w", err)
+	}
+	return affected(res), nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // copyColumn is a column that can hold a copy of a member's personal
@@ -150,22 +149,13 @@ func (tx *Tx) SetMessageToLookup(ctx context.Context, programID, messageID, look
 // with one of lookups the member's, so that its erasure scrubs them and
 // its export shows them.
 func (tx *Tx) ClaimMessagesTo(ctx context.Context, programID, memberID string, lookups []string) error {
-	for _, lk := range lookups {
-		if _, err := tx.exec(ctx, `UPDATE messages SET member_id = ? WHERE program_id = ? AND to_lookup = ? AND member_id IS NULL`,
-			memberID, programID, lk); err != nil {
-			return fmt.Errorf("claim messages: %w", err)
-		}
+	if len(lookups) == 0 {
+		return nil
+	}
+	args := append([]any{memberID, programID}, anys(lookups)...)
+	if _, err := tx.exec(ctx, `UPDATE messages SET member_id = ? WHERE program_id = ? AND to_lookup IN (`+
+		placeholderList(len(lookups))+`) AND member_id IS NULL`, args...); err != nil {
+		return fmt.Errorf("claim messages: %w", err)
 	}
 	return nil
-}
-
-// VoidMemberCoupons voids a member's unused coupons (status active) as of
-// now; used and expired ones keep their status. It answers how many.
-func (tx *Tx) VoidMemberCoupons(ctx context.Context, programID, memberID string, now time.Time) (int64, error) {
-	res, err := tx.exec(ctx, `UPDATE coupons SET status = 'void', updated_at = ?
-		WHERE program_id = ? AND member_id = ? AND status = 'active'`, ms(now), programID, memberID)
-	if err != nil {
-		return 0, fmt.Errorf("void member coupons: %w", err)
-	}
-	return affected(res), nil
 }

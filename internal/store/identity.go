@@ -69,10 +69,9 @@ func (tx *Tx) InsertIdentity(ctx context.Context, i Identity, field string) (Ide
 	taken := failure.Field(field, "a member with this %s exists", i.Kind).WithKind(failure.MemberExists)
 	// While keys rotate, the value may be stored under an older key's
 	// lookup, which the primary key below would not see.
-	if lks := tx.Lookups(i.Kind, i.Value); len(lks) > 1 {
+	if in, lks := tx.lookupIn("lookup", i.Kind, i.Value); len(lks) > 1 {
 		var one int
-		err := tx.queryRow(ctx, `SELECT 1 FROM identities WHERE program_id = ? AND lookup IN (`+placeholderList(len(lks))+`)`,
-			append([]any{i.ProgramID}, anys(lks)...)...).Scan(&one)
+		err := tx.queryRow(ctx, `SELECT 1 FROM identities WHERE program_id = ? AND `+in, append([]any{i.ProgramID}, lks...)...).Scan(&one)
 		if err == nil {
 			return i, taken
 		}
@@ -90,15 +89,6 @@ func (tx *Tx) InsertIdentity(ctx context.Context, i Identity, field string) (Ide
 		return i, taken
 	}
 	return i, nil
-}
-
-// anys converts strings to query arguments.
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // Identities lists a member's identities, oldest first.
@@ -173,10 +163,10 @@ func (tx *Tx) DeleteIdentities(ctx context.Context, programID, memberID string, 
 // into (merges keep merged_into pointing at a member that is not itself
 // merged).
 func (c *Conn) MemberByIdentity(ctx context.Context, programID, kind, value string) (Member, error) {
-	lks := c.Lookups(kind, value)
+	in, lks := c.lookupIn("i.lookup", kind, value)
 	m, err := c.scanMember(c.queryRow(ctx, `SELECT `+memberColumnsOf("m")+` FROM identities i
 		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
-		WHERE i.program_id = ? AND i.lookup IN (`+placeholderList(len(lks))+`)`, append([]any{programID}, anys(lks)...)...))
+		WHERE i.program_id = ? AND `+in, append([]any{programID}, lks...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, failure.New(failure.NotFound, "member not found")
 	}
@@ -196,10 +186,10 @@ func (c *Conn) MemberByIdentity(ctx context.Context, programID, kind, value stri
 // or the one it was merged into.
 func (c *Conn) MemberIDByIdentity(ctx context.Context, programID, kind, value string) (string, error) {
 	var id string
-	lks := c.Lookups(kind, value)
+	in, lks := c.lookupIn("i.lookup", kind, value)
 	err := c.queryRow(ctx, `SELECT COALESCE(m.merged_into, m.id) FROM identities i
 		JOIN members m ON m.id = i.member_id AND m.program_id = i.program_id
-		WHERE i.program_id = ? AND i.lookup IN (`+placeholderList(len(lks))+`)`, append([]any{programID}, anys(lks)...)...).Scan(&id)
+		WHERE i.program_id = ? AND `+in, append([]any{programID}, lks...)...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", failure.New(failure.NotFound, "member not found")
 	}

@@ -236,12 +236,9 @@ func (c *Conn) Members(ctx context.Context, programID string, f MemberFilter, p 
 		if k.v == "" {
 			continue
 		}
-		lks := c.Lookups(k.kind, k.v)
-		q += ` AND EXISTS (SELECT 1 FROM identities i WHERE i.program_id = ? AND i.member_id = m.id AND i.lookup IN (` + placeholderList(len(lks)) + `))`
-		args = append(args, programID)
-		for _, lk := range lks {
-			args = append(args, lk)
-		}
+		in, lks := c.lookupIn("i.lookup", k.kind, k.v)
+		q += ` AND EXISTS (SELECT 1 FROM identities i WHERE i.program_id = ? AND i.member_id = m.id AND ` + in + `)`
+		args = append(append(args, programID), lks...)
 	}
 	if f.Tier != "" {
 		q += ` AND tier = ?`
@@ -291,8 +288,8 @@ func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 		if k.v == "" {
 			continue
 		}
-		other, err := tx.MemberByIdentity(ctx, m.ProgramID, k.col, string(k.v))
-		if err == nil && other.ID != m.ID {
+		other, err := tx.MemberIDByIdentity(ctx, m.ProgramID, k.col, string(k.v))
+		if err == nil && other != m.ID {
 			return failure.Field(k.field, "another member has this %s", k.field).WithKind(failure.MemberExists)
 		}
 		if err != nil && failure.KindOf(err) != failure.NotFound {

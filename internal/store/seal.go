@@ -78,6 +78,14 @@ func (c *Conn) Lookup(kind, value string) string { return c.keys.Lookup(kind, va
 // while keys rotate: every key's, then the unkeyed one.
 func (c *Conn) Lookups(kind, value string) []string { return c.keys.Lookups(kind, value) }
 
+// lookupIn is the condition "col is one of the lookups of (kind, value)"
+// and its arguments: a reference finds an identity stored under any
+// listed key.
+func (c *Conn) lookupIn(col, kind, value string) (string, []any) {
+	lks := c.Lookups(kind, value)
+	return col + ` IN (` + placeholderList(len(lks)) + `)`, anys(lks)
+}
+
 func ad(table, column string, row ...string) seal.AD {
 	return seal.AD{Table: table, Column: column, Row: strings.Join(row, "/")}
 }

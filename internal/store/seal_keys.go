@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -223,6 +222,10 @@ func (db *DB) reseal(ctx context.Context, sc sealedColumn, rows []columnRow) (in
 	err := db.Write(ctx, "rotate", func(ctx context.Context, tx *Tx) error {
 		n = 0
 		where := strings.Join(sc.key, " = ? AND ") + ` = ? AND ` + sc.column + ` = ?`
+		kinds, err := tx.identityKinds(ctx, sc, rows)
+		if err != nil {
+			return err
+		}
 		for _, r := range rows {
 			at := ad(sc.table, sc.column, r.key...)
 			plain, err := db.keys.Open(at, r.v)
@@ -239,12 +242,9 @@ func (db *DB) reseal(ctx context.Context, sc sealedColumn, rows []columnRow) (in
 			}
 			if sc.table == "identities" {
 				// The lookup follows the value's key.
-				var kind string
-				if err := tx.queryRow(ctx, `SELECT kind FROM identities WHERE id = ?`, r.key[0]).Scan(&kind); err != nil {
-					if err == sql.ErrNoRows {
-						continue
-					}
-					return err
+				kind, ok := kinds[r.key[0]]
+				if !ok {
+					continue // deleted since the page was read
 				}
 				set += `, lookup = ?`
 				args = append(args, db.keys.Lookup(kind, plain))
@@ -259,6 +259,33 @@ func (db *DB) reseal(ctx context.Context, sc sealedColumn, rows []columnRow) (in
 		return nil
 	})
 	return n, err
+}
+
+// identityKinds reads, in one query, the kinds of the identities a batch
+// of identities' values re-seals (their lookups are re-hashed with them);
+// nil for another column.
+func (tx *Tx) identityKinds(ctx context.Context, sc sealedColumn, rows []columnRow) (map[string]string, error) {
+	if sc.table != "identities" || len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(rows))
+	for i, r := range rows {
+		ids[i] = r.key[0]
+	}
+	q, err := tx.query(ctx, `SELECT id, kind FROM identities WHERE id IN (`+placeholderList(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("rotate identities: %w", err)
+	}
+	defer q.Close()
+	kinds := make(map[string]string, len(rows))
+	for q.Next() {
+		var id, kind string
+		if err := q.Scan(&id, &kind); err != nil {
+			return nil, err
+		}
+		kinds[id] = kind
+	}
+	return kinds, classify(q.Err())
 }
 
 // storedAs is a value as its column compares: bytes for the columns that

@@ -58,3 +58,12 @@ func next[T any](rows []T, limit int, id func(T) string) ([]T, string) {
 	}
 	return rows, ""
 }
+
+// anys converts strings to query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -53,11 +53,13 @@ func TestSealOpen(t *testing.T) {
 			t.Errorf("opened under %+v", other)
 		}
 	}
-	// Altered, it does not open.
-	b := []byte(s)
-	b[len(b)-3] ^= 1
-	if _, err := k.Open(at, string(b)); err == nil {
-		t.Error("an altered value opened")
+	// Altered (a bit of the ciphertext or of the tag), it does not open.
+	for _, i := range []int{12, len(raw) - 1} {
+		b := append([]byte(nil), raw...)
+		b[i] ^= 1
+		if _, err := k.Open(at, "k1."+base64.RawURLEncoding.EncodeToString(b)); err == nil {
+			t.Errorf("a value altered at byte %d opened", i)
+		}
 	}
 	if k.Seal(at, "") != "" {
 		t.Error("an absent value was sealed")

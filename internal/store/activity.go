@@ -108,24 +108,20 @@ func daysPart(programID string, d activityDay, shard int, counts map[string]int6
 }
 
 // MarkActive records members active at at: an event, or anything else of
-// theirs that is not a ledger transaction (those Apply marks itself).
+// theirs that is not a ledger transaction (those Apply marks itself). The
+// bits are set with the batch's other deferred rows (deferred.go).
 func (tx *Tx) MarkActive(ctx context.Context, programID string, loc *time.Location, at time.Time, acts ...Active) error {
 	d := dayOf(at, loc)
-	upsert, days, ok := activityParts(programID, d, acts, tx.shard, "act")
-	if !ok {
-		return nil
+	for _, a := range acts {
+		tx.pend.cur.acts = append(tx.pend.cur.acts, actAdd{programID, d, a})
 	}
-	if tx.d.postgres {
-		_, err := tx.exec(ctx, `WITH act AS (`+upsert.sql+`) `+days.sql, append(upsert.args, days.args...)...)
-		return classify(err)
-	}
-	return tx.markActiveSQLite(ctx, programID, d, upsert)
+	return nil
 }
 
 // markActiveSQLite runs the bitmap upsert, counts the rows it changed per
 // merchant, and adds them to the day's counters.
-func (tx *Tx) markActiveSQLite(ctx context.Context, programID string, d activityDay, upsert applyPart) error {
-	rows, err := tx.query(ctx, upsert.sql, upsert.args...)
+func (c *Conn) markActiveSQLite(ctx context.Context, programID string, d activityDay, shard int, upsert applyPart) error {
+	rows, err := c.query(ctx, upsert.sql, upsert.args...)
 	if err != nil {
 		return fmt.Errorf("member activity: %w", err)
 	}
@@ -145,8 +141,8 @@ func (tx *Tx) markActiveSQLite(ctx context.Context, programID string, d activity
 	if len(counts) == 0 {
 		return nil
 	}
-	p := daysPart(programID, d, tx.shard, counts)
-	_, err = tx.exec(ctx, p.sql, p.args...)
+	p := daysPart(programID, d, shard, counts)
+	_, err = c.exec(ctx, p.sql, p.args...)
 	return err
 }
 

@@ -65,31 +65,21 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 		parts = append(parts, applyPart{sql: `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
 			issuer_merchant_id, at_merchant_id, created_at, currency) VALUES ` + placeholders(len(c.Moves), 9), args: args})
 	}
-	if p, ok := tx.rollupPart(programID, c); ok {
-		parts = append(parts, p)
+	// Rows nothing in the batch reads back wait for the batch's commit
+	// (deferred.go): postings, rollups, statistics and activity.
+	tx.deferPostings(programID, c)
+	for k, r := range rollups(c) {
+		tx.pend.cur.rollups = append(tx.pend.cur.rollups, rollupAdd{programID, k, *r})
 	}
-	if p, ok := statsActivityPart(programID, c); ok {
-		parts = append(parts, p)
-	}
+	tx.statsActivity(programID, c)
 	acts := activityOf(c)
 	if len(acts) > 0 && c.Location == nil {
 		return fmt.Errorf("apply: no programme timezone to mark activity in")
 	}
-	// An operation's transactions share one time, so one day; a day per
-	// statement pair all the same.
-	byDay := map[activityDay][]Active{}
 	for i, a := range acts {
-		d := dayOf(c.Txns[i].CreatedAt, c.Location)
-		byDay[d] = append(byDay[d], a)
+		tx.pend.cur.acts = append(tx.pend.cur.acts, actAdd{programID, dayOf(c.Txns[i].CreatedAt, c.Location), a})
 	}
 	if tx.d.postgres {
-		for d, as := range byDay {
-			name := fmt.Sprintf("act%d_%d", d.year, d.yday)
-			if upsert, days, ok := activityParts(programID, d, as, tx.shard, name); ok {
-				upsert.name = name
-				parts = append(parts, upsert, days)
-			}
-		}
 		return tx.applyPostgres(ctx, programID, parts, c, now)
 	}
 	for _, p := range parts {
@@ -102,17 +92,7 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 			return err
 		}
 	}
-	if err := tx.saveBalances(ctx, programID, c.Balances, now); err != nil {
-		return err
-	}
-	for d, as := range byDay {
-		if upsert, _, ok := activityParts(programID, d, as, tx.shard, ""); ok {
-			if err := tx.markActiveSQLite(ctx, programID, d, upsert); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return tx.saveBalances(ctx, programID, c.Balances, now)
 }
 
 type applyPart struct {
@@ -126,22 +106,21 @@ func txnParts(programID string, c Changes) []applyPart {
 		return nil
 	}
 	targs := make([]any, 0, 15*len(c.Txns))
-	var pargs []any
-	np := 0
-	for i, t := range c.Txns {
+	for _, t := range c.Txns {
 		targs = append(targs, programID, t.ID, t.Type, t.MemberID, t.Currency, t.Points, t.MerchantID, t.Reference, t.Reason,
 			optJSON(t.Metadata), t.Status, ms(t.CreatedAt), t.Reverses, t.HoldID, t.Reversed)
+	}
+	return []applyPart{{sql: `INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` + placeholders(len(c.Txns), 15), args: targs}}
+}
+
+// deferPostings hands the transactions' postings to the batch's deferred
+// rows: the books' lines, read by verify and reports, never by a write.
+func (tx *Tx) deferPostings(programID string, c Changes) {
+	for i, t := range c.Txns {
 		for seq, p := range c.Postings[i] {
-			pargs = append(pargs, t.ID, seq, programID, p.Account, null.String(p.MemberID), p.Currency, p.Amount)
-			np++
+			tx.pend.cur.postings = append(tx.pend.cur.postings, t.ID, seq, programID, p.Account, null.String(p.MemberID), p.Currency, p.Amount)
 		}
 	}
-	parts := []applyPart{{sql: `INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` + placeholders(len(c.Txns), 15), args: targs}}
-	if np > 0 {
-		parts = append(parts, applyPart{sql: `INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount)
-			VALUES ` + placeholders(np, 7), args: pargs})
-	}
-	return parts
 }
 
 // lastChanges keeps one change per lot, the last: changes are absolute.

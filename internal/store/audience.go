@@ -80,47 +80,21 @@ func later(col string) string {
 		` THEN excluded.` + col + ` ELSE member_stats.` + col + ` END`
 }
 
-// AddStats adds an event's figures to a member's statistics.
+// AddStats adds an event's figures to a member's statistics, with the
+// batch's other deferred rows (deferred.go).
 func (tx *Tx) AddStats(ctx context.Context, programID, memberID string, d StatsDelta) error {
-	_, err := tx.exec(ctx, `INSERT INTO member_stats (program_id, member_id, orders, spend, refunds, refunded,
-		first_order_at, last_order_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (program_id, member_id) DO UPDATE SET orders = member_stats.orders + excluded.orders,
-		spend = member_stats.spend + excluded.spend, refunds = member_stats.refunds + excluded.refunds,
-		refunded = member_stats.refunded + excluded.refunded,
-		first_order_at = CASE WHEN member_stats.first_order_at IS NULL OR member_stats.first_order_at > excluded.first_order_at
-			THEN COALESCE(excluded.first_order_at, member_stats.first_order_at) ELSE member_stats.first_order_at END,
-		`+later("last_order_at")+`, `+later("last_activity_at"),
-		programID, memberID, d.Orders, d.Spend, d.Refunds, d.Refunded, optMS(d.OrderAt), optMS(d.OrderAt), ms(d.ActivityAt))
-	return classify(err)
+	tx.pend.cur.stats = append(tx.pend.cur.stats, statsAdd{programID, memberID, d})
+	return nil
 }
 
-// statsActivityPart marks members' last activity: the ledger's
-// transactions (Apply).
-func statsActivityPart(programID string, c Changes) (applyPart, bool) {
-	last := map[string]int64{}
+// statsActivity marks members' last activity: the ledger's transactions
+// (Apply).
+func (tx *Tx) statsActivity(programID string, c Changes) {
 	for i, a := range activityOf(c) {
-		if a.MemberID == "" {
-			continue
-		}
-		at := ms(c.Txns[i].CreatedAt)
-		if at > last[a.MemberID] {
-			last[a.MemberID] = at
+		if a.MemberID != "" {
+			tx.pend.cur.stats = append(tx.pend.cur.stats, statsAdd{programID, a.MemberID, StatsDelta{ActivityAt: c.Txns[i].CreatedAt}})
 		}
 	}
-	if len(last) == 0 {
-		return applyPart{}, false
-	}
-	ids := make([]string, 0, len(last))
-	for id := range last {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	args := make([]any, 0, 3*len(ids))
-	for _, id := range ids {
-		args = append(args, programID, id, last[id])
-	}
-	return applyPart{sql: `INSERT INTO member_stats (program_id, member_id, last_activity_at) VALUES ` + placeholders(len(ids), 3) +
-		` ON CONFLICT (program_id, member_id) DO UPDATE SET ` + later("last_activity_at"), args: args}, true
 }
 
 const statsColumns = `orders, spend, refunds, refunded, first_order_at, last_order_at, last_activity_at,

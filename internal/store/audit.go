@@ -31,14 +31,12 @@ type AuditEntry struct {
 
 const auditColumns = `id, at, actor_kind, actor_id, actor_name, action, target_type, target_id, method, route, request_id, ip, status, summary`
 
-// InsertAudit adds an entry; entries are never changed.
+// InsertAudit adds an entry; entries are never changed. It is written with
+// the batch's other deferred rows (deferred.go).
 func (tx *Tx) InsertAudit(ctx context.Context, e AuditEntry) error {
-	_, err := tx.exec(ctx, `INSERT INTO audit_log (program_id, `+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tx.pend.cur.audit = append(tx.pend.cur.audit,
 		e.ProgramID, e.ID, ms(e.At), e.ActorKind, e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.Method, e.Route,
 		e.RequestID, e.IP, e.Status, tx.seal("audit_log", "summary", e.Summary, e.ProgramID, e.ID))
-	if err != nil {
-		return fmt.Errorf("insert audit entry: %w", err)
-	}
 	return nil
 }
 

@@ -1,11 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -87,35 +84,6 @@ func rollups(c Changes) map[rollupKey]*rollupRow {
 		}
 	}
 	return out
-}
-
-// rollupPart is the upsert that adds an operation's rollups to its rows.
-func (tx *Tx) rollupPart(programID string, c Changes) (applyPart, bool) {
-	rs := rollups(c)
-	if len(rs) == 0 {
-		return applyPart{}, false
-	}
-	keys := make([]rollupKey, 0, len(rs))
-	for k := range rs {
-		keys = append(keys, k)
-	}
-	// One order for every writer: two transactions that add to the same
-	// rows lock them in the same order.
-	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return cmp.Or(strings.Compare(a.currency, b.currency), strings.Compare(a.merchantID, b.merchantID), cmp.Compare(a.bucket, b.bucket))
-	})
-	args := make([]any, 0, 11*len(keys))
-	for _, k := range keys {
-		r := rs[k]
-		args = append(args, programID, k.currency, k.merchantID, k.bucket, tx.shard,
-			r.issued, r.spent, r.refunded, r.reversed, r.adjusted, r.expired)
-	}
-	return applyPart{sql: `INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard,
-		issued, spent, refunded, reversed, adjusted, expired) VALUES ` + placeholders(len(keys), 11) + `
-		ON CONFLICT (program_id, currency, merchant_id, bucket, shard) DO UPDATE SET
-		issued = report_rollups.issued + excluded.issued, spent = report_rollups.spent + excluded.spent,
-		refunded = report_rollups.refunded + excluded.refunded, reversed = report_rollups.reversed + excluded.reversed,
-		adjusted = report_rollups.adjusted + excluded.adjusted, expired = report_rollups.expired + excluded.expired`, args: args}, true
 }
 
 // rollupSource is the ledger summed as the rollups sum it, row by row; the

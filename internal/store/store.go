@@ -259,6 +259,9 @@ type Conn struct {
 	// run (DB.WriterStats): the serialized section's cost, in a number
 	// that does not drift with the machine's load.
 	count *atomic.Uint64
+	// pend, set on the writer's transactions, holds the rows that wait
+	// for the commit (deferred.go).
+	pend *deferred
 }
 
 type querier interface {
@@ -283,6 +286,9 @@ func (c *Conn) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (c *Conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := c.barrier(ctx, q); err != nil {
+		return nil, err
+	}
 	if c.count != nil {
 		c.count.Add(1)
 	}
@@ -296,6 +302,9 @@ func (c *Conn) exec(ctx context.Context, q string, args ...any) (sql.Result, err
 }
 
 func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := c.barrier(ctx, q); err != nil {
+		return nil, err
+	}
 	if c.count != nil {
 		c.count.Add(1)
 	}
@@ -313,6 +322,9 @@ func (c *Conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, err
 }
 
 func (c *Conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	// A barrier that fails fails the running operation (deferred.err):
+	// a Row cannot carry the error itself.
+	_ = c.barrier(ctx, q)
 	if c.count != nil {
 		c.count.Add(1)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -203,7 +204,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback() // no-op after commit
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys, count: &w.nStmts}, tx: sqlTx, sig: w.signals, shard: w.shards + live[0].lane}
+	tx := w.newTx(sqlTx, live[0].lane)
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -214,13 +215,16 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 			return nil, nil, classify(errors.Join(errSavepoint, err))
 		}
 		tx.after = nil
-		if err := runOp(ctx, r.op, tx); err != nil {
-			errs[i] = err
+		tx.pend.begin()
+		if err := runOp(ctx, r.op, tx); err != nil || tx.pend.err != nil {
+			errs[i] = cmp.Or(err, tx.pend.err)
 			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				return nil, nil, classify(errors.Join(errSavepoint, rerr))
 			}
+			tx.pend.undo()
 			continue
 		}
+		tx.pend.keep()
 		if !w.d.postgres {
 			// SQLite keeps a sub-journal of the pages each open savepoint
 			// may need to restore; left open, it grows with every
@@ -230,6 +234,10 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 			}
 		}
 		afters[i] = tx.after
+	}
+	if err := tx.flush(ctx); err != nil {
+		// No operation is answered: each runs again on its own.
+		return nil, nil, errors.Join(errSavepoint, classify(fmt.Errorf("write deferred rows: %w", err)))
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return nil, nil, classify(fmt.Errorf("commit: %w", err))
@@ -270,14 +278,29 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys, count: &w.nStmts}, tx: sqlTx, sig: w.signals, shard: w.shards + r.lane}
+	tx := w.newTx(sqlTx, r.lane)
+	tx.pend.begin()
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
+	}
+	if tx.pend.err != nil {
+		return nil, tx.pend.err
+	}
+	tx.pend.keep()
+	if err := tx.flush(ctx); err != nil {
+		return nil, classify(fmt.Errorf("write deferred rows: %w", err))
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return nil, classify(fmt.Errorf("commit: %w", err))
 	}
 	return tx.after, nil
+}
+
+// newTx is a transaction of the writer on lane.
+func (w *Writer) newTx(sqlTx *sql.Tx, lane int) *Tx {
+	shard := w.shards + lane
+	return &Tx{Conn: Conn{q: sqlTx, d: w.d, tx: sqlTx, stmts: w.stmts, keys: w.keys, count: &w.nStmts,
+		pend: &deferred{shard: shard}}, tx: sqlTx, sig: w.signals, shard: shard}
 }
 
 // runOp runs op and turns a panic into an error, so that one bad operation

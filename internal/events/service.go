@@ -109,7 +109,45 @@ func (p Posted) StatusCode() int {
 // as its own merchant. A duplicate of the id that committed concurrently
 // is store.ErrRace: run again, and it replays.
 func (s *Service) Post(ctx context.Context, tx *store.Tx, a auth.Actor, in Input) (Posted, error) {
-	p, e, err := s.begin(ctx, tx, a, &in)
+	pr, err := s.Prepare(ctx, a, in)
+	if err != nil {
+		return Posted{}, err
+	}
+	return s.PostPrepared(ctx, tx, a, pr)
+}
+
+// Prepared is an event checked and parsed, outside any transaction.
+type Prepared struct {
+	p program.Program
+	e *event
+}
+
+// Prepare checks and parses an event: work that needs nothing of the
+// member's state, done before the write so the writer's serialized section
+// does not hold it (issue 19). The event's time of receipt is now.
+func (s *Service) Prepare(ctx context.Context, a auth.Actor, in Input) (*Prepared, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := s.programs.Get(ctx, a.ProgramID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.ActingMerchant(in.MerchantID); err != nil {
+		return nil, err
+	}
+	e, err := parse(in, p.Currency, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{p: p, e: e}, nil
+}
+
+// PostPrepared is Post of a prepared event: the acting merchant is checked
+// in tx, then the event is processed. A prepared event can be posted again
+// (a write that runs again after a failed batch).
+func (s *Service) PostPrepared(ctx context.Context, tx *store.Tx, a auth.Actor, pr *Prepared) (Posted, error) {
+	p, e, err := s.acting(ctx, tx, a, pr)
 	if err != nil {
 		return Posted{}, err
 	}
@@ -180,8 +218,12 @@ var errSimulated = errors.New("simulated: roll back")
 // not checked against earlier ones.
 func (s *Service) Simulate(ctx context.Context, a auth.Actor, in Input) (Result, error) {
 	var r Result
-	err := s.db.Write(ctx, in.Member, func(ctx context.Context, tx *store.Tx) error {
-		p, e, err := s.begin(ctx, tx, a, &in)
+	pr, err := s.Prepare(ctx, a, in)
+	if err != nil {
+		return Result{}, err
+	}
+	err = s.db.Write(ctx, in.Member, func(ctx context.Context, tx *store.Tx) error {
+		p, e, err := s.acting(ctx, tx, a, pr)
 		if err != nil {
 			return err
 		}
@@ -208,21 +250,14 @@ func (s *Service) Simulate(ctx context.Context, a auth.Actor, in Input) (Result,
 	return r, nil
 }
 
-// begin checks an event against the programme and the clock and settles
-// its merchant: a merchant key's own, or the one named, which must exist.
-func (s *Service) begin(ctx context.Context, tx *store.Tx, a auth.Actor, in *Input) (program.Program, *event, error) {
-	if err := in.Validate(); err != nil {
-		return program.Program{}, nil, err
-	}
-	p, err := s.programs.Get(ctx, a.ProgramID)
-	if err != nil {
-		return p, nil, err
-	}
-	if in.MerchantID, err = program.ActingMerchant(ctx, tx, a, in.MerchantID); err != nil {
-		return p, nil, err
-	}
-	e, err := parse(*in, p.Currency, s.clock.Now())
-	return p, e, err
+// acting is a copy of the prepared event with its acting merchant, checked
+// in tx (a merchant that is not there is refused).
+func (s *Service) acting(ctx context.Context, tx *store.Tx, a auth.Actor, pr *Prepared) (program.Program, *event, error) {
+	e := new(event)
+	*e = *pr.e
+	var err error
+	e.MerchantID, err = program.ActingMerchant(ctx, tx, a, e.MerchantID)
+	return pr.p, e, err
 }
 
 func dataJSON(d json.RawMessage) []byte {

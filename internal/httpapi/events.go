@@ -25,8 +25,13 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Checked and parsed before the write, outside the writer's lane.
+	pr, err := s.app.Events.Prepare(r.Context(), actor(r), in)
+	if err != nil {
+		return err
+	}
 	return s.write(w, r, http.StatusCreated, in.Member, func(ctx context.Context, tx *store.Tx) (any, error) {
-		return s.app.Events.Post(ctx, tx, actor(r), in)
+		return s.app.Events.PostPrepared(ctx, tx, actor(r), pr)
 	})
 }
 

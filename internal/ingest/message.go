@@ -87,10 +87,18 @@ func (c *Consumer) process(ctx context.Context, subject string, data []byte) (re
 	if err := input.Decode(data, &in); err != nil {
 		return false, err
 	}
+	sys := auth.System(programID)
+	pr, err := c.cfg.Events.Prepare(ctx, sys, in)
+	if err != nil {
+		if dependsOnEarlier(in, err) {
+			return false, &dependsError{err}
+		}
+		return false, err
+	}
 	for attempt := 0; ; attempt++ {
 		var posted events.Posted
 		err = c.cfg.DB.Write(ctx, in.Member, func(ctx context.Context, tx *store.Tx) (err error) {
-			posted, err = c.cfg.Events.Post(ctx, tx, auth.System(programID), in)
+			posted, err = c.cfg.Events.PostPrepared(ctx, tx, sys, pr)
 			return err
 		})
 		if errors.Is(err, store.ErrRace) && attempt < 3 {

@@ -62,17 +62,23 @@ type Request struct {
 	IP        string
 	Status    int
 	Body      []byte
+	// Summary, when set, is Summary(Body, Target.Type) computed already
+	// (before the write, outside the writer's serialized section).
+	Summary string
 }
 
 // Record writes the entry of a request in tx, the transaction of the
 // change it records.
 func Record(ctx context.Context, tx *store.Tx, now time.Time, r Request) error {
+	if r.Summary == "" {
+		r.Summary = Summary(r.Body, r.Target.Type)
+	}
 	return tx.InsertAudit(ctx, store.AuditEntry{
 		ProgramID: r.Actor.ProgramID, ID: id.New("aud"), At: now,
 		ActorKind: actorKind(r.Actor, r.Public), ActorID: r.Actor.ID, ActorName: r.Actor.Name,
 		Action: r.Action, TargetType: r.Target.Type, TargetID: r.Target.ID,
 		Method: r.Method, Route: r.Route, RequestID: r.RequestID, IP: r.IP, Status: r.Status,
-		Summary: Summary(r.Body, r.Target.Type),
+		Summary: r.Summary,
 	})
 }
 

@@ -145,15 +145,35 @@ var idLike = regexp.MustCompile(`^[a-z]{2,5}_[0-9a-z]{6,}$`)
 // It answers the entry's target, which the write path also keys its
 // idempotency record by.
 func (s *Server) auditRecord(ctx context.Context, tx *store.Tx, r *http.Request, body []byte, status int, result []byte) (audit.Target, error) {
-	key := r.Method + " " + routePath(r)
-	sp, ok := audited[key]
+	return s.recordAudit(ctx, tx, r, prepareAudit(r, body), body, status, result)
+}
+
+// auditPrep is what a request's entry takes from the request alone: its
+// route's spec and the body's summary, computed before the write.
+type auditPrep struct {
+	sp      auditSpec
+	ok      bool
+	summary string
+}
+
+func prepareAudit(r *http.Request, body []byte) auditPrep {
+	sp, ok := audited[r.Method+" "+routePath(r)]
 	if !ok {
-		return audit.Target{}, fmt.Errorf("audit: the route %s has no audit spec", key)
+		return auditPrep{}
 	}
-	target := audit.Target{Type: sp.target, ID: targetID(r, sp, body, result)}
+	return auditPrep{sp: sp, ok: true, summary: audit.Summary(body, sp.target)}
+}
+
+// recordAudit writes the entry of a request prepared by prepareAudit.
+func (s *Server) recordAudit(ctx context.Context, tx *store.Tx, r *http.Request, p auditPrep, body []byte, status int, result []byte) (audit.Target, error) {
+	if !p.ok {
+		return audit.Target{}, fmt.Errorf("audit: the route %s has no audit spec", r.Method+" "+routePath(r))
+	}
+	target := audit.Target{Type: p.sp.target, ID: targetID(r, p.sp, body, result)}
 	return target, audit.Record(ctx, tx, s.clock.Now(), audit.Request{
-		Actor: actor(r), Action: sp.action, Target: target,
+		Actor: actor(r), Action: p.sp.action, Target: target,
 		Method: r.Method, Route: routePath(r), RequestID: requestID(r), IP: clientIP(r), Status: status, Body: body,
+		Summary: p.summary,
 	})
 }
 

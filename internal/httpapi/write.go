@@ -48,6 +48,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, lane 
 		return err
 	}
 	programID := actor(r).ProgramID
+	audit := prepareAudit(r, body)
 	for attempt := 0; ; attempt++ {
 		if key != "" {
 			rec, found, err := s.db.Read().Idempotent(r.Context(), programID, key)
@@ -85,7 +86,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, lane 
 					return err
 				}
 			}
-			target, err := s.auditRecord(ctx, tx, r, body, code, out)
+			target, err := s.recordAudit(ctx, tx, r, audit, body, code, out)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Deferred rows. Some rows an operation writes are added to and never read
@@ -69,6 +71,33 @@ func (p *pending) empty() bool {
 // a barrier.
 var deferredTables = []string{"postings", "audit_log", "report_rollups", "member_stats", "member_activity", "activity_days"}
 
+// named remembers, per statement text, whether it names a deferred table:
+// the texts are few (a statement's rows vary in chunks), and scanning a
+// long one for six names each time cost 2 % of the writer.
+var named struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+func namesDeferred(q string) bool {
+	if v, ok := named.m.Load(q); ok {
+		return v.(bool)
+	}
+	is := false
+	for _, t := range deferredTables {
+		if strings.Contains(q, t) {
+			is = true
+			break
+		}
+	}
+	if named.n.Load() < 4096 {
+		if _, loaded := named.m.LoadOrStore(q, is); !loaded {
+			named.n.Add(1)
+		}
+	}
+	return is
+}
+
 // begin starts an operation.
 func (d *deferred) begin() {
 	d.cur, d.moved, d.err = pending{}, nil, nil
@@ -97,14 +126,7 @@ func (c *Conn) barrier(ctx context.Context, q string) error {
 	if d == nil || d.busy || !d.waiting() {
 		return nil
 	}
-	named := false
-	for _, t := range deferredTables {
-		if strings.Contains(q, t) {
-			named = true
-			break
-		}
-	}
-	if !named {
+	if !namesDeferred(q) {
 		return nil
 	}
 	all := append(d.kept, d.cur)

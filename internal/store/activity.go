@@ -50,27 +50,7 @@ func activityOf(c Changes) []Active {
 // named cte; on SQLite it is built from the counts the first returned (see
 // daysPart).
 func activityParts(programID string, d activityDay, acts []Active, shard int, cte string) (upsert, days applyPart, ok bool) {
-	type key struct{ member, merchant string }
-	seen := map[key]bool{}
-	var keys []key
-	for _, a := range acts {
-		for _, mer := range []string{Anywhere, a.MerchantID} {
-			k := key{a.MemberID, mer}
-			if mer == "" || a.MemberID == "" || seen[k] {
-				continue
-			}
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	// One order for every writer, so that two transactions lock shared
-	// rows in the same order.
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.merchant, b.merchant); c != 0 {
-			return c
-		}
-		return strings.Compare(a.member, b.member)
-	})
+	keys := bitmapRows(acts)
 	if len(keys) == 0 {
 		return upsert, days, false
 	}
@@ -88,6 +68,34 @@ func activityParts(programID string, d activityDay, acts []Active, shard int, ct
 		ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active`,
 		args: []any{programID, d.year, d.yday, shard}}
 	return upsert, days, true
+}
+
+// bitmapRow is a member's bitmap row at a merchant (or Anywhere).
+type bitmapRow struct{ member, merchant string }
+
+// bitmapRows are the rows a day's activity sets a bit in: each member's
+// Anywhere row and its merchant's, once each, in one order for every
+// writer, so that two transactions lock shared rows in the same order.
+func bitmapRows(acts []Active) []bitmapRow {
+	seen := map[bitmapRow]bool{}
+	var keys []bitmapRow
+	for _, a := range acts {
+		for _, mer := range []string{Anywhere, a.MerchantID} {
+			k := bitmapRow{a.MemberID, mer}
+			if mer == "" || a.MemberID == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b bitmapRow) int {
+		if c := strings.Compare(a.merchant, b.merchant); c != 0 {
+			return c
+		}
+		return strings.Compare(a.member, b.member)
+	})
+	return keys
 }
 
 // daysPart adds counts of newly active members per merchant to a day's

@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -171,17 +173,25 @@ func (c *Conn) insertRows(ctx context.Context, head, tail string, cols int, vals
 	return nil
 }
 
-func (c *Conn) writeDeferred(ctx context.Context, ps []pending) error {
-	d := c.pend
-	d.busy = true
-	defer func() { d.busy = false }()
-	var postings, audit []any
+// batchRows are a batch's deferred rows, summed per row and in one order
+// for every writer (two transactions that add to the same rows lock them
+// alike).
+type batchRows struct {
+	postings, audit []any
+	rollups         []any // 11 values a row
+	stats           []any // 9 values a row
+	days            []programDay
+	acts            map[programDay][]Active
+}
+
+func gather(ps []pending, shard int) batchRows {
+	var b batchRows
 	rollups := map[rollupProgramKey]*rollupRow{}
 	stats := map[[2]string]*statsSum{}
-	acts := map[programDay][]Active{}
+	b.acts = map[programDay][]Active{}
 	for _, p := range ps {
-		postings = append(postings, p.postings...)
-		audit = append(audit, p.audit...)
+		b.postings = append(b.postings, p.postings...)
+		b.audit = append(b.audit, p.audit...)
 		for _, r := range p.rollups {
 			k := rollupProgramKey{r.programID, r.key}
 			if rollups[k] == nil {
@@ -198,39 +208,162 @@ func (c *Conn) writeDeferred(ctx context.Context, ps []pending) error {
 		}
 		for _, a := range p.acts {
 			k := programDay{a.programID, a.day}
-			acts[k] = append(acts[k], a.a)
+			b.acts[k] = append(b.acts[k], a.a)
 		}
 	}
-	if len(postings) > 0 {
-		if err := c.insertRows(ctx, `INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount) VALUES `,
-			"", 7, postings); err != nil {
-			return fmt.Errorf("postings: %w", err)
+	rkeys := make([]rollupProgramKey, 0, len(rollups))
+	for k, r := range rollups {
+		if *r != (rollupRow{}) {
+			rkeys = append(rkeys, k)
 		}
 	}
-	if len(audit) > 0 {
-		if err := c.insertRows(ctx, `INSERT INTO audit_log (program_id, `+auditColumns+`) VALUES `, "", 15, audit); err != nil {
-			return fmt.Errorf("audit log: %w", err)
-		}
+	slices.SortFunc(rkeys, func(a, b rollupProgramKey) int {
+		return cmp.Or(strings.Compare(a.programID, b.programID), strings.Compare(a.currency, b.currency),
+			strings.Compare(a.merchantID, b.merchantID), cmp.Compare(a.bucket, b.bucket))
+	})
+	for _, k := range rkeys {
+		r := rollups[k]
+		b.rollups = append(b.rollups, k.programID, k.currency, k.merchantID, k.bucket, shard,
+			r.issued, r.spent, r.refunded, r.reversed, r.adjusted, r.expired)
 	}
-	if err := c.writeRollups(ctx, rollups); err != nil {
-		return fmt.Errorf("report rollups: %w", err)
+	skeys := make([][2]string, 0, len(stats))
+	for k := range stats {
+		skeys = append(skeys, k)
 	}
-	if err := c.writeStats(ctx, stats); err != nil {
-		return fmt.Errorf("member stats: %w", err)
+	slices.SortFunc(skeys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	for _, k := range skeys {
+		s := stats[k]
+		b.stats = append(b.stats, k[0], k[1], s.orders, s.spend, s.refunds, s.refunded, orNull(s.first), orNull(s.last), orNull(s.act))
 	}
-	days := make([]programDay, 0, len(acts))
-	for k := range acts {
-		days = append(days, k)
+	for k := range b.acts {
+		b.days = append(b.days, k)
 	}
-	slices.SortFunc(days, func(a, b programDay) int {
+	slices.SortFunc(b.days, func(a, b programDay) int {
 		return cmp.Or(strings.Compare(a.programID, b.programID), cmp.Compare(a.day.year, b.day.year), cmp.Compare(a.day.yday, b.day.yday))
 	})
-	for _, k := range days {
-		if err := c.markActive(ctx, k.programID, k.day, acts[k]); err != nil {
+	return b
+}
+
+const (
+	postingsInsert = `INSERT INTO postings (transaction_id, seq, program_id, account, member_id, currency, amount) `
+	auditInsert    = `INSERT INTO audit_log (program_id, ` + auditColumns + `) `
+	rollupsInsert  = `INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard,
+		issued, spent, refunded, reversed, adjusted, expired) `
+	rollupsAdd = `
+		ON CONFLICT (program_id, currency, merchant_id, bucket, shard) DO UPDATE SET
+		issued = report_rollups.issued + excluded.issued, spent = report_rollups.spent + excluded.spent,
+		refunded = report_rollups.refunded + excluded.refunded, reversed = report_rollups.reversed + excluded.reversed,
+		adjusted = report_rollups.adjusted + excluded.adjusted, expired = report_rollups.expired + excluded.expired`
+	statsInsert = `INSERT INTO member_stats (program_id, member_id, orders, spend, refunds, refunded,
+		first_order_at, last_order_at, last_activity_at) `
+)
+
+var statsAddSQL = `
+		ON CONFLICT (program_id, member_id) DO UPDATE SET orders = member_stats.orders + excluded.orders,
+		spend = member_stats.spend + excluded.spend, refunds = member_stats.refunds + excluded.refunds,
+		refunded = member_stats.refunded + excluded.refunded,
+		first_order_at = CASE WHEN member_stats.first_order_at IS NULL OR member_stats.first_order_at > excluded.first_order_at
+			THEN COALESCE(excluded.first_order_at, member_stats.first_order_at) ELSE member_stats.first_order_at END,
+		` + later("last_order_at") + `, ` + later("last_activity_at")
+
+func (c *Conn) writeDeferred(ctx context.Context, ps []pending) error {
+	d := c.pend
+	d.busy = true
+	defer func() { d.busy = false }()
+	b := gather(ps, d.shard)
+	if c.d.postgres {
+		return c.writeDeferredPostgres(ctx, b)
+	}
+	if err := c.insertRows(ctx, postingsInsert+`VALUES `, "", 7, b.postings); err != nil {
+		return fmt.Errorf("postings: %w", err)
+	}
+	if err := c.insertRows(ctx, auditInsert+`VALUES `, "", 15, b.audit); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := c.insertRows(ctx, rollupsInsert+`VALUES `, rollupsAdd, 11, b.rollups); err != nil {
+		return fmt.Errorf("report rollups: %w", err)
+	}
+	if err := c.insertRows(ctx, statsInsert+`VALUES `, statsAddSQL, 9, b.stats); err != nil {
+		return fmt.Errorf("member stats: %w", err)
+	}
+	for _, k := range b.days {
+		upsert, _, ok := activityParts(k.programID, k.day, b.acts[k], d.shard, "")
+		if !ok {
+			continue
+		}
+		if err := c.markActiveSQLite(ctx, k.programID, k.day, d.shard, upsert); err != nil {
 			return fmt.Errorf("member activity: %w", err)
 		}
 	}
 	return nil
+}
+
+// writeDeferredPostgres writes a batch's rows in one statement of
+// data-modifying CTEs: one round trip per commit. Each table's rows are one
+// JSON array parameter, so the statement's text does not change with their
+// number (pgx prepares it once per connection).
+func (c *Conn) writeDeferredPostgres(ctx context.Context, b batchRows) error {
+	var args []any
+	param := func(vals []any, cols int) (string, error) {
+		rows := make([][]any, 0, len(vals)/cols)
+		for i := 0; i+cols <= len(vals); i += cols {
+			rows = append(rows, vals[i:i+cols])
+		}
+		j, err := json.Marshal(rows)
+		args = append(args, string(j))
+		return "jsonb_array_elements(?::jsonb) r", err
+	}
+	from := func(vals []any, cols int, casts ...string) (string, error) {
+		src, err := param(vals, cols)
+		sel := make([]string, len(casts))
+		for i, t := range casts {
+			sel[i] = fmt.Sprintf("(r->>%d)::%s", i, t)
+		}
+		return `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + src, err
+	}
+	var ctes []string
+	var errs []error
+	add := func(name, head, tail string, vals []any, cols int, casts ...string) {
+		sel, err := from(vals, cols, casts...)
+		errs = append(errs, err)
+		ctes = append(ctes, name+` AS (`+head+sel+tail+`)`)
+	}
+	add("p", postingsInsert, "", b.postings, 7, "text", "bigint", "text", "text", "text", "text", "bigint")
+	add("a", auditInsert, "", b.audit, 15, "text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text",
+		"text", "text", "text", "integer", "text")
+	add("ro", rollupsInsert, rollupsAdd, b.rollups, 11, "text", "text", "text", "bigint", "integer",
+		"bigint", "bigint", "bigint", "bigint", "bigint", "bigint")
+	add("st", statsInsert, statsAddSQL, b.stats, 9, "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint")
+	for i, k := range b.days {
+		keys := bitmapRows(b.acts[k])
+		if len(keys) == 0 {
+			continue
+		}
+		vals := make([]any, 0, 2*len(keys))
+		for _, key := range keys {
+			vals = append(vals, key.merchant, key.member)
+		}
+		src, err := param(vals, 2)
+		errs = append(errs, err)
+		w := fmt.Sprintf("w%d", k.day.word())
+		act := fmt.Sprintf("act%d", i)
+		ctes = append(ctes, act+` AS (INSERT INTO member_activity (program_id, merchant_id, year, member_id, `+w+`)
+			SELECT ?, r->>0, ?, r->>1, ? FROM `+src+`
+			ON CONFLICT (program_id, merchant_id, year, member_id) DO UPDATE SET `+w+` = member_activity.`+w+` | excluded.`+w+`
+			WHERE (member_activity.`+w+` & excluded.`+w+`) = 0 RETURNING merchant_id)`,
+			fmt.Sprintf("days%d", i)+` AS (INSERT INTO activity_days (program_id, merchant_id, year, yday, shard, active)
+			SELECT ?, merchant_id, ?, ?, ?, COUNT(*) FROM `+act+` GROUP BY merchant_id
+			ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active)`)
+		// The JSON parameter comes first in the text (FROM …) after the
+		// three of the SELECT list; keep the order of the placeholders.
+		args = append(args[:len(args)-1], k.programID, k.day.year, k.day.bit(), args[len(args)-1],
+			k.programID, k.day.year, k.day.yday, c.pend.shard)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err := c.exec(ctx, `WITH `+strings.Join(ctes, ",\n")+` SELECT 1`, args...)
+	return err
 }
 
 type programDay struct {
@@ -283,62 +416,6 @@ func orNull(v int64) any {
 		return nil
 	}
 	return v
-}
-
-// writeRollups adds the batch's sums to their rows, in one order for every
-// writer (two transactions that add to the same rows lock them alike).
-func (c *Conn) writeRollups(ctx context.Context, rs map[rollupProgramKey]*rollupRow) error {
-	keys := make([]rollupProgramKey, 0, len(rs))
-	for k, r := range rs {
-		if *r != (rollupRow{}) {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	slices.SortFunc(keys, func(a, b rollupProgramKey) int {
-		return cmp.Or(strings.Compare(a.programID, b.programID), strings.Compare(a.currency, b.currency),
-			strings.Compare(a.merchantID, b.merchantID), cmp.Compare(a.bucket, b.bucket))
-	})
-	args := make([]any, 0, 11*len(keys))
-	for _, k := range keys {
-		r := rs[k]
-		args = append(args, k.programID, k.currency, k.merchantID, k.bucket, c.pend.shard,
-			r.issued, r.spent, r.refunded, r.reversed, r.adjusted, r.expired)
-	}
-	return c.insertRows(ctx, `INSERT INTO report_rollups (program_id, currency, merchant_id, bucket, shard,
-		issued, spent, refunded, reversed, adjusted, expired) VALUES `, `
-		ON CONFLICT (program_id, currency, merchant_id, bucket, shard) DO UPDATE SET
-		issued = report_rollups.issued + excluded.issued, spent = report_rollups.spent + excluded.spent,
-		refunded = report_rollups.refunded + excluded.refunded, reversed = report_rollups.reversed + excluded.reversed,
-		adjusted = report_rollups.adjusted + excluded.adjusted, expired = report_rollups.expired + excluded.expired`, 11, args)
-}
-
-// writeStats adds the batch's figures to members' statistics, one row per
-// member, in member order.
-func (c *Conn) writeStats(ctx context.Context, st map[[2]string]*statsSum) error {
-	if len(st) == 0 {
-		return nil
-	}
-	keys := make([][2]string, 0, len(st))
-	for k := range st {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
-	args := make([]any, 0, 9*len(keys))
-	for _, k := range keys {
-		s := st[k]
-		args = append(args, k[0], k[1], s.orders, s.spend, s.refunds, s.refunded, orNull(s.first), orNull(s.last), orNull(s.act))
-	}
-	return c.insertRows(ctx, `INSERT INTO member_stats (program_id, member_id, orders, spend, refunds, refunded,
-		first_order_at, last_order_at, last_activity_at) VALUES `, `
-		ON CONFLICT (program_id, member_id) DO UPDATE SET orders = member_stats.orders + excluded.orders,
-		spend = member_stats.spend + excluded.spend, refunds = member_stats.refunds + excluded.refunds,
-		refunded = member_stats.refunded + excluded.refunded,
-		first_order_at = CASE WHEN member_stats.first_order_at IS NULL OR member_stats.first_order_at > excluded.first_order_at
-			THEN COALESCE(excluded.first_order_at, member_stats.first_order_at) ELSE member_stats.first_order_at END,
-		`+later("last_order_at")+`, `+later("last_activity_at"), 9, args)
 }
 
 // markActive sets members' bits for one programme day and adds the newly

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -37,13 +38,21 @@ func BenchmarkAllocate(b *testing.B) {
 
 // BenchmarkEarn is one ledger write per operation, from many goroutines,
 // through the group-committing writer: earns for 1,000 members.
-func BenchmarkEarn(b *testing.B) { benchEarn(b, false) }
+func BenchmarkEarn(b *testing.B) { benchEarn(b, false, false) }
 
 // BenchmarkEarnWebhook is BenchmarkEarn with a webhook subscribed to
 // points.earned: each earn also writes its outbox event and delivery.
-func BenchmarkEarnWebhook(b *testing.B) { benchEarn(b, true) }
+func BenchmarkEarnWebhook(b *testing.B) { benchEarn(b, true, false) }
 
-func benchEarn(b *testing.B, hook bool) {
+// BenchmarkBatchApply is the batch apply of issue 19: 64 goroutines earn
+// for 1,000 members, each earn with the audit entry and the statistics
+// every API write adds, so that a group commit carries tens of operations
+// whose postings, rollups, statistics, activity and audit rows are written
+// once per batch (store/deferred.go). It reports the operations per commit
+// and the writer's statements per operation.
+func BenchmarkBatchApply(b *testing.B) { benchEarn(b, false, true) }
+
+func benchEarn(b *testing.B, hook, batch bool) {
 	for _, be := range benchBackends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f := newFixture(b, be)
@@ -59,15 +68,27 @@ func benchEarn(b *testing.B, hook bool) {
 				})
 			}
 			p := f.prog()
-			var n atomic.Int64
+			var n, seq atomic.Int64
 			b.SetParallelism(16)
+			if batch {
+				b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+			}
+			stmts := f.db.WriterStatements()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					m := members[n.Add(1)%int64(len(members))]
 					err := f.db.Write(context.Background(), m, func(ctx context.Context, tx *store.Tx) error {
-						_, err := ledger.Earn(ctx, tx, p, ledger.EarnInput{MemberID: m, Points: 10, Now: f.clock.Now()})
-						return err
+						now := f.clock.Now()
+						if _, err := ledger.Earn(ctx, tx, p, ledger.EarnInput{MemberID: m, Points: 10, Now: now}); err != nil || !batch {
+							return err
+						}
+						if err := tx.AddStats(ctx, program.DefaultID, m, store.StatsDelta{Orders: 1, Spend: 1000, OrderAt: &now, ActivityAt: now}); err != nil {
+							return err
+						}
+						return tx.InsertAudit(ctx, store.AuditEntry{ProgramID: program.DefaultID, ID: fmt.Sprintf("aud_%d", seq.Add(1)), At: now,
+							ActorKind: "api_key", ActorID: "key_bench", Action: "points.earn", TargetType: "member", TargetID: m,
+							Method: "POST", Route: "/v1/members/{member}/points/earn", Status: 201, Summary: `{"points":10}`})
 					})
 					if err != nil {
 						b.Error(err)
@@ -78,6 +99,7 @@ func benchEarn(b *testing.B, hook bool) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "earns/s")
 			batches, ops := f.db.WriterStats()
 			b.ReportMetric(float64(ops)/float64(max(batches, 1)), "ops/commit")
+			b.ReportMetric(float64(f.db.WriterStatements()-stmts)/float64(b.N), "stmts/op")
 		})
 	}
 }

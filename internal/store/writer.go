@@ -205,6 +205,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 	}
 	defer sqlTx.Rollback() // no-op after commit
 	tx := w.newTx(sqlTx, live[0].lane)
+	ctx = w.stmtContext(ctx)
 	errs = make([]error, len(live))
 	afters = make([][]func(), len(live))
 	for i, r := range live {
@@ -279,6 +280,7 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 	}
 	defer sqlTx.Rollback()
 	tx := w.newTx(sqlTx, r.lane)
+	ctx = w.stmtContext(ctx)
 	tx.pend.begin()
 	if err := runOp(ctx, r.op, tx); err != nil {
 		return nil, err
@@ -294,6 +296,19 @@ func (w *Writer) solo(r *writeReq) ([]func(), error) {
 		return nil, classify(fmt.Errorf("commit: %w", err))
 	}
 	return tx.after, nil
+}
+
+// stmtContext is the context of a transaction's statements. On SQLite it
+// cannot be cancelled: modernc's driver watches a cancellable context with
+// a goroutine and a progress handler per statement (a few per cent of the
+// writer), and an in-process statement has no network to wedge on. The
+// transaction itself keeps ctx: past opTimeout database/sql rolls it back
+// and its next statement fails.
+func (w *Writer) stmtContext(ctx context.Context) context.Context {
+	if w.d.postgres {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // newTx is a transaction of the writer on lane.

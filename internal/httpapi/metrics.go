@@ -58,6 +58,9 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) *metrics {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "jifen_writer_statements_total", Help: "SQL statements run by the writer's transactions.",
 		}, func() float64 { return float64(db.WriterStatements()) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "jifen_writer_reruns_total", Help: "Batches run again with a savepoint per operation after one of them failed.",
+		}, func() float64 { return float64(db.WriterReruns()) }))
 	}
 	return m
 }

@@ -59,13 +59,18 @@ func TestDeferredRows(t *testing.T) {
 				return tx.AddStats(ctx, "p1", member, store.StatsDelta{Orders: 1, Spend: amount, OrderAt: &ot, ActivityAt: ot})
 			}
 		}
+		// The operations run in the order they were queued, one after
+		// another on the lane: ran counts the audit entries written
+		// before the reading operation (in its run: it resets it).
+		ran := 0
 		audit := func(id string) store.Op {
 			return func(ctx context.Context, tx *store.Tx) error {
+				ran++
 				return tx.InsertAudit(ctx, store.AuditEntry{ProgramID: "p1", ID: id, At: at, ActorKind: "key", ActorID: "k1",
 					Action: "test", TargetType: "member", TargetID: "m1", Method: "POST", Route: "/v1/x", Status: 201, Summary: "{}"})
 			}
 		}
-		var seen int
+		var seen, want int
 		boom := errors.New("boom")
 		errs := inOneBatch(t, db,
 			order("m1", 100, 2), order("m1", 50, 0), order("m2", 7, 1), audit("a1"), audit("a2"),
@@ -77,7 +82,7 @@ func TestDeferredRows(t *testing.T) {
 					return err
 				}
 				es, _, err := tx.AuditEntries(ctx, "p1", store.AuditFilter{}, store.Page{Limit: 10})
-				seen = len(es)
+				seen, want, ran = len(es), ran+1, 0
 				if err != nil {
 					return err
 				}
@@ -96,8 +101,8 @@ func TestDeferredRows(t *testing.T) {
 				t.Fatalf("operation %d: %v", i, err)
 			}
 		}
-		if seen < 3 {
-			t.Errorf("the reading operation saw %d audit entries, want a1, a2 and its own", seen)
+		if seen != want || want < 1 {
+			t.Errorf("the reading operation saw %d audit entries, want %d: the earlier operations' and its own", seen, want)
 		}
 		es, _, err := db.Read().AuditEntries(ctx, "p1", store.AuditFilter{}, store.Page{Limit: 10})
 		if err != nil {
@@ -120,6 +125,63 @@ func TestDeferredRows(t *testing.T) {
 		}
 		if st, _ := db.Read().StatsOf(ctx, "p1", "m2"); st.Orders != 1 || st.Spend != 7 {
 			t.Errorf("m2's statistics %+v", st)
+		}
+	})
+}
+
+// A batch runs without savepoints until one of its operations fails; then
+// nothing of it is committed and it runs again with them, so the failing
+// operation fails alone; the lane keeps savepoints for the next batches.
+func TestOptimisticBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		db := storetest.Open(t, b, store.Options{Lanes: 1})
+		ctx := context.Background()
+		at := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
+		boom := errors.New("boom")
+		score := func(member string, fail bool) store.Op {
+			return func(ctx context.Context, tx *store.Tx) error {
+				if err := tx.AddCategoryAmounts(ctx, "p1", member, map[string]float64{"x": 1}, at); err != nil {
+					return err
+				}
+				if fail {
+					return boom // after its write
+				}
+				return nil
+			}
+		}
+		check := func(errs []error, failing int, members ...string) {
+			t.Helper()
+			for i, err := range errs {
+				if (i == failing) != errors.Is(err, boom) || (i != failing && err != nil) {
+					t.Fatalf("operation %d: %v", i, err)
+				}
+			}
+			for i, m := range members {
+				cs, err := db.Read().Categories(ctx, "p1", m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := map[bool]int{true: 0, false: 1}[i == failing]; len(cs) != want {
+					t.Errorf("%s has %d category scores, want %d", m, len(cs), want)
+				}
+			}
+		}
+		reruns := db.WriterReruns()
+		errs := inOneBatch(t, db, score("a0", false), score("a1", false), score("a2", false))
+		check(errs, -1, "a0", "a1", "a2")
+		if n := db.WriterReruns() - reruns; n != 0 {
+			t.Fatalf("%d reruns of a batch that failed nothing", n)
+		}
+		errs = inOneBatch(t, db, score("b0", false), score("b1", true), score("b2", false))
+		check(errs, 1, "b0", "b1", "b2")
+		if n := db.WriterReruns() - reruns; n != 1 {
+			t.Fatalf("%d reruns of a batch with a failing operation, want 1", n)
+		}
+		// The lane now runs with savepoints: a failure costs no rerun.
+		errs = inOneBatch(t, db, score("c0", true), score("c1", false))
+		check(errs, 0, "c0", "c1")
+		if n := db.WriterReruns() - reruns; n != 1 {
+			t.Fatalf("%d reruns, want still 1 (the lane keeps its savepoints)", n)
 		}
 	})
 }

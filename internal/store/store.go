@@ -229,6 +229,10 @@ func (db *DB) Write(ctx context.Context, key string, op Op) error {
 // have run (savepoints and commits not included).
 func (db *DB) WriterStatements() uint64 { return db.writer.nStmts.Load() }
 
+// WriterReruns counts the batches the writer ran again with savepoints,
+// after an operation failed in one without (writer.go, guard).
+func (db *DB) WriterReruns() uint64 { return db.writer.nReruns.Load() }
+
 // WriterStats returns how many batches and operations the writer has
 // committed, for metrics and benchmarks.
 func (db *DB) WriterStats() (batches, ops uint64) { return db.writer.stats() }

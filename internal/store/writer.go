@@ -52,7 +52,32 @@ type Writer struct {
 	nBatches atomic.Uint64
 	nOps     atomic.Uint64
 	nStmts   atomic.Uint64
+	nReruns  atomic.Uint64 // batches run again with savepoints (guard)
 }
+
+// guard says whether a lane runs its batches' operations in savepoints.
+// Most batches fail no operation, so a lane runs them without (a savepoint
+// costs SQLite two statements and a copy of every page the operation
+// changes, and PostgreSQL a round trip per operation). When an operation
+// of such a batch fails, nothing of it is committed and the batch runs
+// again with savepoints, as before; the lane then keeps them for a while
+// (8 batches, doubling while failures keep coming, up to 1,024), so a
+// stream of failing operations — a sold-out flash sale — costs one
+// rerun in many, not one per batch.
+type guard struct {
+	left, backoff int
+}
+
+const minGuard, maxGuard = 8, 1024
+
+// failed notes an operation that failed outside a savepoint.
+func (g *guard) failed() {
+	g.backoff = min(max(2*g.backoff, minGuard), maxGuard)
+	g.left = g.backoff
+}
+
+// passed notes a batch that ran without savepoints and failed nothing.
+func (g *guard) passed() { g.backoff /= 2 }
 
 type writeReq struct {
 	lane int // the lane it is queued on
@@ -123,6 +148,7 @@ func (w *Writer) stats() (batches, ops uint64) { return w.nBatches.Load(), w.nOp
 
 func (w *Writer) run(ch chan *writeReq) {
 	defer w.wg.Done()
+	var g guard
 	batch := make([]*writeReq, 0, w.maxBatch)
 	for first := range ch {
 		batch = append(batch[:0], first)
@@ -138,12 +164,12 @@ func (w *Writer) run(ch chan *writeReq) {
 				break fill
 			}
 		}
-		w.runBatch(batch)
+		w.runBatch(batch, &g)
 		w.stmts.warm(context.Background())
 	}
 }
 
-func (w *Writer) runBatch(reqs []*writeReq) {
+func (w *Writer) runBatch(reqs []*writeReq, g *guard) {
 	live := reqs[:0:0]
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
@@ -162,7 +188,22 @@ func (w *Writer) runBatch(reqs []*writeReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	errs, afters, err := w.tryBatch(ctx, live)
+	guarded := g.left > 0
+	errs, afters, err := w.tryBatch(ctx, live, guarded)
+	switch {
+	case errors.Is(err, errUnguarded):
+		// Nothing was committed: the same operations again, each in a
+		// savepoint, so the one that fails fails alone.
+		w.nReruns.Add(1)
+		g.failed()
+		guarded = true
+		errs, afters, err = w.tryBatch(ctx, live, true)
+	case err == nil && !guarded:
+		g.passed()
+	}
+	if guarded {
+		g.left--
+	}
 	if err != nil {
 		if retryable(err) || errors.Is(err, errSavepoint) {
 			// The batch as a whole failed (a deadlock with another node, a
@@ -194,11 +235,16 @@ func (w *Writer) runBatch(reqs []*writeReq) {
 	}
 }
 
-var errSavepoint = errors.New("store: savepoint failed")
+var (
+	errSavepoint = errors.New("store: savepoint failed")
+	errUnguarded = errors.New("store: an operation failed outside a savepoint")
+)
 
 // tryBatch runs the operations in one transaction. It returns each
 // operation's own error and, when the transaction itself failed, err.
-func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, afters [][]func(), err error) {
+// Unguarded, the operations run without savepoints and the first that
+// fails ends the transaction, uncommitted, with errUnguarded.
+func (w *Writer) tryBatch(ctx context.Context, live []*writeReq, guarded bool) (errs []error, afters [][]func(), err error) {
 	sqlTx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, classify(fmt.Errorf("begin: %w", err))
@@ -212,12 +258,17 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 		// On PostgreSQL savepoints are not released: ROLLBACK TO names the
 		// newest one of that name, and releasing would cost a round trip
 		// per operation.
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			return nil, nil, classify(errors.Join(errSavepoint, err))
+		if guarded {
+			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+				return nil, nil, classify(errors.Join(errSavepoint, err))
+			}
 		}
 		tx.after = nil
 		tx.pend.begin()
 		if err := runOp(ctx, r.op, tx); err != nil || tx.pend.err != nil {
+			if !guarded {
+				return nil, nil, errUnguarded
+			}
 			errs[i] = cmp.Or(err, tx.pend.err)
 			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				return nil, nil, classify(errors.Join(errSavepoint, rerr))
@@ -226,7 +277,7 @@ func (w *Writer) tryBatch(ctx context.Context, live []*writeReq) (errs []error, 
 			continue
 		}
 		tx.pend.keep()
-		if !w.d.postgres {
+		if guarded && !w.d.postgres {
 			// SQLite keeps a sub-journal of the pages each open savepoint
 			// may need to restore; left open, it grows with every
 			// operation of the batch. Releasing is an in-process call.

@@ -185,3 +185,55 @@ func TestOptimisticBatch(t *testing.T) {
 		}
 	})
 }
+
+// Activity of several days in one batch, a member marked twice on a day:
+// each day counts its members once, at the programme and the merchant.
+func TestDeferredActivityDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		db := storetest.Open(t, b, store.Options{Lanes: 1})
+		ctx := context.Background()
+		d1 := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+		d2 := d1.AddDate(0, 0, 70) // another word of the year's bitmap
+		mark := func(at time.Time, acts ...store.Active) store.Op {
+			return func(ctx context.Context, tx *store.Tx) error {
+				return tx.MarkActive(ctx, "p1", time.UTC, at, acts...)
+			}
+		}
+		errs := inOneBatch(t, db,
+			mark(d1, store.Active{MemberID: "m1", MerchantID: "s1"}),
+			mark(d2, store.Active{MemberID: "m1", MerchantID: "s1"}, store.Active{MemberID: "m2"}),
+			mark(d1, store.Active{MemberID: "m1", MerchantID: "s1"}, store.Active{MemberID: "m3", MerchantID: "s2"}),
+		)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("operation %d: %v", i, err)
+			}
+		}
+		day := func(at time.Time) (time.Time, time.Time) {
+			from := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+			return from, from.AddDate(0, 0, 1)
+		}
+		for _, c := range []struct {
+			at       time.Time
+			merchant string
+			want     int64
+		}{{d1, "", 2}, {d1, "s1", 1}, {d1, "s2", 1}, {d2, "", 2}, {d2, "s1", 1}, {d2, "s2", 0}} {
+			from, to := day(c.at)
+			n, err := db.Read().ActiveMembers(ctx, "p1", c.merchant, time.UTC, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != c.want {
+				t.Errorf("%s at %q: %d active, want %d", from.Format(time.DateOnly), c.merchant, n, c.want)
+			}
+			// The day's counter (activity_days) agrees with the bitmaps.
+			byDay, err := db.Read().ActiveByDay(ctx, "p1", c.merchant, time.UTC, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := byDay[from.Format(time.DateOnly)]; got != c.want {
+				t.Errorf("%s at %q: the day's counter says %d, want %d", from.Format(time.DateOnly), c.merchant, got, c.want)
+			}
+		}
+	})
+}

@@ -47,26 +47,38 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 	}
 	c.LotChanges = lastChanges(c.LotChanges)
 	var parts []applyPart
-	parts = append(parts, txnParts(programID, c)...)
-	if len(c.NewLots) > 0 {
-		args := make([]any, 0, 12*len(c.NewLots))
-		for _, l := range c.NewLots {
-			args = append(args, programID, l.ID, l.MemberID, l.Currency, l.Amount, l.Remaining, l.Status, ms(l.AvailableAt),
-				optMS(l.ExpiresAt), l.MerchantID, l.TransactionID, ms(l.CreatedAt))
-		}
-		parts = append(parts, applyPart{sql: `INSERT INTO lots (program_id, ` + lotColumns + `) VALUES ` +
-			placeholders(len(c.NewLots), 12), args: args})
+	txns := txnRows(programID, c)
+	lots := make([]any, 0, 12*len(c.NewLots))
+	for _, l := range c.NewLots {
+		lots = append(lots, programID, l.ID, l.MemberID, l.Currency, l.Amount, l.Remaining, l.Status, ms(l.AvailableAt),
+			optMS(l.ExpiresAt), l.MerchantID, l.TransactionID, ms(l.CreatedAt))
 	}
-	if len(c.Moves) > 0 {
-		args := make([]any, 0, 9*len(c.Moves))
-		for _, m := range c.Moves {
-			args = append(args, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt), m.Currency)
-		}
-		parts = append(parts, applyPart{sql: `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
-			issuer_merchant_id, at_merchant_id, created_at, currency) VALUES ` + placeholders(len(c.Moves), 9), args: args})
+	moves := make([]any, 0, 9*len(c.Moves))
+	for _, m := range c.Moves {
+		moves = append(moves, programID, m.LotID, m.TransactionID, m.Kind, m.Points, m.IssuerMerchantID, m.AtMerchantID, ms(m.CreatedAt), m.Currency)
 	}
-	// Rows nothing in the batch reads back wait for the batch's commit
-	// (deferred.go): postings, rollups, statistics and activity.
+	if tx.d.postgres {
+		// One statement with the balance rows: deferring them would
+		// save no round trip.
+		if len(c.Txns) > 0 {
+			parts = append(parts, applyPart{sql: `INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` +
+				placeholders(len(c.Txns), 15), args: txns})
+		}
+		if len(c.NewLots) > 0 {
+			parts = append(parts, applyPart{sql: `INSERT INTO lots (program_id, ` + lotColumns + `) VALUES ` +
+				placeholders(len(c.NewLots), 12), args: lots})
+		}
+		if len(c.Moves) > 0 {
+			parts = append(parts, applyPart{sql: lotMovesInsert + placeholders(len(c.Moves), 9), args: moves})
+		}
+	} else {
+		// On SQLite with the batch's other deferred rows (deferred.go).
+		tx.pend.cur.txns = append(tx.pend.cur.txns, txns...)
+		tx.pend.cur.lots = append(tx.pend.cur.lots, lots...)
+		tx.pend.cur.moves = append(tx.pend.cur.moves, moves...)
+	}
+	// Rows no write reads back wait for the batch's commit (deferred.go):
+	// postings, rollups, statistics and activity.
 	tx.deferPostings(programID, c)
 	for k, r := range rollups(c) {
 		tx.pend.cur.rollups = append(tx.pend.cur.rollups, rollupAdd{programID, k, *r})
@@ -82,11 +94,6 @@ func (tx *Tx) Apply(ctx context.Context, programID string, c Changes, now time.T
 	if tx.d.postgres {
 		return tx.applyPostgres(ctx, programID, parts, c, now)
 	}
-	for _, p := range parts {
-		if _, err := tx.exec(ctx, p.sql, p.args...); err != nil {
-			return fmt.Errorf("apply: %w", err)
-		}
-	}
 	for _, l := range c.LotChanges {
 		if err := tx.UpdateLot(ctx, programID, l.ID, l.Remaining, l.Status); err != nil {
 			return err
@@ -101,17 +108,18 @@ type applyPart struct {
 	name string // on PostgreSQL, the CTE's name when a later part reads it
 }
 
-func txnParts(programID string, c Changes) []applyPart {
-	if len(c.Txns) == 0 {
-		return nil
-	}
+// txnRows are the values of the transactions' rows, 15 a row.
+func txnRows(programID string, c Changes) []any {
 	targs := make([]any, 0, 15*len(c.Txns))
 	for _, t := range c.Txns {
 		targs = append(targs, programID, t.ID, t.Type, t.MemberID, t.Currency, t.Points, t.MerchantID, t.Reference, t.Reason,
 			optJSON(t.Metadata), t.Status, ms(t.CreatedAt), t.Reverses, t.HoldID, t.Reversed)
 	}
-	return []applyPart{{sql: `INSERT INTO transactions (program_id, ` + txnColumns + `) VALUES ` + placeholders(len(c.Txns), 15), args: targs}}
+	return targs
 }
+
+const lotMovesInsert = `INSERT INTO lot_moves (program_id, lot_id, transaction_id, kind, points,
+	issuer_merchant_id, at_merchant_id, created_at, currency) VALUES `
 
 // deferPostings hands the transactions' postings to the batch's deferred
 // rows: the books' lines, read by verify and reports, never by a write.

@@ -41,6 +41,13 @@ type deferred struct {
 
 // pending is one operation's deferred rows.
 type pending struct {
+	// SQLite only: the ledger's own rows. On PostgreSQL they stay in
+	// Apply's one statement, where deferring them would save no round
+	// trip.
+	txns  []any // 15 values a row
+	lots  []any // 12 values a row
+	moves []any // 9 values a row
+
 	postings []any // 7 values a row
 	audit    []any // 15 values a row
 	rollups  []rollupAdd
@@ -66,38 +73,45 @@ type actAdd struct {
 }
 
 func (p *pending) empty() bool {
-	return len(p.postings) == 0 && len(p.audit) == 0 && len(p.rollups) == 0 && len(p.stats) == 0 && len(p.acts) == 0
+	return len(p.txns) == 0 && len(p.lots) == 0 && len(p.moves) == 0 && len(p.postings) == 0 && len(p.audit) == 0 && len(p.rollups) == 0 && len(p.stats) == 0 && len(p.acts) == 0
 }
 
-// deferredTables are the tables whose rows wait; a statement naming one is
-// a barrier.
-var deferredTables = []string{"postings", "audit_log", "report_rollups", "member_stats", "member_activity", "activity_days"}
+// deferredTables are the tables whose rows wait, the first three on
+// SQLite only; a statement naming one of its dialect's is a barrier.
+var deferredTables = []string{"transactions", "lots", "lot_moves",
+	"postings", "audit_log", "report_rollups", "member_stats", "member_activity", "activity_days"}
 
-// named remembers, per statement text, whether it names a deferred table:
-// the texts are few (a statement's rows vary in chunks), and scanning a
-// long one for six names each time cost 2 % of the writer.
+// deferredOn are the bits of deferredTables each dialect defers.
+const (
+	deferredSQLite   = 1<<9 - 1
+	deferredPostgres = deferredSQLite &^ 0b111
+)
+
+// named remembers, per statement text, the deferred tables it names (bits
+// of deferredTables): the texts are few (a statement's rows vary in
+// chunks), and scanning a long one for the names each time cost 2 % of
+// the writer.
 var named struct {
 	m sync.Map
 	n atomic.Int64
 }
 
-func namesDeferred(q string) bool {
+func tablesNamed(q string) int {
 	if v, ok := named.m.Load(q); ok {
-		return v.(bool)
+		return v.(int)
 	}
-	is := false
-	for _, t := range deferredTables {
+	mask := 0
+	for i, t := range deferredTables {
 		if strings.Contains(q, t) {
-			is = true
-			break
+			mask |= 1 << i
 		}
 	}
 	if named.n.Load() < 4096 {
-		if _, loaded := named.m.LoadOrStore(q, is); !loaded {
+		if _, loaded := named.m.LoadOrStore(q, mask); !loaded {
 			named.n.Add(1)
 		}
 	}
-	return is
+	return mask
 }
 
 // begin starts an operation.
@@ -122,23 +136,73 @@ func (d *deferred) undo() {
 
 func (d *deferred) waiting() bool { return len(d.kept) > 0 || !d.cur.empty() }
 
-// barrier writes the waiting rows when q names one of their tables.
+// barrier writes the waiting rows of the tables q names, and only those:
+// a spend reading its member's lots writes the batch's waiting lots, not
+// its transactions or audit entries.
 func (c *Conn) barrier(ctx context.Context, q string) error {
 	d := c.pend
 	if d == nil || d.busy || !d.waiting() {
 		return nil
 	}
-	if !namesDeferred(q) {
+	mask := deferredSQLite
+	if c.d.postgres {
+		mask = deferredPostgres
+	}
+	if mask &= tablesNamed(q); mask == 0 {
 		return nil
 	}
-	all := append(d.kept, d.cur)
-	if err := c.writeDeferred(ctx, all); err != nil {
+	if mask&(1<<7|1<<8) != 0 { // member_activity and activity_days are written together
+		mask |= 1<<7 | 1<<8
+	}
+	taken := make([]pending, 0, len(d.kept)+1)
+	left := d.kept[:0]
+	for _, p := range d.kept {
+		if t := p.take(mask); !t.empty() {
+			taken = append(taken, t)
+		}
+		if !p.empty() {
+			left = append(left, p)
+		}
+	}
+	d.kept = left
+	own := d.cur.take(mask)
+	if len(taken) == 0 && own.empty() {
+		return nil
+	}
+	if err := c.writeDeferred(ctx, append(taken, own)); err != nil {
 		d.err = fmt.Errorf("write deferred rows: %w", err)
 		return d.err
 	}
-	d.moved = append(d.moved, d.kept...)
-	d.kept, d.cur = nil, pending{}
+	// Should the running operation fail, its savepoint's rollback takes
+	// these rows back: undo makes them wait again.
+	d.moved = append(d.moved, taken...)
 	return nil
+}
+
+// take moves the rows of the tables in mask (bits of deferredTables) out
+// of p.
+func (p *pending) take(mask int) pending {
+	var t pending
+	move := func(bit int, from, to *[]any) {
+		if mask&(1<<bit) != 0 {
+			*to, *from = *from, nil
+		}
+	}
+	move(0, &p.txns, &t.txns)
+	move(1, &p.lots, &t.lots)
+	move(2, &p.moves, &t.moves)
+	move(3, &p.postings, &t.postings)
+	move(4, &p.audit, &t.audit)
+	if mask&(1<<5) != 0 {
+		t.rollups, p.rollups = p.rollups, nil
+	}
+	if mask&(1<<6) != 0 {
+		t.stats, p.stats = p.stats, nil
+	}
+	if mask&(1<<7) != 0 {
+		t.acts, p.acts = p.acts, nil
+	}
+	return t
 }
 
 // flush writes every waiting row: the last statements before the commit.
@@ -177,11 +241,12 @@ func (c *Conn) insertRows(ctx context.Context, head, tail string, cols int, vals
 // for every writer (two transactions that add to the same rows lock them
 // alike).
 type batchRows struct {
-	postings, audit []any
-	rollups         []any // 11 values a row
-	stats           []any // 9 values a row
-	days            []programDay
-	acts            map[programDay][]Active
+	txns, lots, moves []any
+	postings, audit   []any
+	rollups           []any // 11 values a row
+	stats             []any // 9 values a row
+	days              []programDay
+	acts              map[programDay][]Active
 }
 
 func gather(ps []pending, shard int) batchRows {
@@ -190,6 +255,9 @@ func gather(ps []pending, shard int) batchRows {
 	stats := map[[2]string]*statsSum{}
 	b.acts = map[programDay][]Active{}
 	for _, p := range ps {
+		b.txns = append(b.txns, p.txns...)
+		b.lots = append(b.lots, p.lots...)
+		b.moves = append(b.moves, p.moves...)
 		b.postings = append(b.postings, p.postings...)
 		b.audit = append(b.audit, p.audit...)
 		for _, r := range p.rollups {
@@ -273,6 +341,15 @@ func (c *Conn) writeDeferred(ctx context.Context, ps []pending) error {
 	b := gather(ps, d.shard)
 	if c.d.postgres {
 		return c.writeDeferredPostgres(ctx, b)
+	}
+	if err := c.insertRows(ctx, `INSERT INTO transactions (program_id, `+txnColumns+`) VALUES `, "", 15, b.txns); err != nil {
+		return fmt.Errorf("transactions: %w", err)
+	}
+	if err := c.insertRows(ctx, `INSERT INTO lots (program_id, `+lotColumns+`) VALUES `, "", 12, b.lots); err != nil {
+		return fmt.Errorf("lots: %w", err)
+	}
+	if err := c.insertRows(ctx, lotMovesInsert, "", 9, b.moves); err != nil {
+		return fmt.Errorf("lot moves: %w", err)
 	}
 	if err := c.insertRows(ctx, postingsInsert+`VALUES `, "", 7, b.postings); err != nil {
 		return fmt.Errorf("postings: %w", err)

@@ -4,45 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jifen/jifen/internal/store"
 	"github.com/jifen/jifen/internal/store/storetest"
 )
-
-// inOneBatch runs ops as one group-commit batch: a first operation holds
-// the writer's only lane while the others queue behind it. It returns each
-// operation's error, and fails the test when they did not share a batch.
-func inOneBatch(t *testing.T, db *store.DB, ops ...store.Op) []error {
-	t.Helper()
-	ctx := context.Background()
-	hold, held := make(chan struct{}), make(chan struct{})
-	go db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
-	batches, _ := db.WriterStats()
-	errs := make([]error, len(ops))
-	var wg sync.WaitGroup
-	for i, op := range ops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = db.Write(ctx, "", op)
-		}()
-	}
-	time.Sleep(200 * time.Millisecond) // every operation queued behind the first
-	close(hold)
-	wg.Wait()
-	if after, _ := db.WriterStats(); after != batches+2 {
-		t.Fatalf("%d transactions for the operations, want 1 (they did not share a batch)", after-batches-1)
-	}
-	return errs
-}
 
 // The rows a batch writes last (deferred.go) are all there after its
 // commit, summed per row; a statement of the batch that names their table
@@ -72,7 +39,7 @@ func TestDeferredRows(t *testing.T) {
 		}
 		var seen, want int
 		boom := errors.New("boom")
-		errs := inOneBatch(t, db,
+		errs := storetest.InOneBatch(t, db,
 			order("m1", 100, 2), order("m1", 50, 0), order("m2", 7, 1), audit("a1"), audit("a2"),
 			// Reads the audit log inside the batch: the barrier writes
 			// a1 and a2 (and this operation's a3) first.
@@ -167,18 +134,18 @@ func TestOptimisticBatch(t *testing.T) {
 			}
 		}
 		reruns := db.WriterReruns()
-		errs := inOneBatch(t, db, score("a0", false), score("a1", false), score("a2", false))
+		errs := storetest.InOneBatch(t, db, score("a0", false), score("a1", false), score("a2", false))
 		check(errs, -1, "a0", "a1", "a2")
 		if n := db.WriterReruns() - reruns; n != 0 {
 			t.Fatalf("%d reruns of a batch that failed nothing", n)
 		}
-		errs = inOneBatch(t, db, score("b0", false), score("b1", true), score("b2", false))
+		errs = storetest.InOneBatch(t, db, score("b0", false), score("b1", true), score("b2", false))
 		check(errs, 1, "b0", "b1", "b2")
 		if n := db.WriterReruns() - reruns; n != 1 {
 			t.Fatalf("%d reruns of a batch with a failing operation, want 1", n)
 		}
 		// The lane now runs with savepoints: a failure costs no rerun.
-		errs = inOneBatch(t, db, score("c0", true), score("c1", false))
+		errs = storetest.InOneBatch(t, db, score("c0", true), score("c1", false))
 		check(errs, 0, "c0", "c1")
 		if n := db.WriterReruns() - reruns; n != 1 {
 			t.Fatalf("%d reruns, want still 1 (the lane keeps its savepoints)", n)
@@ -199,7 +166,7 @@ func TestDeferredActivityDays(t *testing.T) {
 				return tx.MarkActive(ctx, "p1", time.UTC, at, acts...)
 			}
 		}
-		errs := inOneBatch(t, db,
+		errs := storetest.InOneBatch(t, db,
 			mark(d1, store.Active{MemberID: "m1", MerchantID: "s1"}),
 			mark(d2, store.Active{MemberID: "m1", MerchantID: "s1"}, store.Active{MemberID: "m2"}),
 			mark(d1, store.Active{MemberID: "m1", MerchantID: "s1"}, store.Active{MemberID: "m3", MerchantID: "s2"}),

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,4 +127,40 @@ func OpenDSN(t testing.TB, dsn string, opt store.Options) *store.DB {
 		t.Fatalf("migrate %s: %v", store.Redact(dsn), err)
 	}
 	return db
+}
+
+// InOneBatch runs ops as one group-commit batch: a first operation holds
+// the writer's lane for the key "" while the others queue behind it, in
+// the order given as a rule (each is started 10 ms after the one before;
+// a test that depends on the order records the order they ran in). It
+// returns each operation's error, and fails the test when they did not
+// share a batch.
+func InOneBatch(t *testing.T, db *store.DB, ops ...store.Op) []error {
+	t.Helper()
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go db.Write(ctx, "", func(ctx context.Context, tx *store.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	batches, _ := db.WriterStats()
+	errs := make([]error, len(ops))
+	var wg sync.WaitGroup
+	for i, op := range ops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Write(ctx, "", op)
+		}()
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // every operation queued behind the first
+	close(hold)
+	wg.Wait()
+	if after, _ := db.WriterStats(); after != batches+2 {
+		t.Fatalf("%d transactions for the operations, want 1 (they did not share a batch)", after-batches-1)
+	}
+	return errs
 }

@@ -43,31 +43,25 @@ func activityOf(c Changes) []Active {
 	return out
 }
 
-// activityParts are the two statements that mark members active on one
-// day: the bitmaps, set where the day's bit was clear, returning the
-// merchant of each row that changed; and the day's counters, added to by
-// those rows. On PostgreSQL the second reads the first's rows as the CTE
-// named cte; on SQLite it is built from the counts the first returned (see
-// daysPart).
-func activityParts(programID string, d activityDay, acts []Active, shard int, cte string) (upsert, days applyPart, ok bool) {
+// activityUpsert sets members' bits for one day where they were clear,
+// returning the merchant of each row that changed: SQLite's half of
+// marking members active (markActiveSQLite adds those rows to the day's
+// counters; on PostgreSQL writeDeferredPostgres does both in one
+// statement).
+func activityUpsert(programID string, d activityDay, acts []Active) (applyPart, bool) {
 	keys := bitmapRows(acts)
 	if len(keys) == 0 {
-		return upsert, days, false
+		return applyPart{}, false
 	}
 	w := fmt.Sprintf("w%d", d.word())
 	args := make([]any, 0, 5*len(keys))
 	for _, k := range keys {
 		args = append(args, programID, k.merchant, d.year, k.member, d.bit())
 	}
-	upsert = applyPart{sql: `INSERT INTO member_activity (program_id, merchant_id, year, member_id, ` + w + `) VALUES ` +
+	return applyPart{sql: `INSERT INTO member_activity (program_id, merchant_id, year, member_id, ` + w + `) VALUES ` +
 		placeholders(len(keys), 5) + ` ON CONFLICT (program_id, merchant_id, year, member_id) DO UPDATE SET ` +
 		w + ` = member_activity.` + w + ` | excluded.` + w + ` WHERE (member_activity.` + w + ` & excluded.` + w + `) = 0
-		RETURNING merchant_id`, args: args}
-	days = applyPart{sql: `INSERT INTO activity_days (program_id, merchant_id, year, yday, shard, active)
-		SELECT ?, merchant_id, ?, ?, ?, COUNT(*) FROM ` + cte + ` GROUP BY merchant_id
-		ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active`,
-		args: []any{programID, d.year, d.yday, shard}}
-	return upsert, days, true
+		RETURNING merchant_id`, args: args}, true
 }
 
 // bitmapRow is a member's bitmap row at a merchant (or Anywhere).

@@ -364,7 +364,7 @@ func (c *Conn) writeDeferred(ctx context.Context, ps []pending) error {
 		return fmt.Errorf("member stats: %w", err)
 	}
 	for _, k := range b.days {
-		upsert, _, ok := activityParts(k.programID, k.day, b.acts[k], d.shard, "")
+		upsert, ok := activityUpsert(k.programID, k.day, b.acts[k])
 		if !ok {
 			continue
 		}
@@ -431,8 +431,8 @@ func (c *Conn) writeDeferredPostgres(ctx context.Context, b batchRows) error {
 			fmt.Sprintf("days%d", i)+` AS (INSERT INTO activity_days (program_id, merchant_id, year, yday, shard, active)
 			SELECT ?, merchant_id, ?, ?, ?, COUNT(*) FROM `+act+` GROUP BY merchant_id
 			ON CONFLICT (program_id, merchant_id, year, yday, shard) DO UPDATE SET active = activity_days.active + excluded.active)`)
-		// The JSON parameter comes first in the text (FROM …) after the
-		// three of the SELECT list; keep the order of the placeholders.
+		// In the text, the SELECT list's three placeholders come before
+		// the JSON array's (FROM …): put them before it.
 		args = append(args[:len(args)-1], k.programID, k.day.year, k.day.bit(), args[len(args)-1],
 			k.programID, k.day.year, k.day.yday, c.pend.shard)
 	}
@@ -493,18 +493,4 @@ func orNull(v int64) any {
 		return nil
 	}
 	return v
-}
-
-// markActive sets members' bits for one programme day and adds the newly
-// set ones to the day's counters.
-func (c *Conn) markActive(ctx context.Context, programID string, d activityDay, acts []Active) error {
-	upsert, days, ok := activityParts(programID, d, acts, c.pend.shard, "act")
-	if !ok {
-		return nil
-	}
-	if c.d.postgres {
-		_, err := c.exec(ctx, `WITH act AS (`+upsert.sql+`) `+days.sql, append(upsert.args, days.args...)...)
-		return err
-	}
-	return c.markActiveSQLite(ctx, programID, d, c.pend.shard, upsert)
 }

@@ -73,22 +73,39 @@ type actAdd struct {
 }
 
 func (p *pending) empty() bool {
-	return len(p.txns) == 0 && len(p.lots) == 0 && len(p.moves) == 0 && len(p.postings) == 0 && len(p.audit) == 0 && len(p.rollups) == 0 && len(p.stats) == 0 && len(p.acts) == 0
+	return len(p.txns)+len(p.lots)+len(p.moves)+len(p.postings)+len(p.audit)+len(p.rollups)+len(p.stats)+len(p.acts) == 0
 }
 
-// deferredTables are the tables whose rows wait, the first three on
-// SQLite only; a statement naming one of its dialect's is a barrier.
-var deferredTables = []string{"transactions", "lots", "lot_moves",
-	"postings", "audit_log", "report_rollups", "member_stats", "member_activity", "activity_days"}
-
-// deferredOn are the bits of deferredTables each dialect defers.
+// A deferred kind of row, as a bit: what a barrier names and takes.
 const (
-	deferredSQLite   = 1<<9 - 1
-	deferredPostgres = deferredSQLite &^ 0b111
+	rowsTxns = 1 << iota
+	rowsLots
+	rowsMoves
+	rowsPostings
+	rowsAudit
+	rowsRollups
+	rowsStats
+	rowsActivity // member_activity and activity_days, written together
+
+	// deferredSQLite and deferredPostgres are the kinds each dialect
+	// defers: PostgreSQL writes the ledger's own rows in Apply.
+	deferredSQLite   = rowsActivity<<1 - 1
+	deferredPostgres = deferredSQLite &^ (rowsTxns | rowsLots | rowsMoves)
 )
 
-// named remembers, per statement text, the deferred tables it names (bits
-// of deferredTables): the texts are few (a statement's rows vary in
+// deferredTables name the tables of each kind; a statement naming one of
+// its dialect's is a barrier.
+var deferredTables = []struct {
+	name string
+	kind int
+}{
+	{"transactions", rowsTxns}, {"lots", rowsLots}, {"lot_moves", rowsMoves}, {"postings", rowsPostings},
+	{"audit_log", rowsAudit}, {"report_rollups", rowsRollups}, {"member_stats", rowsStats},
+	{"member_activity", rowsActivity}, {"activity_days", rowsActivity},
+}
+
+// named remembers, per statement text, the kinds of deferred rows whose
+// tables it names: the texts are few (a statement's rows vary in
 // chunks), and scanning a long one for the names each time cost 2 % of
 // the writer.
 var named struct {
@@ -101,9 +118,9 @@ func tablesNamed(q string) int {
 		return v.(int)
 	}
 	mask := 0
-	for i, t := range deferredTables {
-		if strings.Contains(q, t) {
-			mask |= 1 << i
+	for _, t := range deferredTables {
+		if strings.Contains(q, t.name) {
+			mask |= t.kind
 		}
 	}
 	if named.n.Load() < 4096 {
@@ -151,9 +168,6 @@ func (c *Conn) barrier(ctx context.Context, q string) error {
 	if mask &= tablesNamed(q); mask == 0 {
 		return nil
 	}
-	if mask&(1<<7|1<<8) != 0 { // member_activity and activity_days are written together
-		mask |= 1<<7 | 1<<8
-	}
 	taken := make([]pending, 0, len(d.kept)+1)
 	left := d.kept[:0]
 	for _, p := range d.kept {
@@ -179,27 +193,26 @@ func (c *Conn) barrier(ctx context.Context, q string) error {
 	return nil
 }
 
-// take moves the rows of the tables in mask (bits of deferredTables) out
-// of p.
+// take moves the rows of the kinds in mask out of p.
 func (p *pending) take(mask int) pending {
 	var t pending
-	move := func(bit int, from, to *[]any) {
-		if mask&(1<<bit) != 0 {
+	move := func(kind int, from, to *[]any) {
+		if mask&kind != 0 {
 			*to, *from = *from, nil
 		}
 	}
-	move(0, &p.txns, &t.txns)
-	move(1, &p.lots, &t.lots)
-	move(2, &p.moves, &t.moves)
-	move(3, &p.postings, &t.postings)
-	move(4, &p.audit, &t.audit)
-	if mask&(1<<5) != 0 {
+	move(rowsTxns, &p.txns, &t.txns)
+	move(rowsLots, &p.lots, &t.lots)
+	move(rowsMoves, &p.moves, &t.moves)
+	move(rowsPostings, &p.postings, &t.postings)
+	move(rowsAudit, &p.audit, &t.audit)
+	if mask&rowsRollups != 0 {
 		t.rollups, p.rollups = p.rollups, nil
 	}
-	if mask&(1<<6) != 0 {
+	if mask&rowsStats != 0 {
 		t.stats, p.stats = p.stats, nil
 	}
-	if mask&(1<<7) != 0 {
+	if mask&rowsActivity != 0 {
 		t.acts, p.acts = p.acts, nil
 	}
 	return t
